@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+// The whole exception hierarchy: one class per condition a caller may want to catch on its own.
+#pragma once
+
+#include <stdexcept>
+
+namespace apsched {
+
+/// Base of every exception apsched throws; messages name the call, the value and what was
+/// expected, e.g. `add_job: a job with id "nightly" already exists`.
+///
+/// Thread safety: const-thread-safe.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A job id that names no job (get_job, modify_job, remove_job, ...).
+class JobLookupError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// add_job with an id that is already taken and `replace_existing` unset.
+class ConflictingIdError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// start() on a scheduler that is already running.
+class SchedulerAlreadyRunningError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A call that needs a running scheduler (pause, resume, shutdown) on one that is not running.
+class SchedulerNotRunningError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A value a call cannot accept; the subclasses name the kind of value.
+class InvalidArgumentError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Invalid trigger arguments: non-positive interval, end before start, bad cron expression.
+class InvalidTriggerError : public InvalidArgumentError {
+ public:
+  using InvalidArgumentError::InvalidArgumentError;
+};
+
+/// A time-zone name the time-zone database does not know, or no local zone could be found.
+class UnknownTimeZoneError : public InvalidTriggerError {
+ public:
+  using InvalidTriggerError::InvalidTriggerError;
+};
+
+/// Invalid job options: zero max_instances, negative grace time or timeout, unknown store or
+/// executor alias.
+class InvalidJobOptionError : public InvalidArgumentError {
+ public:
+  using InvalidArgumentError::InvalidArgumentError;
+};
+
+/// Work submitted to an executor that has been shut down.
+class ExecutorShutdownError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace apsched

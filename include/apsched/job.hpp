@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+// What a job is made of: its options, the context a run receives, and the snapshot callers see.
+#pragma once
+
+#include <apsched/any_trigger.hpp>
+#include <apsched/clock.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+
+namespace apsched {
+
+/// What to do with the runs a job missed (downtime, a paused scheduler, a clock step) when it
+/// catches up.
+enum class Coalesce : std::uint8_t {
+  earliest,  ///< run once, as the earliest missed run
+  latest,    ///< run once, as the latest missed run (the default, like APScheduler's coalesce)
+  all,       ///< run every missed run; each counts against max_instances like any run
+};
+
+/// What to do with a run that is due while `max_instances` runs of the job are outstanding.
+enum class Overlap : std::uint8_t {
+  skip,   ///< do not run it; emit a job_max_instances event (APScheduler 3)
+  queue,  ///< run it once an outstanding run finishes (APScheduler 4); at most `max_instances`
+          ///< runs wait, further ones are skipped as above
+};
+
+/// How a job's last run ended.
+enum class JobOutcome : std::uint8_t {
+  none,     ///< it has not run yet
+  success,  ///< it returned
+  error,    ///< it threw
+  missed,   ///< its last due run was missed (misfire grace time exceeded)
+  dropped,  ///< its last run was discarded by an executor shutting down
+};
+
+/// Options of `add_job`, named as in APScheduler where it has the option.
+/// Designated initialisers must follow this order: `{.id = "x", .replace_existing = true}`.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct JobOptions {
+  /// The job's unique id; empty: a random 15-character one is generated.
+  std::string id;
+  /// A human-readable name for listings; empty: the id.
+  std::string name;
+  /// Replace a job with the same id instead of throwing ConflictingIdError.
+  bool replace_existing = false;
+  /// How late a run may start and still run; empty: no limit (the default).
+  std::optional<Duration> misfire_grace_time;
+  /// How missed runs collapse when the job catches up.
+  Coalesce coalesce = Coalesce::latest;
+  /// How many runs of the job may be outstanding (submitted or running) at once; at least 1.
+  unsigned max_instances = 1;
+  /// What happens to a run that would exceed `max_instances`.
+  Overlap overlap = Overlap::skip;
+  /// The first run time, instead of the trigger's first fire time.
+  std::optional<TimePoint> next_run_time;
+  /// Add the job paused: it keeps its schedule but does not run until resumed.
+  bool paused = false;
+  /// The alias of the executor that runs the job; empty: the first executor ("default").
+  std::string executor;
+  /// The alias of the store that keeps the job; empty: the first store ("default").
+  std::string store;
+  /// A run still going this long after it started is asked to stop through its stop token, and
+  /// a job_timeout event is emitted. Threads are never killed. Empty: no timeout.
+  std::optional<Duration> timeout;
+};
+
+/// Changes for `modify_job`: each field that holds a value replaces the job's setting.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct JobChanges {
+  std::optional<std::string> name;
+  /// An empty inner optional removes the limit.
+  std::optional<std::optional<Duration>> misfire_grace_time;
+  std::optional<Coalesce> coalesce;
+  std::optional<unsigned> max_instances;
+  std::optional<Overlap> overlap;
+  /// Moves the next run to this time (the schedule continues from it).
+  std::optional<TimePoint> next_run_time;
+  std::optional<std::string> executor;
+  /// An empty inner optional removes the timeout.
+  std::optional<std::optional<Duration>> timeout;
+};
+
+/// What a running job may know about its run; jobs that take a `JobContext` parameter get it.
+///
+/// Thread safety: not thread-safe; valid only during the run it was passed to.
+struct JobContext {
+  /// The job's id.
+  std::string_view job_id;
+  /// The instant this run was scheduled for (including jitter).
+  TimePoint scheduled_run_time;
+  /// The instant this run actually started.
+  TimePoint started_at;
+  /// Stop is requested when the run times out or the scheduler shuts down without waiting.
+  std::stop_token stop_token;
+  /// 1 for a first attempt; higher when a run is repeated after a failure of its process.
+  unsigned attempt = 1;
+};
+
+/// A consistent snapshot of one job, as `get_job` and `get_jobs` return it.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct JobInfo {
+  std::string id;
+  std::string name;
+  AnyTrigger trigger;
+  /// Empty while the job is paused.
+  std::optional<TimePoint> next_run_time;
+  std::optional<Duration> misfire_grace_time;
+  Coalesce coalesce = Coalesce::latest;
+  unsigned max_instances = 1;
+  Overlap overlap = Overlap::skip;
+  std::string executor;
+  std::string store;
+  std::optional<Duration> timeout;
+  /// The start time of the latest run.
+  std::optional<TimePoint> last_run_time;
+  JobOutcome last_outcome = JobOutcome::none;
+  /// Finished runs (successful or not).
+  std::uint64_t run_count = 0;
+  /// Runs that threw.
+  std::uint64_t failure_count = 0;
+  /// Runs submitted or running now.
+  unsigned running_instances = 0;
+  /// Runs waiting for a free instance (Overlap::queue).
+  unsigned queued_runs = 0;
+};
+
+}  // namespace apsched

@@ -1,0 +1,1430 @@
+// SPDX-License-Identifier: MIT
+// BasicScheduler: the one scheduler core, composed at compile time from a Clock, job stores and
+// executors; BlockingScheduler, BackgroundScheduler and CallbackScheduler are named modes of it.
+#pragma once
+
+#include <apsched/any_trigger.hpp>
+#include <apsched/clock.hpp>
+#include <apsched/detail/format_time.hpp>
+#include <apsched/detail/hash.hpp>
+#include <apsched/detail/job_body.hpp>
+#include <apsched/detail/listeners.hpp>
+#include <apsched/detail/thread_tuning.hpp>
+#include <apsched/error.hpp>
+#include <apsched/event.hpp>
+#include <apsched/executor.hpp>
+#include <apsched/job.hpp>
+#include <apsched/job_store.hpp>
+#include <apsched/trigger.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace apsched {
+
+/// Whether a scheduler runs its due jobs.
+enum class SchedulerState : std::uint8_t {
+  stopped,  ///< not started, or shut down
+  running,  ///< running due jobs
+  paused,   ///< started, but not running due jobs until resumed
+};
+
+/// Which thread drives a scheduler's loop.
+enum class SchedulerMode : std::uint8_t {
+  blocking,    ///< `start()` runs the loop in the calling thread until `shutdown()`
+  background,  ///< `start()` runs the loop on a thread of its own and returns
+  callback,    ///< the application's event loop calls `process_due_jobs()` (the callback model)
+};
+
+/// What `resume_job` does with the runs a job would have had while it was paused.
+enum class MissedRuns : std::uint8_t {
+  skip,  ///< continue with the first fire time from now on (the default)
+  run,   ///< treat them as missed runs: misfire grace time and coalescing decide
+};
+
+/// Scheduler-wide settings.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct SchedulerOptions {
+  /// Aliases of the stores, in the order of the scheduler's store types; missing ones default
+  /// to "default" for the first and "store<i>" for the others.
+  std::vector<std::string> store_aliases;
+  /// Aliases of the executors, likewise ("default", "executor<i>").
+  std::vector<std::string> executor_aliases;
+  /// Receives log messages (listeners that threw); empty: standard error.
+  Logger logger;
+  /// Seeds the jitter and id generator; 0: a random seed.
+  std::uint64_t random_seed = 0;
+  /// Lower the loop thread's timer slack (Linux) so it wakes on time; see detail::ScopedTimerSlack.
+  bool lower_timer_slack = true;
+};
+
+/// The job store types of a scheduler that keeps jobs in more than one store.
+template <class... S>
+struct Stores {};
+
+/// The executor types of a scheduler that runs jobs on more than one executor.
+template <class... E>
+struct Executors {};
+
+template <SchedulerMode M, Clock C, class StoreList, class ExecutorList>
+class BasicScheduler;
+
+/// The scheduler core: keeps jobs in the stores `S...`, runs them on the executors `E...`, and
+/// reads time from `C`. Jobs choose their store and executor by alias (JobOptions::store,
+/// JobOptions::executor); the first of each is "default". The loop processes due jobs, computes
+/// the next wake-up, and sleeps on a condition variable through the clock until then or until a
+/// job is added, changed or removed, the scheduler is resumed or shut down.
+///
+/// Jobs, listeners and the wake-up handler are never called with an internal lock held, so they
+/// may call any member. Triggers are called under the lock (they are pure by contract and must
+/// not call the scheduler).
+///
+/// @code
+/// apsched::BackgroundScheduler scheduler;
+/// scheduler.add_job([] { fmt::print("tick\n"); },
+/// apsched::IntervalTrigger{std::chrono::seconds{1}}); scheduler.start();
+/// @endcode
+///
+/// Thread safety: thread-safe, except that the destructor must not race with other members.
+template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
+class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
+  static_assert(sizeof...(S) >= 1 && sizeof...(S) <= 255, "a scheduler has 1 to 255 stores");
+  static_assert(sizeof...(E) >= 1 && sizeof...(E) <= 255, "a scheduler has 1 to 255 executors");
+
+ public:
+  /// A listener: receives each event whose type its mask selects.
+  using Listener = std::function<void(const Event&)>;
+
+  /// A stopped scheduler over the given stores, executors and clock.
+  BasicScheduler(std::tuple<S...> stores, std::tuple<E...> executors, C clock,
+                 SchedulerOptions options)
+      : clock_{std::move(clock)},
+        lower_timer_slack_{options.lower_timer_slack},
+        store_aliases_{aliases(std::move(options.store_aliases), sizeof...(S), "store")},
+        executor_aliases_{aliases(std::move(options.executor_aliases), sizeof...(E), "executor")},
+        listeners_{std::move(options.logger)},
+        random_{options.random_seed != 0
+                    ? options.random_seed
+                    : (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}()},
+        stores_{std::move(stores)},
+        executors_{std::move(executors)} {}
+
+  BasicScheduler(const BasicScheduler&) = delete;
+  BasicScheduler& operator=(const BasicScheduler&) = delete;
+  BasicScheduler(BasicScheduler&&) = delete;
+  BasicScheduler& operator=(BasicScheduler&&) = delete;
+
+  /// Shuts down without waiting (running jobs are asked to stop through their stop tokens),
+  /// then waits for running jobs to return as the executors are destroyed. Queued runs that
+  /// never started are reported as job_dropped.
+  ~BasicScheduler() {
+    try {
+      if (state() != SchedulerState::stopped) {
+        shutdown(false);
+      }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): stopped concurrently; nothing left to do
+    }
+    join_loop_thread();
+  }
+
+  /// Adds a job running `function(args...)` (or `function(context, args...)` when it takes a
+  /// JobContext first) at the fire times of `trigger`, and returns its id. Its first run is
+  /// `options.next_run_time` when given, else the trigger's first fire time at or after now.
+  /// @throws ConflictingIdError if a job has `options.id` and `options.replace_existing` is
+  ///         false; InvalidJobOptionError for an invalid option or unknown alias;
+  ///         InvalidTriggerError if the trigger has no fire time left.
+  template <class F, Trigger T, class... Args>
+  requires JobFunction<F, Args...> std::string add_job(F&& function, T trigger,
+                                                       JobOptions options = {}, Args&&... args) {
+    // Not [[nodiscard]]: a caller who named the job has no use for the id.
+    JobRecord record{
+        .id = std::move(options.id),
+        .body = detail::make_body(std::forward<F>(function), std::forward<Args>(args)...),
+        .trigger = AnyTrigger{std::move(trigger)}};
+    configure(record, options, "add_job");
+    const TimePoint now = clock_.now();
+    const std::optional<TimePoint> first = options.next_run_time
+                                               ? options.next_run_time
+                                               : record.trigger.next_fire_time(std::nullopt, now);
+    if (!first) {
+      throw InvalidTriggerError{fmt::format(
+          "add_job: trigger {} has no fire time at or after {}; expected one that fires",
+          record.trigger.describe(), detail::format_time(now))};
+    }
+    record.next_fire = *first;
+    record.next_run = *first;
+    const bool generated = record.id.empty();
+    const std::uint8_t store_index = record.store;
+    std::string id;
+    bool wake = false;
+    {
+      std::lock_guard lock{mutex_};
+      if (!options.next_run_time) {
+        record.next_run = jittered_locked(record, *first);
+      }
+      record.generation = ++generation_;
+      for (;;) {
+        if (generated) {
+          record.id = random_id_locked();
+        }
+        // Ids are unique across the stores; the job's own store checks while it inserts.
+        if (const Located elsewhere = find_locked(record.id, record.store)) {
+          if (generated) {
+            continue;
+          }
+          refuse_conflict(record.id, options.replace_existing);
+          with_store(elsewhere.store, [&](auto& store) { store.erase(record.id); });
+        }
+        JobRecord* stored = nullptr;
+        with_store(record.store, [&](auto& store) { stored = store.insert(std::move(record)); });
+        if (stored != nullptr) {
+          id = stored->id;
+          wake = !stored->paused && wants_wake_locked(stored->next_run);
+          break;
+        }
+        if (!generated) {
+          refuse_conflict(record.id, options.replace_existing);
+          with_store(record.store, [&](auto& store) { store.erase(record.id); });
+        }
+      }
+    }
+    if (wake) {
+      notify();
+    }
+    emit_job_event(EventType::job_added, id, store_aliases_[store_index]);
+    return id;
+  }
+
+  /// A snapshot of the job with `id`, or empty when there is none.
+  [[nodiscard]] std::optional<JobInfo> get_job(std::string_view id) const {
+    std::lock_guard lock{mutex_};
+    const Located found = find_locked(id);
+    if (!found) {
+      return std::nullopt;
+    }
+    return info(*found.job);
+  }
+
+  /// Snapshots of the jobs of the store with alias `store` (empty: every store), by next run
+  /// time, paused jobs last.
+  /// @throws InvalidJobOptionError for an unknown store alias.
+  [[nodiscard]] std::vector<JobInfo> get_jobs(std::string_view store = {}) const {
+    const std::optional<std::size_t> only =
+        store.empty() ? std::nullopt
+                      : std::optional{alias_index(store_aliases_, store, "get_jobs", "store")};
+    std::vector<JobInfo> jobs;
+    {
+      std::lock_guard lock{mutex_};
+      for_each_store([&](std::size_t index, const auto& each) {
+        if (!only || *only == index) {
+          each.for_each([&](const JobRecord& job) { jobs.push_back(info(job)); });
+        }
+      });
+    }
+    std::sort(jobs.begin(), jobs.end(), [](const JobInfo& a, const JobInfo& b) {
+      const TimePoint ta = a.next_run_time.value_or(TimePoint::max());
+      const TimePoint tb = b.next_run_time.value_or(TimePoint::max());
+      return ta != tb ? ta < tb : a.id < b.id;
+    });
+    return jobs;
+  }
+
+  /// Applies `changes` to the job with `id` and returns its new snapshot.
+  /// @throws JobLookupError for an unknown id; InvalidJobOptionError for an invalid change.
+  JobInfo modify_job(std::string_view id, const JobChanges& changes) {
+    if (changes.max_instances) {
+      check_max_instances(*changes.max_instances, "modify_job");
+    }
+    if (changes.misfire_grace_time && *changes.misfire_grace_time) {
+      check_positive(**changes.misfire_grace_time, "modify_job", "misfire_grace_time");
+    }
+    if (changes.timeout && *changes.timeout) {
+      check_positive(**changes.timeout, "modify_job", "timeout");
+    }
+    const std::optional<std::size_t> executor =
+        changes.executor ? std::optional{alias_index(executor_aliases_, *changes.executor,
+                                                     "modify_job", "executor")}
+                         : std::nullopt;
+    JobInfo result = change_job(id, "modify_job", [&](JobRecord& job, auto& store) {
+      if (changes.name) {
+        job.extra().name = *changes.name;
+      }
+      if (changes.misfire_grace_time) {
+        job.extra().misfire_grace_time = *changes.misfire_grace_time;
+      }
+      if (changes.coalesce) {
+        job.coalesce = *changes.coalesce;
+      }
+      if (changes.max_instances) {
+        job.max_instances = static_cast<std::uint16_t>(*changes.max_instances);
+      }
+      if (changes.overlap) {
+        job.overlap = *changes.overlap;
+      }
+      if (executor) {
+        job.executor = static_cast<std::uint8_t>(*executor);
+      }
+      if (changes.timeout) {
+        job.extra().timeout = *changes.timeout;
+      }
+      if (changes.next_run_time) {
+        job.next_fire = *changes.next_run_time;
+        job.next_run = *changes.next_run_time;
+        store.update(job);
+      }
+    });
+    return result;
+  }
+
+  /// Replaces the trigger of the job with `id`; its next run is the new trigger's first fire
+  /// time from now. Returns the new snapshot.
+  /// @throws JobLookupError for an unknown id; InvalidTriggerError if the trigger never fires.
+  template <Trigger T>
+  JobInfo reschedule_job(std::string_view id, T trigger) {
+    AnyTrigger replacement{std::move(trigger)};
+    return change_job(id, "reschedule_job", [&](JobRecord& job, auto& store) {
+      const TimePoint now = clock_.now();
+      const std::optional<TimePoint> first = replacement.next_fire_time(std::nullopt, now);
+      if (!first) {
+        throw InvalidTriggerError{fmt::format(
+            "reschedule_job: trigger {} has no fire time at or after {}; expected one that fires",
+            replacement.describe(), detail::format_time(now))};
+      }
+      job.trigger = std::move(replacement);
+      job.next_fire = *first;
+      job.next_run = jittered_locked(job, *first);
+      store.update(job);
+    });
+  }
+
+  /// Pauses the job with `id`: it keeps its schedule but does not run until resumed.
+  /// @throws JobLookupError for an unknown id.
+  JobInfo pause_job(std::string_view id) {
+    return change_job(id, "pause_job", [](JobRecord& job, auto& store) {
+      job.paused = true;
+      store.update(job);
+    });
+  }
+
+  /// Resumes the job with `id`. With MissedRuns::skip, it continues from its first fire time at
+  /// or after now; with MissedRuns::run, the runs it missed while paused are due at once and
+  /// its misfire grace time and coalescing decide what runs.
+  /// @throws JobLookupError for an unknown id.
+  JobInfo resume_job(std::string_view id, MissedRuns missed = MissedRuns::skip) {
+    bool finished = false;
+    JobInfo result = change_job(id, "resume_job", [&](JobRecord& job, auto& store) {
+      if (!job.paused) {
+        return;
+      }
+      const TimePoint now = clock_.now();
+      if (missed == MissedRuns::skip && job.next_run < now) {
+        const std::optional<TimePoint> next = job.trigger.next_fire_time(job.next_fire, now);
+        if (!next) {
+          finished = true;
+          return;
+        }
+        job.next_fire = *next;
+        job.next_run = jittered_locked(job, *next);
+      }
+      job.paused = false;
+      store.update(job);
+    });
+    if (finished) {
+      remove_job(id);
+    }
+    return result;
+  }
+
+  /// Removes the job with `id`. Its running instances finish; its queued runs are dropped.
+  /// @throws JobLookupError for an unknown id.
+  void remove_job(std::string_view id) {
+    std::size_t store_index = 0;
+    {
+      std::lock_guard lock{mutex_};
+      const Located found = find_locked(id);
+      if (!found) {
+        throw JobLookupError{fmt::format("remove_job: no job has id \"{}\"", id)};
+      }
+      store_index = found.store;
+      with_store(store_index, [&](auto& store) { store.erase(id); });
+    }
+    emit_job_event(EventType::job_removed, id, store_aliases_[store_index]);
+  }
+
+  /// Removes every job of the store with alias `store` (empty: of every store).
+  /// @throws InvalidJobOptionError for an unknown store alias.
+  void remove_all_jobs(std::string_view store = {}) {
+    const std::optional<std::size_t> only =
+        store.empty()
+            ? std::nullopt
+            : std::optional{alias_index(store_aliases_, store, "remove_all_jobs", "store")};
+    {
+      std::lock_guard lock{mutex_};
+      for_each_store([&](std::size_t index, auto& each) {
+        if (!only || *only == index) {
+          each.clear();
+        }
+      });
+    }
+    if (listeners_.wants(EventType::all_jobs_removed)) {
+      listeners_.emit(Event{
+          .type = EventType::all_jobs_removed, .time = clock_.now(), .store = std::string{store}});
+    }
+  }
+
+  /// Submits one run of the job with `id` now, outside its schedule (which is unchanged), if
+  /// `max_instances` allows; otherwise its overlap policy applies. Returns whether a run was
+  /// submitted.
+  /// @throws JobLookupError for an unknown id; SchedulerNotRunningError when stopped.
+  bool run_job_now(std::string_view id) {
+    std::vector<Event> events;
+    std::vector<Dispatch> batch;
+    {
+      std::lock_guard lock{mutex_};
+      if (state_ == SchedulerState::stopped) {
+        throw SchedulerNotRunningError{fmt::format(
+            "run_job_now: the scheduler is not running; start it before running \"{}\"", id)};
+      }
+      const Located found = find_locked(id);
+      if (!found) {
+        throw JobLookupError{fmt::format("run_job_now: no job has id \"{}\"", id)};
+      }
+      offer_run_locked(*found.job, clock_.now(), 0, batch, events);
+    }
+    const bool submitted = !batch.empty();
+    deliver(events, batch);
+    return submitted;
+  }
+
+  /// Writes a table of the jobs (id, name, trigger, next run, state) to `out`.
+  void print_jobs(std::FILE* out = stdout) const { fmt::print(out, "{}", format_jobs()); }
+
+  /// The table `print_jobs` writes.
+  [[nodiscard]] std::string format_jobs() const {
+    const std::vector<JobInfo> jobs = get_jobs();
+    std::string text;
+    for_each_store([&](std::size_t index, const auto&) {
+      text += fmt::format("Store \"{}\":\n", store_aliases_[index]);
+      bool any = false;
+      for (const JobInfo& job : jobs) {
+        if (job.store != store_aliases_[index]) {
+          continue;
+        }
+        any = true;
+        text += fmt::format("  {} (trigger: {}, {})\n",
+                            job.name == job.id ? job.id : fmt::format("{} [{}]", job.name, job.id),
+                            job.trigger.describe(),
+                            job.next_run_time
+                                ? "next run at: " + detail::format_time(*job.next_run_time)
+                                : std::string{"paused"});
+      }
+      if (!any) {
+        text += "  No scheduled jobs\n";
+      }
+    });
+    return text;
+  }
+
+  /// Starts the scheduler: BlockingScheduler runs the loop in this thread and returns after
+  /// `shutdown()`; BackgroundScheduler starts the loop thread and returns; CallbackScheduler
+  /// calls the wake-up handler and returns. With `paused`, no job runs until `resume()`.
+  /// @throws SchedulerAlreadyRunningError if it is running or paused.
+  void start(bool paused = false) {
+    {
+      std::lock_guard lock{mutex_};
+      if (state_ != SchedulerState::stopped) {
+        throw SchedulerAlreadyRunningError{"start: the scheduler is already running"};
+      }
+      state_ = paused ? SchedulerState::paused : SchedulerState::running;
+      if (shared_stop_.stop_requested()) {
+        shared_stop_ = std::stop_source{};
+      }
+      waiting_until_ = M == SchedulerMode::callback ? TimePoint::max() : TimePoint::min();
+    }
+    start_executors();
+    emit_scheduler_event(EventType::scheduler_started);
+    if constexpr (M == SchedulerMode::blocking) {
+      run_loop();
+    } else if constexpr (M == SchedulerMode::background) {
+      std::lock_guard lock{thread_mutex_};
+      if (thread_.joinable()) {
+        thread_.join();  // the loop of an earlier start() has ended or is ending
+      }
+      thread_ = std::jthread{[this] { run_loop(); }};
+    } else {
+      notify();
+    }
+  }
+
+  /// Stops running due jobs until `resume()`; jobs keep their schedules.
+  /// @throws SchedulerNotRunningError when stopped.
+  void pause() { set_running_state(SchedulerState::paused, "pause", EventType::scheduler_paused); }
+
+  /// Runs due jobs again; runs missed while paused follow each job's misfire grace time and
+  /// coalescing.
+  /// @throws SchedulerNotRunningError when stopped.
+  void resume() {
+    set_running_state(SchedulerState::running, "resume", EventType::scheduler_resumed);
+  }
+
+  /// Stops the scheduler. With `wait`, returns once running jobs have finished (a job that
+  /// calls it does not wait for itself). Without, asks running jobs to stop through their stop
+  /// tokens, discards queued runs (job_dropped) and returns promptly. The loop thread is
+  /// joined unless this is called on it.
+  /// @throws SchedulerNotRunningError when already stopped.
+  void shutdown(bool wait = true) {
+    std::vector<std::stop_source> to_stop;
+    {
+      std::lock_guard lock{mutex_};
+      if (state_ == SchedulerState::stopped) {
+        throw SchedulerNotRunningError{"shutdown: the scheduler is not running"};
+      }
+      state_ = SchedulerState::stopped;
+      wake_requested_ = true;
+      if (!wait) {
+        for (Run* run = runs_; run != nullptr; run = run->next) {
+          to_stop.push_back(run->stop);
+        }
+      }
+    }
+    notify();
+    for (std::stop_source& source : to_stop) {
+      source.request_stop();
+    }
+    join_loop_thread();
+    for_each_executor([wait](auto& executor) { executor.shutdown(wait); });
+    emit_scheduler_event(EventType::scheduler_shutdown);
+  }
+
+  /// The current state.
+  [[nodiscard]] SchedulerState state() const {
+    std::lock_guard lock{mutex_};
+    return state_;
+  }
+
+  /// Registers `listener` for the event types in `mask`; returns an id for `remove_listener`.
+  /// Listeners run on the thread where the event happens (the loop thread, an executor thread,
+  /// or the caller of the member that caused it), never under a lock; one that throws is logged.
+  ListenerId add_listener(Listener listener, EventMask mask = all_events) {
+    return listeners_.add(std::move(listener), mask);
+  }
+
+  /// Unregisters a listener; returns whether it was registered.
+  bool remove_listener(ListenerId id) { return listeners_.remove(id); }
+
+  /// The scheduler's clock.
+  [[nodiscard]] const C& clock() const noexcept { return clock_; }
+
+  /// The executor with index `I` (thread-safe by the Executor concept).
+  template <std::size_t I = 0>
+  [[nodiscard]] auto& executor() noexcept {
+    return std::get<I>(executors_);
+  }
+
+  /// Processes the jobs due at the clock's now and returns the next wake-up: the instant the
+  /// application's loop should call again (empty: nothing is scheduled; it is woken through the
+  /// wake-up handler when that changes). Runs due jobs only while running; see CallbackScheduler.
+  std::optional<TimePoint> process_due_jobs() requires(M == SchedulerMode::callback) {
+    return process_due_jobs(clock_.now());
+  }
+
+  /// As `process_due_jobs()`, at the given instant instead of the clock's now.
+  std::optional<TimePoint> process_due_jobs(TimePoint now) requires(M == SchedulerMode::callback) {
+    step(now);
+    std::lock_guard lock{mutex_};
+    const std::optional<TimePoint> next =
+        state_ == SchedulerState::running ? next_wakeup_locked(now) : std::nullopt;
+    waiting_until_ = next.value_or(TimePoint::max());
+    return next;
+  }
+
+  /// Sets the handler called (from any thread, never under a lock) when the next wake-up may
+  /// have moved earlier than the last one `process_due_jobs` returned: a job was added,
+  /// changed or resumed, a queued run became runnable, the scheduler started or was resumed.
+  /// The application's loop should then call `process_due_jobs` soon.
+  void set_wakeup_handler(std::function<void()> handler) requires(M == SchedulerMode::callback) {
+    std::lock_guard lock{wakeup_mutex_};
+    wakeup_handler_ = std::move(handler);
+  }
+
+ private:
+  // One run of a job, from submission to completion. Owned by its RunTask; linked into runs_
+  // while alive so shutdown can ask it to stop.
+  struct Run {
+    BasicScheduler* scheduler;
+    std::string job_id;
+    detail::BodyRef body;
+    TimePoint scheduled;
+    std::optional<Duration> timeout;
+    std::stop_source stop;
+    TimePoint deadline = TimePoint::max();
+    std::uint32_t generation = 0;
+    std::uint8_t store = 0;
+    std::uint8_t executor = 0;
+    bool timed_out = false;
+    Run* previous = nullptr;
+    Run* next = nullptr;
+  };
+
+  // The callable handed to an executor. Destroyed without running, it reports the run dropped.
+  class RunTask {
+   public:
+    explicit RunTask(std::unique_ptr<Run> run) noexcept : run_{std::move(run)} {}
+    RunTask(RunTask&&) noexcept = default;
+    RunTask& operator=(RunTask&&) noexcept = default;
+    RunTask(const RunTask&) = delete;
+    RunTask& operator=(const RunTask&) = delete;
+    ~RunTask() {
+      if (run_) {
+        BasicScheduler* scheduler = run_->scheduler;
+        scheduler->complete(std::move(run_), JobOutcome::dropped, std::nullopt, nullptr);
+      }
+    }
+    void operator()() noexcept {
+      BasicScheduler* scheduler = run_->scheduler;
+      scheduler->execute(std::move(run_));
+    }
+
+   private:
+    std::unique_ptr<Run> run_;
+  };
+
+  struct Dispatch {
+    std::unique_ptr<Run> run;
+    std::uint64_t folded;
+  };
+
+  struct Located {
+    JobRecord* job = nullptr;
+    std::size_t store = 0;
+    explicit operator bool() const noexcept { return job != nullptr; }
+  };
+
+  // Runs collected under the lock per round, so other callers are not held up for long when
+  // very many jobs are due at once.
+  static constexpr std::size_t round_size = 1024;
+
+  static std::vector<std::string> aliases(std::vector<std::string> given, std::size_t count,
+                                          std::string_view kind) {
+    given.resize(std::max(given.size(), count));
+    for (std::size_t i = 0; i < count; ++i) {
+      if (given[i].empty()) {
+        given[i] = i == 0 ? std::string{"default"} : fmt::format("{}{}", kind, i);
+      }
+    }
+    given.resize(count);
+    return given;
+  }
+
+  static std::size_t alias_index(const std::vector<std::string>& aliases, std::string_view alias,
+                                 std::string_view call, std::string_view kind) {
+    if (alias.empty()) {
+      return 0;
+    }
+    const auto found = std::find(aliases.begin(), aliases.end(), alias);
+    if (found == aliases.end()) {
+      throw InvalidJobOptionError{fmt::format("{}: no {} has alias \"{}\"; expected one of \"{}\"",
+                                              call, kind, alias, fmt::join(aliases, "\", \""))};
+    }
+    return static_cast<std::size_t>(found - aliases.begin());
+  }
+
+  static void check_max_instances(unsigned value, std::string_view call) {
+    if (value == 0 || value > std::numeric_limits<std::uint16_t>::max()) {
+      throw InvalidJobOptionError{
+          fmt::format("{}: max_instances {} is out of range; expected 1 to 65535", call, value)};
+    }
+  }
+
+  static void check_positive(Duration value, std::string_view call, std::string_view option) {
+    if (value <= Duration::zero()) {
+      throw InvalidJobOptionError{
+          fmt::format("{}: {} {} is not positive; expected a duration > 0, or none for no limit",
+                      call, option, detail::format_duration(value))};
+    }
+  }
+
+  // Validates `options` and copies them into `record`.
+  void configure(JobRecord& record, const JobOptions& options, std::string_view call) const {
+    check_max_instances(options.max_instances, call);
+    if (options.misfire_grace_time) {
+      check_positive(*options.misfire_grace_time, call, "misfire_grace_time");
+    }
+    if (options.timeout) {
+      check_positive(*options.timeout, call, "timeout");
+    }
+    record.store =
+        static_cast<std::uint8_t>(alias_index(store_aliases_, options.store, call, "store"));
+    record.executor = static_cast<std::uint8_t>(
+        alias_index(executor_aliases_, options.executor, call, "executor"));
+    record.max_instances = static_cast<std::uint16_t>(options.max_instances);
+    record.coalesce = options.coalesce;
+    record.overlap = options.overlap;
+    record.paused = options.paused;
+    if (!options.name.empty()) {
+      record.extra().name = options.name;
+    }
+    if (options.misfire_grace_time) {
+      record.extra().misfire_grace_time = options.misfire_grace_time;
+    }
+    if (options.timeout) {
+      record.extra().timeout = options.timeout;
+    }
+  }
+
+  // `fire` delayed by a uniformly random part of the trigger's jitter, kept strictly before the
+  // trigger's following fire time.
+  TimePoint jittered_locked(const JobRecord& job, TimePoint fire) {
+    const Duration jitter = job.trigger.jitter();
+    if (jitter <= Duration::zero()) {
+      return fire;
+    }
+    Duration bound = jitter;
+    if (const std::optional<TimePoint> following = job.trigger.next_fire_time(fire, fire)) {
+      bound = std::min(bound, *following - fire - Duration{1});
+    }
+    if (bound <= Duration::zero()) {
+      return fire;
+    }
+    std::uniform_int_distribution<Duration::rep> offset{0, bound.count()};
+    return fire + Duration{offset(random_)};
+  }
+
+  // A random 15-character id (short enough for std::string's inline buffer); add_job retries
+  // on the rare collision.
+  std::string random_id_locked() {
+    static constexpr auto digit_pairs = [] {
+      std::array<std::array<char, 2>, 256> pairs{};
+      for (std::size_t byte = 0; byte < 256; ++byte) {
+        pairs[byte] = {"0123456789abcdef"[byte >> 4], "0123456789abcdef"[byte & 15]};
+      }
+      return pairs;
+    }();
+    const std::uint64_t value = random_();
+    std::array<char, 16> digits{};
+    for (std::size_t i = 0; i < 8; ++i) {
+      const auto& pair = digit_pairs[(value >> (8 * i)) & 0xFFU];
+      digits[2 * i] = pair[0];
+      digits[2 * i + 1] = pair[1];
+    }
+    return std::string{digits.data(), 15};
+  }
+
+  static void refuse_conflict(std::string_view id, bool replace_existing) {
+    if (!replace_existing) {
+      throw ConflictingIdError{fmt::format("add_job: a job with id \"{}\" already exists", id)};
+    }
+  }
+
+  template <class F>
+  void with_store(std::size_t index, F&& visit) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((I == index ? (void)visit(std::get<I>(stores_)) : void()), ...);
+    }
+    (std::index_sequence_for<S...>{});
+  }
+
+  template <class F>
+  void for_each_store(F&& visit) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (visit(I, std::get<I>(stores_)), ...); }
+    (std::index_sequence_for<S...>{});
+  }
+  template <class F>
+  void for_each_store(F&& visit) const {
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (visit(I, std::get<I>(stores_)), ...); }
+    (std::index_sequence_for<S...>{});
+  }
+
+  template <class F>
+  void for_each_executor(F&& visit) {
+    std::apply([&](auto&... executors) { (visit(executors), ...); }, executors_);
+  }
+
+  void start_executors() {
+    for_each_executor([](auto& executor) {
+      if constexpr (RestartableExecutor<std::remove_cvref_t<decltype(executor)>>) {
+        executor.start();
+      }
+    });
+  }
+
+  void submit_to(std::size_t index, Task&& task) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((I == index ? (void)std::get<I>(executors_).submit(std::move(task)) : void()), ...);
+    }
+    (std::index_sequence_for<E...>{});
+  }
+
+  // The job with `id` in any store but `skip` (by default, in any store).
+  Located find_locked(std::string_view id, std::size_t skip = sizeof...(S)) const {
+    Located found;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (void)((I != skip && (found.job = const_cast<S&>(std::get<I>(stores_)).find(id),
+                            found.store = I, found.job != nullptr)) ||
+             ...);
+    }
+    (std::index_sequence_for<S...>{});
+    return found;
+  }
+
+  JobInfo info(const JobRecord& job) const {
+    const JobExtras* extras = job.extras.get();
+    return JobInfo{
+        .id = job.id,
+        .name = extras != nullptr && !extras->name.empty() ? extras->name : job.id,
+        .trigger = job.trigger,
+        .next_run_time = job.paused ? std::nullopt : std::optional{job.next_run},
+        .misfire_grace_time = extras != nullptr ? extras->misfire_grace_time : std::nullopt,
+        .coalesce = job.coalesce,
+        .max_instances = job.max_instances,
+        .overlap = job.overlap,
+        .executor = executor_aliases_[job.executor],
+        .store = store_aliases_[job.store],
+        .timeout = extras != nullptr ? extras->timeout : std::nullopt,
+        .last_run_time =
+            job.last_run == TimePoint::min() ? std::nullopt : std::optional{job.last_run},
+        .last_outcome = job.last_outcome,
+        .run_count = job.run_count,
+        .failure_count = job.failure_count,
+        .running_instances = job.running,
+        .queued_runs = extras != nullptr ? static_cast<unsigned>(extras->queued_runs.size()) : 0U,
+    };
+  }
+
+  // Finds the job, applies `change(job, store)` under the lock, wakes the loop, emits
+  // job_modified and returns the new snapshot.
+  template <class F>
+  JobInfo change_job(std::string_view id, std::string_view call, F&& change) {
+    std::optional<JobInfo> result;
+    std::string store_alias;
+    bool wake = false;
+    {
+      std::lock_guard lock{mutex_};
+      const Located found = find_locked(id);
+      if (!found) {
+        throw JobLookupError{fmt::format("{}: no job has id \"{}\"", call, id)};
+      }
+      with_store(found.store, [&](auto& store) { change(*found.job, store); });
+      result = info(*found.job);
+      wake = !found.job->paused && wants_wake_locked(found.job->next_run);
+      store_alias = store_aliases_[found.store];
+    }
+    if (wake) {
+      notify();
+    }
+    emit_job_event(EventType::job_modified, id, store_alias);
+    return std::move(*result);
+  }
+
+  void set_running_state(SchedulerState target, std::string_view call, EventType type) {
+    {
+      std::lock_guard lock{mutex_};
+      if (state_ == SchedulerState::stopped) {
+        throw SchedulerNotRunningError{fmt::format("{}: the scheduler is not running", call)};
+      }
+      if (state_ == target) {
+        return;
+      }
+      state_ = target;
+      wake_requested_ = true;
+    }
+    notify();
+    emit_scheduler_event(type);
+  }
+
+  // Whether a change that makes something due at `at` must wake the loop: the loop waits for a
+  // later instant. While the loop works (waiting_until_ == min) it re-reads the stores anyway.
+  bool wants_wake_locked(TimePoint at) {
+    if (at < waiting_until_) {
+      wake_requested_ = true;
+      return true;
+    }
+    return false;
+  }
+
+  void notify() {
+    cv_.notify_one();
+    if constexpr (M == SchedulerMode::callback) {
+      std::function<void()> handler;
+      {
+        std::lock_guard lock{wakeup_mutex_};
+        handler = wakeup_handler_;
+      }
+      if (handler) {
+        try {
+          handler();
+        } catch (const std::exception& error) {
+          listeners_.log(LogLevel::error,
+                         fmt::format("the wake-up handler threw: {}", error.what()));
+        } catch (...) {
+          listeners_.log(LogLevel::error, "the wake-up handler threw a non-std exception");
+        }
+      }
+    }
+  }
+
+  std::optional<TimePoint> next_wakeup_locked(TimePoint now) const {
+    std::optional<TimePoint> next;
+    if (!pending_queues_.empty()) {
+      return now;
+    }
+    for_each_store([&](std::size_t, const auto& store) {
+      const std::optional<TimePoint> due = store.next_run_time();
+      if (due && (!next || *due < *next)) {
+        next = due;
+      }
+    });
+    for (const Run* run : timed_) {
+      if (!run->timed_out && (!next || run->deadline < *next)) {
+        next = run->deadline;
+      }
+    }
+    return next;
+  }
+
+  // Joins the background loop thread, unless called on it (a job or listener that shuts the
+  // scheduler down); the destructor joins it then.
+  void join_loop_thread() {
+    if constexpr (M == SchedulerMode::background) {
+      std::jthread loop;
+      {
+        std::lock_guard lock{thread_mutex_};
+        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+          loop = std::move(thread_);
+        }
+      }
+      if (loop.joinable()) {
+        loop.join();
+      }
+    }
+  }
+
+  void run_loop() {
+    const detail::ScopedTimerSlack slack{lower_timer_slack_};
+    std::unique_lock lock{mutex_};
+    while (state_ != SchedulerState::stopped) {
+      if (state_ == SchedulerState::running) {
+        lock.unlock();
+        step(clock_.now());
+        lock.lock();
+        if (state_ == SchedulerState::stopped) {
+          break;
+        }
+      }
+      if (wake_requested_) {
+        wake_requested_ = false;
+        continue;
+      }
+      const TimePoint deadline = state_ == SchedulerState::running
+                                     ? next_wakeup_locked(clock_.now()).value_or(TimePoint::max())
+                                     : TimePoint::max();
+      waiting_until_ = deadline;
+      clock_.wait_until(lock, cv_, deadline);
+      waiting_until_ = TimePoint::min();
+      wake_requested_ = false;
+    }
+  }
+
+  // Processes everything due at `now`, a round of at most round_size runs at a time.
+  void step(TimePoint now) {
+    std::vector<Event> events;
+    std::vector<Dispatch> batch;
+    std::vector<std::stop_source> to_stop;
+    bool more = true;
+    bool first_round = true;
+    while (more) {
+      {
+        std::lock_guard lock{mutex_};
+        if (state_ != SchedulerState::running) {
+          return;
+        }
+        if (first_round) {
+          expire_timeouts_locked(now, events, to_stop);
+          drain_queues_locked(now, batch, events);
+          first_round = false;
+        }
+        more = collect_due_locked(now, batch, events);
+      }
+      for (std::stop_source& source : to_stop) {
+        source.request_stop();
+      }
+      to_stop.clear();
+      deliver(events, batch);
+      events.clear();
+      batch.clear();
+    }
+  }
+
+  void expire_timeouts_locked(TimePoint now, std::vector<Event>& events,
+                              std::vector<std::stop_source>& to_stop) {
+    for (Run* run : timed_) {
+      if (!run->timed_out && run->deadline <= now) {
+        run->timed_out = true;
+        to_stop.push_back(run->stop);
+        if (listeners_.wants(EventType::job_timeout)) {
+          events.push_back(Event{.type = EventType::job_timeout,
+                                 .time = now,
+                                 .job_id = run->job_id,
+                                 .store = store_aliases_[run->store],
+                                 .scheduled_run_time = run->scheduled,
+                                 .started_at = run->deadline - *run->timeout});
+        }
+      }
+    }
+  }
+
+  void drain_queues_locked(TimePoint now, std::vector<Dispatch>& batch,
+                           std::vector<Event>& events) {
+    std::vector<std::string> pending;
+    pending.swap(pending_queues_);
+    for (const std::string& id : pending) {
+      const Located found = find_locked(id);
+      if (!found || !found.job->extras) {
+        continue;
+      }
+      JobRecord& job = *found.job;
+      std::deque<TimePoint>& queue = job.extras->queued_runs;
+      while (!queue.empty() && job.running < job.max_instances) {
+        const TimePoint scheduled = queue.front();
+        queue.pop_front();
+        if (late(job, scheduled, now)) {
+          report_missed(job, scheduled, 1, now, events);
+        } else {
+          dispatch_locked(job, scheduled, 0, batch, events);
+        }
+      }
+    }
+  }
+
+  static bool late(const JobRecord& job, TimePoint scheduled, TimePoint now) {
+    const JobExtras* extras = job.extras.get();
+    return extras != nullptr && extras->misfire_grace_time &&
+           now - scheduled > *extras->misfire_grace_time;
+  }
+
+  void report_missed(JobRecord& job, TimePoint first, std::uint64_t count, TimePoint now,
+                     std::vector<Event>& events) {
+    job.last_outcome = JobOutcome::missed;
+    if (listeners_.wants(EventType::job_missed)) {
+      events.push_back(Event{.type = EventType::job_missed,
+                             .time = now,
+                             .job_id = job.id,
+                             .store = store_aliases_[job.store],
+                             .scheduled_run_time = first,
+                             .runs = count});
+    }
+  }
+
+  // Handles due jobs until none is due at `now` or a round is full; returns whether to go on.
+  bool collect_due_locked(TimePoint now, std::vector<Dispatch>& batch, std::vector<Event>& events) {
+    bool full = false;
+    for_each_store([&](std::size_t index, auto& store) {
+      try {
+        while (!full) {
+          JobRecord* job = store.first_due(now);
+          if (job == nullptr) {
+            break;
+          }
+          process_job_locked(*job, store, now, batch, events);
+          full = batch.size() >= round_size || events.size() >= round_size;
+        }
+      } catch (...) {
+        if (listeners_.wants(EventType::store_error)) {
+          events.push_back(Event{.type = EventType::store_error,
+                                 .time = now,
+                                 .store = store_aliases_[index],
+                                 .exception = std::current_exception()});
+        }
+      }
+    });
+    return full;
+  }
+
+  // Decides the runs of one due job: enumerates its due fire times, reports the ones past the
+  // misfire grace time, coalesces the rest, offers them to max_instances, and schedules the
+  // next fire time (or removes the job when its trigger is exhausted).
+  template <class Store>
+  void process_job_locked(JobRecord& job, Store& store, TimePoint now, std::vector<Dispatch>& batch,
+                          std::vector<Event>& events) {
+    std::uint64_t missed = 0;
+    TimePoint first_missed{};
+    std::uint64_t on_time = 0;
+    TimePoint earliest{};
+    TimePoint latest{};
+    const auto consider = [&](TimePoint scheduled) {
+      if (late(job, scheduled, now)) {
+        if (missed++ == 0) {
+          first_missed = scheduled;
+        }
+        return;
+      }
+      if (on_time++ == 0) {
+        earliest = scheduled;
+      }
+      latest = scheduled;
+      if (job.coalesce == Coalesce::all) {
+        offer_run_locked(job, scheduled, 0, batch, events);
+      }
+    };
+
+    std::optional<TimePoint> next;
+    try {
+      consider(job.next_run);
+      TimePoint fire = job.next_fire;
+      for (;;) {
+        next = job.trigger.next_fire_time(fire, fire);
+        if (next && *next <= fire) {
+          throw InvalidTriggerError{fmt::format(
+              "trigger {} returned {} after {}; expected a later time", job.trigger.describe(),
+              detail::format_time(*next), detail::format_time(fire))};
+        }
+        if (!next || *next > now) {
+          break;
+        }
+        fire = *next;
+        consider(fire);
+      }
+    } catch (...) {
+      // A defective trigger: report it and pause the job rather than lose it.
+      if (listeners_.wants(EventType::job_error)) {
+        events.push_back(Event{.type = EventType::job_error,
+                               .time = now,
+                               .job_id = job.id,
+                               .store = store_aliases_[job.store],
+                               .scheduled_run_time = job.next_run,
+                               .exception = std::current_exception()});
+      }
+      job.paused = true;
+      store.update(job);
+      return;
+    }
+
+    if (missed > 0) {
+      report_missed(job, first_missed, missed, now, events);
+    }
+    if (on_time > 0 && job.coalesce != Coalesce::all) {
+      offer_run_locked(job, job.coalesce == Coalesce::earliest ? earliest : latest, on_time - 1,
+                       batch, events);
+    }
+    if (next) {
+      job.next_fire = *next;
+      job.next_run = jittered_locked(job, *next);
+      store.update(job);
+      return;
+    }
+    const std::string id = job.id;
+    const std::uint8_t store_index = job.store;
+    if (job.extras && !job.extras->queued_runs.empty()) {
+      report_missed(job, job.extras->queued_runs.front(), job.extras->queued_runs.size(), now,
+                    events);
+    }
+    store.erase(id);
+    if (listeners_.wants(EventType::job_removed)) {
+      events.push_back(Event{.type = EventType::job_removed,
+                             .time = now,
+                             .job_id = id,
+                             .store = store_aliases_[store_index]});
+    }
+  }
+
+  // Submits a run if max_instances allows, else applies the overlap policy.
+  void offer_run_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
+                        std::vector<Dispatch>& batch, std::vector<Event>& events) {
+    if (job.running < job.max_instances) {
+      dispatch_locked(job, scheduled, folded, batch, events);
+      return;
+    }
+    if (job.overlap == Overlap::queue && job.extra().queued_runs.size() < job.max_instances) {
+      job.extras->queued_runs.push_back(scheduled);
+      return;
+    }
+    if (listeners_.wants(EventType::job_max_instances)) {
+      events.push_back(Event{.type = EventType::job_max_instances,
+                             .time = clock_.now(),
+                             .job_id = job.id,
+                             .store = store_aliases_[job.store],
+                             .scheduled_run_time = scheduled});
+    }
+  }
+
+  void dispatch_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
+                       std::vector<Dispatch>& batch, std::vector<Event>&) {
+    auto run = std::make_unique<Run>(Run{
+        .scheduler = this,
+        .job_id = job.id,
+        .body = job.body,
+        .scheduled = scheduled,
+        .timeout = job.extras ? job.extras->timeout : std::nullopt,
+        // A run with a timeout can be stopped alone; the others only all at once, at shutdown,
+        // so they share one stop source (and its allocation).
+        .stop = job.extras && job.extras->timeout ? std::stop_source{} : shared_stop_,
+        .generation = job.generation,
+        .store = job.store,
+        .executor = job.executor,
+    });
+    ++job.running;
+    run->next = runs_;
+    if (runs_ != nullptr) {
+      runs_->previous = run.get();
+    }
+    runs_ = run.get();
+    batch.push_back(Dispatch{std::move(run), folded});
+  }
+
+  // Emits `events`, then for each run its job_submitted event and the hand-over to its
+  // executor, outside the lock (an inline executor runs the job right here).
+  void deliver(std::vector<Event>& events, std::vector<Dispatch>& batch) {
+    for (const Event& event : events) {
+      listeners_.emit(event);
+    }
+    for (Dispatch& dispatch : batch) {
+      Run& run = *dispatch.run;
+      if (listeners_.wants(EventType::job_submitted)) {
+        listeners_.emit(Event{.type = EventType::job_submitted,
+                              .time = clock_.now(),
+                              .job_id = run.job_id,
+                              .store = store_aliases_[run.store],
+                              .scheduled_run_time = run.scheduled,
+                              .runs = dispatch.folded});
+      }
+      const std::uint8_t executor = run.executor;
+      Task task{RunTask{std::move(dispatch.run)}};
+      try {
+        submit_to(executor, std::move(task));
+      } catch (...) {
+        if (listeners_.wants(EventType::executor_error)) {
+          listeners_.emit(Event{.type = EventType::executor_error,
+                                .time = clock_.now(),
+                                .exception = std::current_exception()});
+        }
+      }
+      // A task the executor refused is destroyed here and reports its run dropped.
+    }
+  }
+
+  // Runs on the executor's thread.
+  void execute(std::unique_ptr<Run> run) {
+    const TimePoint started = clock_.now();
+    if (run->timeout) {
+      bool wake = false;
+      {
+        std::lock_guard lock{mutex_};
+        run->deadline = started + *run->timeout;
+        timed_.push_back(run.get());
+        wake = wants_wake_locked(run->deadline);
+      }
+      if (wake) {
+        notify();
+      }
+    }
+    if (listeners_.wants(EventType::job_started)) {
+      listeners_.emit(Event{.type = EventType::job_started,
+                            .time = started,
+                            .job_id = run->job_id,
+                            .store = store_aliases_[run->store],
+                            .scheduled_run_time = run->scheduled,
+                            .started_at = started});
+    }
+    const JobContext context{.job_id = run->job_id,
+                             .scheduled_run_time = run->scheduled,
+                             .started_at = started,
+                             .stop_token = run->stop.get_token()};
+    std::exception_ptr error;
+    try {
+      run->body.get()->run(context);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    complete(std::move(run), error ? JobOutcome::error : JobOutcome::success, started, error);
+  }
+
+  // Records the end of a run (or its drop) in its job and emits the run's last event.
+  void complete(std::unique_ptr<Run> run, JobOutcome outcome, std::optional<TimePoint> started,
+                std::exception_ptr error) noexcept {
+    bool wake = false;
+    {
+      std::lock_guard lock{mutex_};
+      (run->previous != nullptr ? run->previous->next : runs_) = run->next;
+      if (run->next != nullptr) {
+        run->next->previous = run->previous;
+      }
+      if (run->timeout) {
+        std::erase(timed_, run.get());
+      }
+      JobRecord* job = nullptr;
+      with_store(run->store, [&](auto& store) { job = store.find(run->job_id); });
+      if (job != nullptr && job->generation == run->generation) {
+        --job->running;
+        job->last_outcome = outcome;
+        if (started) {
+          ++job->run_count;
+          job->failure_count += outcome == JobOutcome::error ? 1U : 0U;
+          job->last_run = std::max(job->last_run, *started);
+        }
+        if (job->extras && !job->extras->queued_runs.empty() && state_ != SchedulerState::stopped) {
+          pending_queues_.push_back(job->id);
+          wake_requested_ = true;
+          wake = true;
+        }
+      }
+    }
+    if (wake) {
+      notify();
+    }
+    const EventType type = outcome == JobOutcome::success ? EventType::job_executed
+                           : outcome == JobOutcome::error ? EventType::job_error
+                                                          : EventType::job_dropped;
+    if (listeners_.wants(type)) {
+      try {
+        listeners_.emit(Event{.type = type,
+                              .time = clock_.now(),
+                              .job_id = run->job_id,
+                              .store = store_aliases_[run->store],
+                              .scheduled_run_time = run->scheduled,
+                              .started_at = started,
+                              .exception = error});
+      } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory building the event
+      }
+    }
+  }
+
+  void emit_job_event(EventType type, std::string_view id, std::string_view store) {
+    if (listeners_.wants(type)) {
+      listeners_.emit(Event{.type = type,
+                            .time = clock_.now(),
+                            .job_id = std::string{id},
+                            .store = std::string{store}});
+    }
+  }
+
+  void emit_scheduler_event(EventType type) {
+    if (listeners_.wants(type)) {
+      listeners_.emit(Event{.type = type, .time = clock_.now()});
+    }
+  }
+
+  C clock_;
+  bool lower_timer_slack_;
+  std::vector<std::string> store_aliases_;
+  std::vector<std::string> executor_aliases_;
+  detail::ListenerRegistry listeners_;
+
+  // Guards every member from here to executors_. Lock order: mutex_, then a store's or the
+  // clock's own locks; listeners, jobs and the wake-up handler are called with none held.
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  detail::SplitMix64 random_;
+  std::tuple<S...> stores_;
+  SchedulerState state_ = SchedulerState::stopped;
+  bool wake_requested_ = false;
+  // The instant the loop sleeps until; min() while it works, max() when nothing is scheduled.
+  TimePoint waiting_until_ = TimePoint::min();
+  std::uint32_t generation_ = 0;
+  // The stop source of the runs without a timeout; replaced when a restart follows a stop.
+  std::stop_source shared_stop_;
+  // Every run submitted and not yet completed, newest first.
+  Run* runs_ = nullptr;
+  // Started runs with a timeout.
+  std::vector<Run*> timed_;
+  // Jobs with queued runs whose instance finished; the loop submits their next runs.
+  std::vector<std::string> pending_queues_;
+
+  // Guards wakeup_handler_.
+  std::mutex wakeup_mutex_;
+  std::function<void()> wakeup_handler_;
+
+  // Destroyed before the members above, which their running tasks use: executors join their
+  // threads, and the loop thread (declared last) is joined first.
+  std::tuple<E...> executors_;
+  // Guards thread_ (background mode only).
+  std::mutex thread_mutex_;
+  std::conditional_t<M == SchedulerMode::background, std::jthread, std::monostate> thread_;
+};
+
+}  // namespace apsched
+
+namespace apsched::detail {
+
+/// How a named scheduler takes its stores: one store by value, several as a tuple.
+template <class S>
+struct StoreListOf {
+  using List = Stores<S>;
+  using Argument = S;
+  using Tuple = std::tuple<S>;
+  static std::tuple<S> tuple(S&& store) { return std::tuple<S>{std::move(store)}; }
+};
+template <class... S>
+struct StoreListOf<Stores<S...>> {
+  using List = Stores<S...>;
+  using Argument = std::tuple<S...>;
+  using Tuple = std::tuple<S...>;
+  static std::tuple<S...> tuple(std::tuple<S...>&& stores) { return std::move(stores); }
+};
+
+/// How a named scheduler takes its executors: one by value, several as a tuple.
+template <class E>
+struct ExecutorListOf {
+  using List = Executors<E>;
+  using Argument = E;
+  using Tuple = std::tuple<E>;
+  static std::tuple<E> tuple(E&& executor) { return std::tuple<E>{std::move(executor)}; }
+};
+template <class... E>
+struct ExecutorListOf<Executors<E...>> {
+  using List = Executors<E...>;
+  using Argument = std::tuple<E...>;
+  using Tuple = std::tuple<E...>;
+  static std::tuple<E...> tuple(std::tuple<E...>&& executors) { return std::move(executors); }
+};
+
+/// The constructors shared by BlockingScheduler, BackgroundScheduler and CallbackScheduler.
+template <SchedulerMode M, class S, class E, class C>
+class NamedScheduler
+    : public BasicScheduler<M, C, typename StoreListOf<S>::List, typename ExecutorListOf<E>::List> {
+  using Base =
+      BasicScheduler<M, C, typename StoreListOf<S>::List, typename ExecutorListOf<E>::List>;
+
+ public:
+  /// Default-constructed stores, executors and clock.
+  NamedScheduler() : NamedScheduler{SchedulerOptions{}} {}
+
+  /// Default-constructed stores, executors and clock, with `options`.
+  explicit NamedScheduler(SchedulerOptions options)
+      : Base{typename StoreListOf<S>::Tuple{}, typename ExecutorListOf<E>::Tuple{}, C{},
+             std::move(options)} {}
+
+  /// The given store (or tuple of stores), executor (or tuple of executors), clock and options.
+  explicit NamedScheduler(typename StoreListOf<S>::Argument stores,
+                          typename ExecutorListOf<E>::Argument executors = {}, C clock = {},
+                          SchedulerOptions options = {})
+      : Base{StoreListOf<S>::tuple(std::move(stores)),
+             ExecutorListOf<E>::tuple(std::move(executors)), std::move(clock), std::move(options)} {
+  }
+};
+
+}  // namespace apsched::detail

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+// ManualClock: a Clock whose time moves only when told to.
+#pragma once
+
+#include <apsched/clock.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace apsched {
+
+/// A Clock that stands still until `advance` or `set` moves it; moving it wakes every scheduler
+/// waiting on it, so tests need no sleeps. Copies share one time (a ManualClock is a handle):
+/// keep one copy in the test and give another to the scheduler.
+///
+/// @code
+/// apsched::ManualClock clock{start};
+/// apsched::CallbackScheduler<apsched::MemoryJobStore, apsched::InlineExecutor,
+///                            apsched::ManualClock> scheduler{{}, {}, clock};
+/// clock.advance(std::chrono::seconds{10});
+/// @endcode
+///
+/// Thread safety: thread-safe.
+class ManualClock {
+ public:
+  /// A clock reading `start` (default: 2024-01-01T00:00:00Z).
+  explicit ManualClock(TimePoint start = TimePoint{std::chrono::seconds{1'704'067'200}})
+      : state_{std::make_shared<State>(start)} {}
+
+  /// The clock's current time.
+  [[nodiscard]] TimePoint now() const {
+    std::lock_guard lock{state_->mutex};
+    return state_->now;
+  }
+
+  /// Moves the time forward by `step` (a negative step moves it back) and wakes the waiters.
+  void advance(Duration step) {
+    move([step](TimePoint t) { return t + step; });
+  }
+
+  /// Sets the time to `t` (forward or back, as a system clock step would) and wakes the waiters.
+  void set(TimePoint t) {
+    move([t](TimePoint) { return t; });
+  }
+
+  /// See Clock: returns once `now() >= deadline`, or when `cv` is notified, or when the time is
+  /// moved.
+  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                  TimePoint deadline) const {
+    Waiter waiter{&cv, lock.mutex()};
+    {
+      std::lock_guard guard{state_->mutex};
+      if (state_->now >= deadline) {
+        return;
+      }
+      state_->waiters.push_back(&waiter);
+    }
+    cv.wait(lock);
+    // Deregister with `lock` released: `move` may be about to lock it to notify this waiter,
+    // and must be done with `waiter` before it leaves this frame.
+    lock.unlock();
+    {
+      std::unique_lock guard{state_->mutex};
+      std::erase(state_->waiters, &waiter);
+      state_->done.wait(guard, [&waiter] { return waiter.notifying == 0; });
+    }
+    lock.lock();
+  }
+
+ private:
+  struct Waiter {
+    std::condition_variable* cv;
+    std::mutex* mutex;
+    int notifying = 0;
+  };
+  struct State {
+    explicit State(TimePoint start) : now{start} {}
+    // Guards now, waiters and each waiter's `notifying` count. Lock order: a waiter's own
+    // mutex, then this one; `move` never holds both.
+    std::mutex mutex;
+    std::condition_variable done;
+    TimePoint now;
+    std::vector<Waiter*> waiters;
+  };
+
+  template <class F>
+  void move(F&& next) {
+    std::vector<Waiter*> waiters;
+    {
+      std::lock_guard guard{state_->mutex};
+      state_->now = next(state_->now);
+      waiters = state_->waiters;
+      for (Waiter* waiter : waiters) {
+        ++waiter->notifying;
+      }
+    }
+    for (Waiter* waiter : waiters) {
+      // Taking the waiter's mutex orders this notification after its wait began.
+      std::lock_guard waiter_lock{*waiter->mutex};
+      waiter->cv->notify_all();
+    }
+    {
+      std::lock_guard guard{state_->mutex};
+      for (Waiter* waiter : waiters) {
+        --waiter->notifying;
+      }
+    }
+    state_->done.notify_all();
+  }
+
+  std::shared_ptr<State> state_;
+};
+
+static_assert(Clock<ManualClock>);
+
+}  // namespace apsched

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// ManualExecutor: queues job runs until a test steps them by hand.
+#pragma once
+
+#include <apsched/error.hpp>
+#include <apsched/executor.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+
+namespace apsched {
+
+/// Queues every task until `run_one` or `run_all` is called, so a test decides exactly when each
+/// job run starts and finishes, with no thread involved.
+///
+/// @code
+/// apsched::CallbackScheduler<apsched::MemoryJobStore, apsched::ManualExecutor,
+///                            apsched::ManualClock> scheduler{...};
+/// scheduler.process_due_jobs();
+/// REQUIRE(scheduler.executor().run_all() == 1);
+/// @endcode
+///
+/// Thread safety: thread-safe. Tasks run on the thread that calls `run_one`/`run_all`.
+class ManualExecutor {
+ public:
+  ManualExecutor() = default;
+  /// Moves the queue.
+  ManualExecutor(ManualExecutor&& other) noexcept {
+    std::lock_guard lock{other.mutex_};
+    queue_ = std::move(other.queue_);
+    stopped_ = other.stopped_;
+  }
+  ManualExecutor(const ManualExecutor&) = delete;
+  ManualExecutor& operator=(const ManualExecutor&) = delete;
+  ManualExecutor& operator=(ManualExecutor&&) = delete;
+  ~ManualExecutor() = default;
+
+  /// Queues `task`.
+  /// @throws ExecutorShutdownError after `shutdown`.
+  void submit(Task&& task) {
+    std::lock_guard lock{mutex_};
+    if (stopped_) {
+      throw ExecutorShutdownError{"ManualExecutor::submit: the executor is shut down"};
+    }
+    queue_.push_back(std::move(task));
+  }
+
+  /// Runs the oldest queued task, if any; returns whether one ran.
+  bool run_one() {
+    Task task;
+    {
+      std::lock_guard lock{mutex_};
+      if (queue_.empty()) {
+        return false;
+      }
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task.run();
+    return true;
+  }
+
+  /// Runs queued tasks, including ones queued meanwhile, until the queue is empty; returns how
+  /// many ran.
+  std::size_t run_all() {
+    std::size_t count = 0;
+    while (run_one()) {
+      ++count;
+    }
+    return count;
+  }
+
+  /// The number of queued tasks.
+  [[nodiscard]] std::size_t pending() const {
+    std::lock_guard lock{mutex_};
+    return queue_.size();
+  }
+
+  /// Stops accepting tasks; destroys the queued ones (they report themselves dropped), whatever
+  /// `wait` says, since nothing would run them.
+  void shutdown(bool /*wait*/) {
+    std::deque<Task> dropped;
+    {
+      std::lock_guard lock{mutex_};
+      stopped_ = true;
+      dropped.swap(queue_);
+    }
+  }
+
+  /// Accepts tasks again after `shutdown`.
+  void start() {
+    std::lock_guard lock{mutex_};
+    stopped_ = false;
+  }
+
+ private:
+  // Guards the members below it.
+  mutable std::mutex mutex_;
+  std::deque<Task> queue_;
+  bool stopped_ = false;
+};
+
+static_assert(RestartableExecutor<ManualExecutor>);
+
+}  // namespace apsched
