@@ -19,6 +19,7 @@
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/testing/manual_executor.hpp>
 #include <apsched/trigger.hpp>
+#include <apsched/triggers/combining.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 #include <apsched/version.hpp>

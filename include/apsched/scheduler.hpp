@@ -159,8 +159,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   ///         false; InvalidJobOptionError for an invalid option or unknown alias;
   ///         InvalidTriggerError if the trigger has no fire time left.
   template <class F, Trigger T, class... Args>
-  requires JobFunction<F, Args...> std::string add_job(F&& function, T trigger,
-                                                       JobOptions options = {}, Args&&... args) {
+  std::string add_job(F&& function, T trigger, JobOptions options = {},
+                      Args&&... args) requires JobFunction<F, Args...> {
     // Not [[nodiscard]]: a caller who named the job has no use for the id.
     JobRecord record{
         .id = std::move(options.id),

@@ -443,3 +443,17 @@ TEST_CASE("cron trigger validates input without throwing through try_from_cronta
   options.timezone = "No/Such_Zone";
   CHECK_FALSE(CronTrigger::try_from_crontab("*/5 * * * *", options).has_value());
 }
+
+TEST_CASE("cron calendar arithmetic knows the Gregorian leap rules beyond TimePoint",
+          "[trigger][cron]") {
+  // TimePoint ends in 2262, so 2400 is checked on the calendar functions directly.
+  using namespace apsched::detail::cron;
+  STATIC_REQUIRE(is_leap_year(2000));
+  STATIC_REQUIRE_FALSE(is_leap_year(2100));
+  STATIC_REQUIRE(is_leap_year(2400));
+  STATIC_REQUIRE(days_in_month(2400, 2) == 29);
+  STATIC_REQUIRE(days_in_month(2100, 2) == 28);
+  STATIC_REQUIRE(days_from_civil(2400, 3, 1) - days_from_civil(2400, 2, 28) == 2);
+  STATIC_REQUIRE(weekday_from_days(days_from_civil(2400, 2, 29)) == 2);  // a Tuesday
+  STATIC_REQUIRE(apsched::detail::civil_from_days(days_from_civil(2400, 2, 29)).day == 29);
+}
