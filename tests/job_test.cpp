@@ -16,12 +16,12 @@ struct Functor {
   int* calls;
   void operator()() const { ++*calls; }
 };
-void free_function(int) {}
+using FreeFunction = void (*)(int);
 }  // namespace
 
 TEST_CASE("job functions take nothing, bound arguments, or a context first", "[job]") {
   STATIC_REQUIRE(JobFunction<void (*)()>);
-  STATIC_REQUIRE(JobFunction<decltype(&free_function), int>);
+  STATIC_REQUIRE(JobFunction<FreeFunction, int>);
   STATIC_REQUIRE(JobFunction<Functor>);
   STATIC_REQUIRE(JobFunction<decltype([](const JobContext&) {})>);
   STATIC_REQUIRE(JobFunction<decltype([](const JobContext&, const std::string&) {}), std::string>);

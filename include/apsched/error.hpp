@@ -9,7 +9,7 @@ namespace apsched {
 /// Base of every exception apsched throws; messages name the call, the value and what was
 /// expected, e.g. `add_job: a job with id "nightly" already exists`.
 ///
-/// Thread safety: const-thread-safe.
+/// Thread safety: const-thread-safe, as is every exception class in this header.
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

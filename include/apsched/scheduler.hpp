@@ -84,10 +84,14 @@ struct SchedulerOptions {
 };
 
 /// The job store types of a scheduler that keeps jobs in more than one store.
+///
+/// Thread safety: thread-safe (an empty tag type).
 template <class... S>
 struct Stores {};
 
 /// The executor types of a scheduler that runs jobs on more than one executor.
+///
+/// Thread safety: thread-safe (an empty tag type).
 template <class... E>
 struct Executors {};
 
@@ -1403,6 +1407,8 @@ struct ExecutorListOf<Executors<E...>> {
 };
 
 /// The constructors shared by BlockingScheduler, BackgroundScheduler and CallbackScheduler.
+///
+/// Thread safety: as BasicScheduler.
 template <SchedulerMode M, class S, class E, class C>
 class NamedScheduler
     : public BasicScheduler<M, C, typename StoreListOf<S>::List, typename ExecutorListOf<E>::List> {

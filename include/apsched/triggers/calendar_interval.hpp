@@ -34,6 +34,8 @@ enum class MissingDayPolicy {
 
 /// Settings of a CalendarIntervalTrigger. At least one of years, months, weeks and days must be
 /// positive.
+///
+/// Thread safety: not thread-safe (a plain value).
 struct CalendarIntervalOptions {
   int years = 0;
   int months = 0;

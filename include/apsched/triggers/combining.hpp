@@ -32,6 +32,8 @@ std::string describe_child(const T& trigger) {
 }  // namespace detail
 
 /// Optional settings of an AndTrigger.
+///
+/// Thread safety: not thread-safe (a plain value).
 struct AndOptions {
   /// The largest spread of the children's fire times that still counts as "together".
   Duration threshold = std::chrono::seconds{1};
@@ -142,6 +144,8 @@ template <Trigger... Ts>
 AndTrigger(AndOptions, Ts...) -> AndTrigger<Ts...>;
 
 /// Optional settings of an OrTrigger.
+///
+/// Thread safety: not thread-safe (a plain value).
 struct OrOptions {
   /// Each run starts up to this much later than its fire time (applied by the scheduler).
   Duration jitter{};

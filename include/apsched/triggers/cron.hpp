@@ -54,6 +54,8 @@ enum class WeekdayNumbering {
 };
 
 /// Optional settings of a CronTrigger.
+///
+/// Thread safety: not thread-safe (a plain value).
 struct CronOptions {
   /// The IANA zone the fields are read in (`"Europe/Berlin"`, `"UTC"`). Empty: the local zone,
   /// from the TZ environment variable or the system setting, resolved at construction.
@@ -82,6 +84,8 @@ struct CronOptions {
 /// significant than the least significant one given default to `*`; less significant ones to
 /// their minimum (`week` and `day_of_week` to `*`); with no field given the trigger fires every
 /// second, as in APScheduler.
+///
+/// Thread safety: not thread-safe (a plain value).
 struct CronFields {
   std::string year{};
   std::string month{};

@@ -25,12 +25,16 @@ namespace apsched {
 
 /// A wall-clock window excluded every day: `[from, to)` after local midnight; `from > to` wraps
 /// over midnight (22:00-06:00).
+///
+/// Thread safety: not thread-safe (a plain value).
 struct DailyWindow {
   std::chrono::seconds from{};
   std::chrono::seconds to{};
 };
 
 /// A window of UTC time excluded once: `[from, to)` (a maintenance window).
+///
+/// Thread safety: not thread-safe (a plain value).
 struct TimeRange {
   TimePoint from{};
   TimePoint to{};
@@ -39,6 +43,8 @@ struct TimeRange {
 /// What an ExclusionTrigger leaves out, like Quartz's calendars: HolidayCalendar (`dates`),
 /// AnnualCalendar (`annual_dates`), WeeklyCalendar (`weekdays`), DailyCalendar (`daily`), plus
 /// absolute `ranges`. Dates and daily windows are wall-clock in `timezone` (empty: local zone).
+///
+/// Thread safety: not thread-safe (a plain value).
 struct Exclusions {
   std::string timezone{};
   /// Whole days, e.g. public holidays.

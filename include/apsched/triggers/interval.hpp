@@ -19,6 +19,8 @@
 namespace apsched {
 
 /// Optional settings of an IntervalTrigger.
+///
+/// Thread safety: not thread-safe (a plain value).
 struct IntervalOptions {
   /// The first fire time; later ones are `start_date + k * interval`. Empty (or
   /// TimePoint::min(), which stands for empty): one interval after the job is added (precisely,
