@@ -81,8 +81,8 @@ TEST_CASE("the system clock drives a background scheduler", "[scheduler][backgro
 
 TEST_CASE("shutdown with wait lets running jobs finish", "[scheduler][background][thread]") {
   apsched::ManualClock clock;
+  apsched::test::EventLog log;  // outlives the scheduler, which may still emit events
   ManualBackground scheduler{apsched::MemoryJobStore{}, apsched::ThreadPoolExecutor{2}, clock};
-  apsched::test::EventLog log;
   scheduler.add_listener(log.listener());
   std::latch started{1};
   std::latch release{1};
@@ -126,8 +126,8 @@ TEST_CASE("shutdown without wait asks running jobs to stop", "[scheduler][backgr
 TEST_CASE("a run past its timeout is asked to stop and reported",
           "[scheduler][background][thread]") {
   apsched::ManualClock clock;
+  apsched::test::EventLog log;  // outlives the scheduler, which may still emit events
   ManualBackground scheduler{apsched::MemoryJobStore{}, apsched::ThreadPoolExecutor{2}, clock};
-  apsched::test::EventLog log;
   scheduler.add_listener(log.listener());
   std::latch started{1};
   std::promise<void> finished;
@@ -172,9 +172,9 @@ TEST_CASE("jobs on pool threads may manage the scheduler", "[scheduler][backgrou
 }
 
 TEST_CASE("a job may shut its scheduler down", "[scheduler][background][thread]") {
+  std::promise<void> down;  // outlives the scheduler, which may still emit events
   apsched::ManualClock clock;
   ManualBackground scheduler{apsched::MemoryJobStore{}, apsched::ThreadPoolExecutor{2}, clock};
-  std::promise<void> down;
   scheduler.add_listener([&](const apsched::Event&) { down.set_value(); },
                          static_cast<apsched::EventMask>(EventType::scheduler_shutdown));
   scheduler.add_job([&] { scheduler.shutdown(true); }, DateTrigger{clock.now()});

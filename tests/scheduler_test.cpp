@@ -176,7 +176,9 @@ TEST_CASE("a failing job keeps its schedule and counts its failures", "[schedule
 }
 
 TEST_CASE("a throwing listener is logged and the other listeners still run", "[scheduler][event]") {
+  // Declared before the scheduler: its destructor still emits events to the listeners.
   std::vector<std::string> logged;
+  int seen = 0;
   apsched::ManualClock clock{t0};
   InlineScheduler scheduler{apsched::MemoryJobStore{},
                             {},
@@ -184,7 +186,6 @@ TEST_CASE("a throwing listener is logged and the other listeners still run", "[s
                             {.logger = [&](apsched::LogLevel, std::string_view message) {
                               logged.emplace_back(message);
                             }}};
-  int seen = 0;
   scheduler.add_listener([](const apsched::Event&) { throw std::runtime_error{"listener bug"}; });
   scheduler.add_listener([&](const apsched::Event&) { ++seen; });
   scheduler.start();
@@ -593,9 +594,9 @@ TEST_CASE("a clock stepped forward runs the missed runs once, coalesced", "[sche
 
 TEST_CASE("the wake-up handler fires when a change moves the wake-up earlier",
           "[scheduler][callback]") {
+  int wakeups = 0;  // outlives the scheduler, whose shutdown calls the handler
   apsched::ManualClock clock{t0};
   InlineScheduler scheduler{apsched::MemoryJobStore{}, {}, clock};
-  int wakeups = 0;
   scheduler.set_wakeup_handler([&] { ++wakeups; });
   scheduler.start();
   CHECK(wakeups == 1);
@@ -676,4 +677,20 @@ TEST_CASE("mode-specific members exist only in their mode", "[scheduler][composi
   STATIC_REQUIRE_FALSE(ProcessesDueJobs<ModeScheduler<apsched::SchedulerMode::background>>);
   STATIC_REQUIRE_FALSE(ProcessesDueJobs<ModeScheduler<apsched::SchedulerMode::blocking>>);
   STATIC_REQUIRE_FALSE(TakesWakeupHandler<ModeScheduler<apsched::SchedulerMode::blocking>>);
+}
+
+TEST_CASE("the destructor calls no listener or wake-up handler", "[scheduler][shutdown]") {
+  int calls = 0;
+  {
+    apsched::ManualClock clock{t0};
+    SteppedScheduler scheduler{apsched::MemoryJobStore{}, {}, clock};
+    scheduler.add_listener([&](const apsched::Event&) { ++calls; });
+    scheduler.set_wakeup_handler([&] { ++calls; });
+    scheduler.start();
+    scheduler.add_job([] {}, DateTrigger{t0});
+    scheduler.process_due_jobs();
+    REQUIRE(scheduler.executor().pending() == 1);
+    calls = 0;
+  }  // shuts down and drops the queued run, silently
+  CHECK(calls == 0);
 }

@@ -11,8 +11,8 @@ namespace apsched {
 
 /// A scheduler whose `start()` runs the loop on a `std::jthread` and returns at once. The
 /// destructor shuts down without waiting: running jobs are asked to stop through their stop
-/// tokens and are waited for; queued runs are dropped (job_dropped events). Call
-/// `shutdown(true)` first to let queued runs finish. See BasicScheduler for the job API.
+/// tokens and are waited for; queued runs are dropped, without events (see ~BasicScheduler).
+/// Call `shutdown(true)` first to let queued runs finish. See BasicScheduler for the job API.
 ///
 /// @code
 /// apsched::BackgroundScheduler scheduler;

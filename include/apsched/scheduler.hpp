@@ -144,9 +144,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   BasicScheduler& operator=(BasicScheduler&&) = delete;
 
   /// Shuts down without waiting (running jobs are asked to stop through their stop tokens),
-  /// then waits for running jobs to return as the executors are destroyed. Queued runs that
-  /// never started are reported as job_dropped.
+  /// then waits for running jobs to return as the executors are destroyed; queued runs that
+  /// never started are dropped. Listeners and the wake-up handler are unregistered first, since
+  /// what they refer to may already be gone: call `shutdown()` before destruction to receive
+  /// the scheduler_shutdown and job_dropped events.
   ~BasicScheduler() {
+    listeners_.clear();
+    {
+      std::lock_guard lock{wakeup_mutex_};
+      wakeup_handler_ = nullptr;
+    }
     try {
       if (state() != SchedulerState::stopped) {
         shutdown(false);

@@ -64,6 +64,12 @@ class ListenerRegistry {
     return erased != 0;
   }
 
+  /// Unregisters every listener.
+  void clear() {
+    std::lock_guard lock{mutex_};
+    publish_locked(std::make_shared<std::vector<Entry>>());
+  }
+
   /// Whether any listener wants `type`; lets callers skip building events nobody reads.
   [[nodiscard]] bool wants(EventType type) const noexcept {
     return selects(mask_.load(std::memory_order_relaxed), type);
