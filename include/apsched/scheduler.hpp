@@ -1026,7 +1026,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         if (late(job, scheduled, now)) {
           report_missed(job, scheduled, 1, now, events);
         } else {
-          dispatch_locked(job, scheduled, 0, batch);
+          dispatch_locked(job, scheduled, 0, batch, events);
         }
       }
     }
@@ -1167,7 +1167,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   void offer_run_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
                         std::vector<Dispatch>& batch, std::vector<Event>& events) {
     if (job.running < job.max_instances) {
-      dispatch_locked(job, scheduled, folded, batch);
+      dispatch_locked(job, scheduled, folded, batch, events);
       return;
     }
     if (job.overlap == Overlap::queue && job.extra().queued_runs.size() < job.max_instances) {
@@ -1183,9 +1183,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  // Registers a run of `job` and queues it in `batch` for delivery.
   void dispatch_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
-                       std::vector<Dispatch>& batch) {
+                       std::vector<Dispatch>& batch, std::vector<Event>&) {
     auto run = std::make_unique<Run>(Run{
         .scheduler = this,
         .job_id = job.id,

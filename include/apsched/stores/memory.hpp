@@ -51,11 +51,12 @@ class MemoryJobStore {
       rehash(table_.size() < 16 ? 16 : table_.size() + table_.size() / 2);
     }
     const std::uint32_t hash = hash_of(record.id);
-    const Probe found = probe(record.id, hash);
-    if (found.match) {
-      return nullptr;
+    std::size_t index = home(hash);
+    for (; table_[index].slot != 0; index = next(index)) {
+      if (table_[index].hash == hash && record_at(index)->id == record.id) {
+        return nullptr;
+      }
     }
-    const std::size_t index = found.index;
     const std::uint32_t slot = allocate_slot();
     JobRecord* stored = ::new (static_cast<void*>(storage(slot))) JobRecord(std::move(record));
     table_[index] = Entry{slot + 1, hash};
@@ -213,6 +214,7 @@ class MemoryJobStore {
   static std::uint32_t hash_of(std::string_view id) noexcept {
     return static_cast<std::uint32_t>(detail::hash_id(id) >> 32);
   }
+  JobRecord* record_at(std::size_t index) noexcept { return record(table_[index].slot - 1); }
   // Maps the hash onto [0, table size) without a division (multiply-shift range reduction).
   [[nodiscard]] std::size_t home(std::uint32_t hash) const noexcept {
     return static_cast<std::size_t>((std::uint64_t{hash} * table_.size()) >> 32);
@@ -221,29 +223,18 @@ class MemoryJobStore {
     return index + 1 == table_.size() ? 0 : index + 1;
   }
 
-  // Where the entry for `id` is (match) or would go (the first empty entry of its run).
-  // Precondition: the table is not empty.
-  struct Probe {
-    std::size_t index;
-    bool match;
-  };
-  [[nodiscard]] Probe probe(std::string_view id, std::uint32_t hash) const noexcept {
-    std::size_t index = home(hash);
-    for (; table_[index].slot != 0; index = next(index)) {
-      if (table_[index].hash == hash &&
-          const_cast<MemoryJobStore*>(this)->record(table_[index].slot - 1)->id == id) {
-        return {index, true};
-      }
-    }
-    return {index, false};
-  }
-
   [[nodiscard]] std::size_t locate(std::string_view id) const noexcept {
     if (size_ == 0) {
       return npos;
     }
-    const Probe found = probe(id, hash_of(id));
-    return found.match ? found.index : npos;
+    const std::uint32_t hash = hash_of(id);
+    for (std::size_t index = home(hash); table_[index].slot != 0; index = next(index)) {
+      if (table_[index].hash == hash &&
+          const_cast<MemoryJobStore*>(this)->record(table_[index].slot - 1)->id == id) {
+        return index;
+      }
+    }
+    return npos;
   }
 
   void rehash(std::size_t capacity) {
