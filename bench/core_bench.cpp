@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // core_bench: timer lateness, add cost, loop cost and dispatch throughput of apsched, measured in
-// one run against a bare condition_variable loop and Asio steady_timer; prints markdown tables.
+// one run against a bare condition_variable loop and Asio steady_timer (and apsched's own
+// AsioScheduler on an io_context beside them); prints markdown tables.
 
 #include <apsched/apsched.hpp>
+#include <apsched/asio_scheduler.hpp>
 
 #include <fmt/format.h>
 #include <asio/io_context.hpp>
@@ -431,6 +433,32 @@ LatenessResult apsched_one_shot(const std::vector<SysClock::time_point>& due, E 
           {}};
 }
 
+// AsioScheduler on an io_context run by one thread, jobs on the io_context (its default
+// executor): the bare Asio timer's set-up with apsched's loop on top.
+LatenessResult asio_scheduler_one_shot(const std::vector<SysClock::time_point>& due, Slack slack) {
+  std::vector<std::int64_t> lateness(due.size());
+  asio::io_context io{1};
+  apsched::AsioScheduler<> scheduler{io};
+  std::size_t remaining = due.size();
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    scheduler.add_job(
+        [&, i] {
+          lateness[i] = (SysClock::now() - due[i]).count();
+          if (--remaining == 0) {
+            scheduler.shutdown();
+          }
+        },
+        apsched::DateTrigger{due[i]});
+  }
+  scheduler.start();
+  std::thread runner{[&] {
+    apply(slack);
+    io.run();
+  }};
+  runner.join();
+  return {"apsched, AsioScheduler", slack_label(slack), std::move(lateness), {}};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Interval lateness: job j fires at start[j] + k * period for k < fires; lateness is measured
 // against that grid, so a contender that re-arms from "now" shows its drift.
@@ -533,32 +561,64 @@ LatenessResult asio_interval(const IntervalPlan& plan, Slack slack, bool rearm_f
           slack_label(slack), lateness, drift_of(plan, lateness)};
 }
 
+// Records, on entry to job j's run scheduled at `scheduled`, its lateness against its grid.
+void record_fire(const IntervalPlan& plan, std::vector<std::int64_t>& lateness, std::size_t j,
+                 SysClock::time_point scheduled) {
+  const SysClock::time_point now = SysClock::now();
+  const auto fire = static_cast<std::size_t>((scheduled - plan.start[j]) / plan.period);
+  const SysClock::time_point nominal = plan.start[j] + static_cast<Nanos::rep>(fire) * plan.period;
+  lateness[j * plan.fires + fire] = (now - nominal).count();
+}
+
+// Job j's trigger: `fires` fires from its start, one period apart.
+apsched::IntervalTrigger trigger_of(const IntervalPlan& plan, std::size_t j) {
+  const auto last = static_cast<Nanos::rep>(plan.fires - 1);
+  return apsched::IntervalTrigger{
+      plan.period, {.start_date = plan.start[j], .end_date = plan.start[j] + last * plan.period}};
+}
+
 template <class E>
 LatenessResult apsched_interval(const IntervalPlan& plan, E executor, std::string name) {
   std::vector<std::int64_t> lateness(plan.jobs() * plan.fires);
   Countdown done{plan.jobs() * plan.fires};
   apsched::BackgroundScheduler<apsched::MemoryJobStore, E> scheduler{apsched::MemoryJobStore{},
                                                                      std::move(executor)};
-  const auto last = static_cast<Nanos::rep>(plan.fires - 1);
   for (std::size_t j = 0; j < plan.jobs(); ++j) {
     scheduler.add_job(
         [&lateness, &done, &plan, j](const apsched::JobContext& context) {
-          const SysClock::time_point now = SysClock::now();
-          const auto fire =
-              static_cast<std::size_t>((context.scheduled_run_time - plan.start[j]) / plan.period);
-          const SysClock::time_point nominal =
-              plan.start[j] + static_cast<Nanos::rep>(fire) * plan.period;
-          lateness[j * plan.fires + fire] = (now - nominal).count();
+          record_fire(plan, lateness, j, context.scheduled_run_time);
           done.arrive();
         },
-        apsched::IntervalTrigger{
-            plan.period,
-            {.start_date = plan.start[j], .end_date = plan.start[j] + last * plan.period}});
+        trigger_of(plan, j));
   }
   scheduler.start();
   done.wait();
   scheduler.shutdown();
   return {std::move(name), "1 ns (loop)", lateness, drift_of(plan, lateness)};
+}
+
+LatenessResult asio_scheduler_interval(const IntervalPlan& plan, Slack slack) {
+  std::vector<std::int64_t> lateness(plan.jobs() * plan.fires);
+  std::size_t remaining = plan.jobs() * plan.fires;
+  asio::io_context io{1};
+  apsched::AsioScheduler<> scheduler{io};
+  for (std::size_t j = 0; j < plan.jobs(); ++j) {
+    scheduler.add_job(
+        [&, j](const apsched::JobContext& context) {
+          record_fire(plan, lateness, j, context.scheduled_run_time);
+          if (--remaining == 0) {
+            scheduler.shutdown();
+          }
+        },
+        trigger_of(plan, j));
+  }
+  scheduler.start();
+  std::thread runner{[&] {
+    apply(slack);
+    io.run();
+  }};
+  runner.join();
+  return {"apsched, AsioScheduler", slack_label(slack), lateness, drift_of(plan, lateness)};
 }
 
 void print_lateness(const std::vector<LatenessResult>& results, bool with_drift) {
@@ -649,6 +709,8 @@ void run_one_shot(const Settings& settings) {
         return apsched_one_shot(plan(), apsched::ThreadPoolExecutor{},
                                 "apsched, ThreadPoolExecutor (10 workers)");
       },
+      [&] { return asio_scheduler_one_shot(plan(), Slack::inherited); },
+      [&] { return asio_scheduler_one_shot(plan(), Slack::lowered); },
   };
   std::vector<LatenessResult> results(contenders.size());
   std::vector<double> busy(contenders.size());
@@ -705,6 +767,8 @@ void run_interval(const Settings& settings) {
       return apsched_interval(plan(), apsched::ThreadPoolExecutor{},
                               "apsched, ThreadPoolExecutor (10 workers)");
     }));
+    results.push_back(with_busy([&] { return asio_scheduler_interval(plan(), Slack::inherited); }));
+    results.push_back(with_busy([&] { return asio_scheduler_interval(plan(), Slack::lowered); }));
     print_lateness(results, true);
   }
 }

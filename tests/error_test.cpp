@@ -36,12 +36,17 @@ TEST_CASE("every apsched error is an apsched::Error, which is a std::runtime_err
   STATIC_REQUIRE(std::derived_from<apsched::UnknownTimeZoneError, apsched::Error>);
   STATIC_REQUIRE(std::derived_from<apsched::InvalidJobOptionError, apsched::Error>);
   STATIC_REQUIRE(std::derived_from<apsched::ExecutorShutdownError, apsched::Error>);
+  STATIC_REQUIRE(std::derived_from<apsched::StoreError, apsched::Error>);
 }
 
 TEST_CASE("invalid-argument errors share InvalidArgumentError", "[error]") {
   STATIC_REQUIRE(std::derived_from<apsched::InvalidTriggerError, apsched::InvalidArgumentError>);
   STATIC_REQUIRE(std::derived_from<apsched::InvalidJobOptionError, apsched::InvalidArgumentError>);
   STATIC_REQUIRE(std::derived_from<apsched::UnknownTimeZoneError, apsched::InvalidTriggerError>);
+  STATIC_REQUIRE(std::derived_from<apsched::UnknownTaskError, apsched::InvalidArgumentError>);
+  STATIC_REQUIRE(std::derived_from<apsched::SerializationError, apsched::InvalidArgumentError>);
+  STATIC_REQUIRE(std::derived_from<apsched::SchemaVersionError, apsched::StoreError>);
+  STATIC_REQUIRE_FALSE(std::derived_from<apsched::StoreError, apsched::InvalidArgumentError>);
   STATIC_REQUIRE_FALSE(
       std::derived_from<apsched::InvalidJobOptionError, apsched::InvalidTriggerError>);
   STATIC_REQUIRE_FALSE(std::derived_from<apsched::JobLookupError, apsched::InvalidArgumentError>);
@@ -63,6 +68,10 @@ TEST_CASE("every apsched error keeps its message", "[error]") {
   check_keeps_message<apsched::UnknownTimeZoneError>();
   check_keeps_message<apsched::InvalidJobOptionError>();
   check_keeps_message<apsched::ExecutorShutdownError>();
+  check_keeps_message<apsched::UnknownTaskError>();
+  check_keeps_message<apsched::SerializationError>();
+  check_keeps_message<apsched::StoreError>();
+  check_keeps_message<apsched::SchemaVersionError>();
 }
 
 TEST_CASE("a specific error is caught by its base classes", "[error]") {

@@ -5,6 +5,7 @@
 
 #include "support/catch.hpp"
 
+#include <coroutine>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,30 @@ TEST_CASE("what cannot be a job is rejected at compile time", "[job]") {
   STATIC_REQUIRE_FALSE(JobFunction<decltype([](int) {})>);  // argument missing
   STATIC_REQUIRE_FALSE(JobFunction<decltype([] {}), int>);  // argument extra
   STATIC_REQUIRE_FALSE(JobFunction<decltype([](std::string&) {}), std::string>);  // would mutate
+}
+
+namespace {
+
+// A minimal lazy coroutine task: a type with a promise.
+struct LazyTask {
+  struct promise_type {
+    LazyTask get_return_object() { return {}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() {}
+    void unhandled_exception() {}
+  };
+};
+
+}  // namespace
+
+TEST_CASE("job functions returning a coroutine task are recognised, so make_body refuses them",
+          "[job]") {
+  using apsched::detail::ReturnsCoroutine;
+  STATIC_REQUIRE(ReturnsCoroutine<LazyTask (*)()>);
+  STATIC_REQUIRE(ReturnsCoroutine<LazyTask (*)(const JobContext&, int), int>);
+  STATIC_REQUIRE_FALSE(ReturnsCoroutine<void (*)()>);
+  STATIC_REQUIRE_FALSE(ReturnsCoroutine<int (*)(int), int>);
 }
 
 TEST_CASE("a job body passes the context and the bound arguments", "[job]") {

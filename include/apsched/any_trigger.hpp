@@ -71,6 +71,10 @@ class AnyTrigger {
   /// The held trigger's description, or its C++ type name when it has none.
   [[nodiscard]] std::string describe() const { return vtable_->describe(*this); }
 
+  /// The type of the held trigger, as `typeid(T)` for the `T` it was constructed from (used to
+  /// look up per-type handlers such as JSON codecs).
+  [[nodiscard]] const std::type_info& type() const noexcept { return *vtable_->type; }
+
   /// The held trigger if it is a `T`, else nullptr.
   template <class T>
   [[nodiscard]] const T* target() const noexcept {
@@ -97,6 +101,7 @@ class AnyTrigger {
     void (*copy)(const AnyTrigger& from, AnyTrigger& to);
     void (*move)(AnyTrigger& from, AnyTrigger& to) noexcept;
     void (*destroy)(AnyTrigger&) noexcept;
+    const std::type_info* type;
   };
 
   const VTable* vtable_;
@@ -159,8 +164,9 @@ class AnyTrigger {
   }
 
   template <class T>
-  static constexpr VTable vtable_for = {fits_inline<T>, &next_of<T>, &jitter_of<T>, &describe_of<T>,
-                                        &copy_of<T>,    &move_of<T>, &destroy_of<T>};
+  static constexpr VTable vtable_for = {fits_inline<T>,  &next_of<T>, &jitter_of<T>,
+                                        &describe_of<T>, &copy_of<T>, &move_of<T>,
+                                        &destroy_of<T>,  &typeid(T)};
 
   [[nodiscard]] const void* get() const noexcept {
     return vtable_->inline_storage ? static_cast<const void*>(storage_) : heap_;

@@ -64,6 +64,32 @@ class InvalidJobOptionError : public InvalidArgumentError {
   using InvalidArgumentError::InvalidArgumentError;
 };
 
+/// A task name no task is registered under (add_job of a durable job, run of a stored job).
+class UnknownTaskError : public InvalidArgumentError {
+ public:
+  using InvalidArgumentError::InvalidArgumentError;
+};
+
+/// Data that cannot be encoded or decoded: arguments that do not match a task's parameters, a
+/// trigger type without a codec, malformed or incomplete JSON.
+class SerializationError : public InvalidArgumentError {
+ public:
+  using InvalidArgumentError::InvalidArgumentError;
+};
+
+/// A job store's backing storage failed: a database that cannot be opened, is corrupt, stays
+/// busy past the retries, or fails a statement.
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A database whose schema was written by a newer apsched (or is not an apsched schema).
+class SchemaVersionError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 /// Work submitted to an executor that has been shut down.
 class ExecutorShutdownError : public Error {
  public:

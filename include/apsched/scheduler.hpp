@@ -161,6 +161,19 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     } catch (...) {  // NOLINT(bugprone-empty-catch): stopped concurrently; nothing left to do
     }
     join_loop_thread();
+    // Asynchronous runs (coroutine jobs) may end after this scheduler: unlink them all, so those
+    // freed later are not neighbours of a run a draining executor still completes, then make
+    // their completions discard them.
+    {
+      std::lock_guard lock{mutex_};
+      while (runs_ != nullptr) {
+        Run* run = runs_;
+        runs_ = run->next;
+        run->previous = nullptr;
+        run->next = nullptr;
+      }
+    }
+    anchor_->retire();
   }
 
   /// Adds a job running `function(args...)` (or `function(context, args...)` when it takes a
@@ -173,10 +186,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   std::string add_job(F&& function, T trigger, JobOptions options = {},
                       Args&&... args) requires JobFunction<F, Args...> {
     // Not [[nodiscard]]: a caller who named the job has no use for the id.
+    return add_job_body(detail::make_body(std::forward<F>(function), std::forward<Args>(args)...),
+                        AnyTrigger{std::move(trigger)}, std::move(options));
+  }
+
+  /// As `add_job`, with a job body built by the caller: the way schedulers built on this one add
+  /// jobs of their own kinds (coroutine jobs of AsioScheduler).
+  /// @throws as `add_job`.
+  std::string add_job_body(detail::BodyRef body, AnyTrigger trigger, JobOptions options) {
     JobRecord record{
-        .id = std::move(options.id),
-        .body = detail::make_body(std::forward<F>(function), std::forward<Args>(args)...),
-        .trigger = AnyTrigger{std::move(trigger)}};
+        .id = std::move(options.id), .body = std::move(body), .trigger = std::move(trigger)};
     configure(record, options, "add_job");
     const TimePoint now = clock_.now();
     const std::optional<TimePoint> first = options.next_run_time
@@ -577,7 +596,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// Sets the handler called (from any thread, never under a lock) when the next wake-up may
   /// have moved earlier than the last one `process_due_jobs` returned: a job was added,
   /// changed or resumed, a queued run became runnable, the scheduler started or was resumed.
-  /// The application's loop should then call `process_due_jobs` soon.
+  /// The application's loop should then call `process_due_jobs` soon. A call already in
+  /// progress on another thread may still be running when this returns (the handler is called
+  /// without a lock), so what the old handler uses must outlive such a call.
   void set_wakeup_handler(std::function<void()> handler) requires(M == SchedulerMode::callback) {
     std::lock_guard lock{wakeup_mutex_};
     wakeup_handler_ = std::move(handler);
@@ -591,6 +612,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::string job_id;
     detail::BodyRef body;
     TimePoint scheduled;
+    TimePoint started;
     std::optional<Duration> timeout;
     std::stop_source stop;
     TimePoint deadline = TimePoint::max();
@@ -1261,18 +1283,40 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                             .scheduled_run_time = run->scheduled,
                             .started_at = started});
     }
+    run->started = started;
     const JobContext context{.job_id = run->job_id,
                              .scheduled_run_time = run->scheduled,
                              .started_at = started,
                              .stop_token = run->stop.get_token()};
+    // A body that finishes later (a coroutine job) takes `done`; the others finish here.
+    detail::JobBody* body = run->body.get();
+    detail::RunCompletion done{anchor_, run.release()};
     std::exception_ptr error;
     try {
-      run->body.get()->run(context);
+      body->start(context, done);
     } catch (...) {
       error = std::current_exception();
     }
-    complete(std::move(run), error ? JobOutcome::error : JobOutcome::success, started, error);
+    if (done) {
+      std::unique_ptr<Run> finished{static_cast<Run*>(done.release())};
+      complete(std::move(finished), error ? JobOutcome::error : JobOutcome::success, started,
+               error);
+    } else if (error) {
+      // Started asynchronously, then threw: the completion it took reports the run's end.
+      listeners_.log(LogLevel::error, "a job body threw after handing off its completion");
+    }
   }
+
+  // Completes an asynchronous run (CompletionAnchor::Finish).
+  static void finish_run(void* owner, void* run, std::exception_ptr error) noexcept {
+    std::unique_ptr<Run> finished{static_cast<Run*>(run)};
+    const TimePoint started = finished->started;
+    const JobOutcome outcome = error ? JobOutcome::error : JobOutcome::success;
+    static_cast<BasicScheduler*>(owner)->complete(std::move(finished), outcome, started, error);
+  }
+
+  // Frees an asynchronous run that ended after its scheduler (CompletionAnchor::Discard).
+  static void discard_run(void* run) noexcept { delete static_cast<Run*>(run); }
 
   // Records the end of a run (or its drop) in its job and emits the run's last event.
   void complete(std::unique_ptr<Run> run, JobOutcome outcome, std::optional<TimePoint> started,
@@ -1340,6 +1384,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   C clock_;
+  // Where asynchronous runs report their end; retired by the destructor.
+  std::shared_ptr<detail::CompletionAnchor> anchor_ =
+      std::make_shared<detail::CompletionAnchor>(this, &finish_run, &discard_run);
   bool lower_timer_slack_;
   std::vector<std::string> store_aliases_;
   std::vector<std::string> executor_aliases_;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 using namespace std::chrono_literals;
 using apsched::ManualClock;
@@ -231,4 +232,32 @@ TEST_CASE("manual clock is read and moved from many threads at once", "[manual_c
   }
   CHECK_FALSE(went_back);
   CHECK(clock.now() == TimePoint{} + std::chrono::nanoseconds{threads * steps});
+}
+
+TEST_CASE("manual clock calls its observers after every move until unobserved", "[manual_clock]") {
+  apsched::ManualClock clock;
+  std::vector<apsched::TimePoint> seen;
+  auto observation = clock.observe([&] { seen.push_back(clock.now()); });
+  const apsched::TimePoint start = clock.now();
+  clock.advance(1s);
+  clock.set(start + 1h);
+  CHECK(seen == std::vector<apsched::TimePoint>{start + 1s, start + 1h});
+  auto moved = std::move(observation);
+  clock.advance(1s);
+  CHECK(seen.size() == 3);
+  moved.reset();
+  clock.advance(1s);
+  CHECK(seen.size() == 3);
+}
+
+TEST_CASE("manual clock observers and copies of the clock share one list", "[manual_clock]") {
+  apsched::ManualClock clock;
+  const apsched::ManualClock copy = clock;
+  int calls = 0;
+  {
+    const auto observation = copy.observe([&] { ++calls; });
+    clock.advance(1s);
+  }
+  clock.advance(1s);
+  CHECK(calls == 1);
 }

@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace apsched {
@@ -46,6 +49,59 @@ class ManualClock {
     move([t](TimePoint) { return t; });
   }
 
+ private:
+  struct State;
+
+ public:
+  /// Unregisters its observer on destruction; see `observe`. Move-only.
+  ///
+  /// Thread safety: not thread-safe.
+  class Observation {
+   public:
+    Observation() noexcept = default;
+    Observation(Observation&& other) noexcept : state_{std::move(other.state_)}, id_{other.id_} {}
+    Observation& operator=(Observation&& other) noexcept {
+      if (this != &other) {
+        reset();
+        state_ = std::move(other.state_);
+        id_ = other.id_;
+      }
+      return *this;
+    }
+    Observation(const Observation&) = delete;
+    Observation& operator=(const Observation&) = delete;
+    ~Observation() { reset(); }
+
+    /// Unregisters the observer; returns once no call of it is in progress.
+    /// @pre not called from the observer itself.
+    void reset() noexcept {
+      if (auto state = std::exchange(state_, nullptr)) {
+        std::unique_lock guard{state->mutex};
+        std::erase_if(state->observers, [this](const auto& entry) { return entry.first == id_; });
+        state->done.wait(guard, [&state] { return state->observing == 0; });
+      }
+    }
+
+   private:
+    friend class ManualClock;
+    Observation(std::shared_ptr<State> state, std::uint64_t id) noexcept
+        : state_{std::move(state)}, id_{id} {}
+    std::shared_ptr<State> state_;
+    std::uint64_t id_ = 0;
+  };
+
+  /// Calls `observer` after every `advance` and `set`, on the thread that moved the time, with
+  /// no lock held, until the returned Observation is destroyed: how a scheduler driven by an
+  /// event loop (AsioScheduler) notices that manual time moved. The observer must not move the
+  /// clock or destroy its Observation.
+  [[nodiscard]] Observation observe(std::function<void()> observer) const {
+    std::lock_guard guard{state_->mutex};
+    const std::uint64_t id = ++state_->next_observer;
+    state_->observers.emplace_back(id,
+                                   std::make_shared<std::function<void()>>(std::move(observer)));
+    return Observation{state_, id};
+  }
+
   /// See Clock: returns once `now() >= deadline`, or when `cv` is notified, or when the time is
   /// moved.
   void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
@@ -78,17 +134,22 @@ class ManualClock {
   };
   struct State {
     explicit State(TimePoint start) : now{start} {}
-    // Guards now, waiters and each waiter's `notifying` count. Lock order: a waiter's own
+    // Guards the members below and each waiter's `notifying` count. Lock order: a waiter's own
     // mutex, then this one; `move` never holds both.
     std::mutex mutex;
     std::condition_variable done;
     TimePoint now;
     std::vector<Waiter*> waiters;
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<std::function<void()>>>> observers;
+    std::uint64_t next_observer = 0;
+    // Observer calls in progress.
+    int observing = 0;
   };
 
   template <class F>
   void move(F&& next) {
     std::vector<Waiter*> waiters;
+    std::vector<std::shared_ptr<std::function<void()>>> observers;
     {
       std::lock_guard guard{state_->mutex};
       state_->now = next(state_->now);
@@ -96,6 +157,10 @@ class ManualClock {
       for (Waiter* waiter : waiters) {
         ++waiter->notifying;
       }
+      for (const auto& entry : state_->observers) {
+        observers.push_back(entry.second);
+      }
+      state_->observing += observers.empty() ? 0 : 1;
     }
     for (Waiter* waiter : waiters) {
       // Taking the waiter's mutex orders this notification after its wait began.
@@ -109,6 +174,24 @@ class ManualClock {
       }
     }
     state_->done.notify_all();
+    if (!observers.empty()) {
+      const auto finished = [this] {
+        {
+          std::lock_guard guard{state_->mutex};
+          --state_->observing;
+        }
+        state_->done.notify_all();
+      };
+      try {
+        for (const auto& observer : observers) {
+          (*observer)();
+        }
+      } catch (...) {
+        finished();
+        throw;
+      }
+      finished();
+    }
   }
 
   std::shared_ptr<State> state_;

@@ -204,6 +204,9 @@ class CalendarIntervalTrigger {
   [[nodiscard]] Duration jitter() const noexcept { return state_->options.jitter; }
   /// The settings, with start_date filled in.
   [[nodiscard]] const CalendarIntervalOptions& options() const noexcept { return state_->options; }
+  /// The IANA name of the zone of the dates and the time of day (the local zone's name if
+  /// CalendarIntervalOptions::timezone was empty).
+  [[nodiscard]] const std::string& timezone() const noexcept { return state_->zone->name; }
 
   /// For listings: `calendar_interval[1y 2m 0w 0d at 09:30:00 from 2024-01-31, tz=UTC]`.
   [[nodiscard]] std::string describe() const {

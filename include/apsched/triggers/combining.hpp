@@ -123,6 +123,8 @@ requires(sizeof...(Ts) >= 1) class AndTrigger {
   [[nodiscard]] Duration jitter() const noexcept { return options_.jitter; }
   /// The options.
   [[nodiscard]] const AndOptions& options() const noexcept { return options_; }
+  /// The combined triggers, in the order given.
+  [[nodiscard]] const std::tuple<Ts...>& triggers() const noexcept { return triggers_; }
 
   /// For listings: `and[threshold=1s; cron[...]; interval[...]]`.
   [[nodiscard]] std::string describe() const {
@@ -195,6 +197,10 @@ requires(sizeof...(Ts) >= 1) class OrTrigger {
 
   /// The jitter (see Trigger).
   [[nodiscard]] Duration jitter() const noexcept { return options_.jitter; }
+  /// The options.
+  [[nodiscard]] const OrOptions& options() const noexcept { return options_; }
+  /// The combined triggers, in the order given.
+  [[nodiscard]] const std::tuple<Ts...>& triggers() const noexcept { return triggers_; }
 
   /// For listings: `or[cron[...]; interval[...]]`.
   [[nodiscard]] std::string describe() const {

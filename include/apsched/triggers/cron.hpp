@@ -177,7 +177,7 @@ class CronTrigger {
   ///         UnknownTimeZoneError.
   explicit CronTrigger(const CronFields& fields, CronOptions options = {})
       : CronTrigger{parse(fields, options), describe_fields(fields), std::move(options),
-                    "CronTrigger"} {}
+                    "CronTrigger", fields} {}
 
   /// See Trigger: the first fire time at or after `now` and `start_date`, strictly after
   /// `previous`, and not after `end_date`.
@@ -218,6 +218,13 @@ class CronTrigger {
   /// The daylight-saving policies.
   [[nodiscard]] GapPolicy gap_policy() const noexcept { return state_->options.gap_policy; }
   [[nodiscard]] FoldPolicy fold_policy() const noexcept { return state_->options.fold_policy; }
+  /// How numbers in the day-of-week field are read.
+  [[nodiscard]] WeekdayNumbering weekday_numbering() const noexcept {
+    return state_->options.weekday_numbering;
+  }
+  /// The fields the trigger was built from, or empty when it was built by from_crontab (then
+  /// expression() is the crontab text).
+  [[nodiscard]] const std::optional<CronFields>& fields() const noexcept { return state_->fields; }
 
   /// For listings: `cron[0 0 12 * * MON-FRI, tz=Europe/Berlin]`, with start, end and jitter
   /// when set.
@@ -245,10 +252,11 @@ class CronTrigger {
     TimePoint end;
     CronOptions options;
     std::string expression;
+    std::optional<CronFields> fields;  // as given to the CronFields constructor
   };
 
   CronTrigger(const detail::cron::CronSpec& spec, std::string expression, CronOptions options,
-              std::string_view call) {
+              std::string_view call, std::optional<CronFields> fields = std::nullopt) {
     if (options.start_date && options.end_date && *options.end_date < *options.start_date) {
       throw InvalidTriggerError{fmt::format(
           "{}: end_date {} is before start_date {}; expected end_date >= start_date", call,
@@ -267,6 +275,7 @@ class CronTrigger {
     state->end = options.end_date.value_or(TimePoint::max());
     state->options = std::move(options);
     state->expression = std::move(expression);
+    state->fields = std::move(fields);
     state_ = std::move(state);
   }
 

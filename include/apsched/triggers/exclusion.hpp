@@ -129,6 +129,9 @@ class ExclusionTrigger {
   [[nodiscard]] const T& trigger() const noexcept { return trigger_; }
   /// The exclusions.
   [[nodiscard]] const Exclusions& exclusions() const noexcept { return state_->exclusions; }
+  /// The IANA name of the zone the exclusions are read in (the local zone's name if
+  /// Exclusions::timezone was empty).
+  [[nodiscard]] const std::string& timezone() const noexcept { return state_->zone->name; }
 
   /// The jitter of the wrapped trigger (see Trigger).
   [[nodiscard]] Duration jitter() const noexcept requires JitteredTrigger<T> {

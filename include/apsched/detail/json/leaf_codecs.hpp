@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+// JSON encoders and decoders of the built-in triggers that hold no other trigger, and of
+// Exclusions; TriggerCodecs registers them (see apsched/json/trigger_codec.hpp for the shapes).
+#pragma once
+
+#include <apsched/clock.hpp>
+#include <apsched/detail/json/reader.hpp>
+#include <apsched/detail/json/time.hpp>
+#include <apsched/triggers/calendar_interval.hpp>
+#include <apsched/triggers/cron.hpp>
+#include <apsched/triggers/date.hpp>
+#include <apsched/triggers/exclusion.hpp>
+#include <apsched/triggers/interval.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace apsched::detail::json {
+
+/// The call name decoders put in their errors.
+inline constexpr std::string_view decode_call = "decode";
+
+inline constexpr std::array<EnumName<GapPolicy>, 2> gap_policy_names{
+    {{"shift", GapPolicy::shift}, {"skip", GapPolicy::skip}}};
+inline constexpr std::array<EnumName<FoldPolicy>, 2> fold_policy_names{
+    {{"once", FoldPolicy::once}, {"both", FoldPolicy::both}}};
+inline constexpr std::array<EnumName<WeekdayNumbering>, 2> weekday_numbering_names{
+    {{"cron", WeekdayNumbering::cron}, {"quartz", WeekdayNumbering::quartz}}};
+inline constexpr std::array<EnumName<MissingDayPolicy>, 2> missing_day_names{
+    {{"skip", MissingDayPolicy::skip}, {"clamp", MissingDayPolicy::clamp}}};
+
+/// The time-zone member `"timezone"`: a non-empty name, since an empty one would mean whatever
+/// the local zone is where the trigger is decoded.
+[[nodiscard]] inline std::string zone_name(ObjectReader& reader) {
+  constexpr std::string_view expected = "a non-empty IANA time zone name such as \"Europe/Berlin\"";
+  std::string name = reader.string("timezone", expected);
+  if (name.empty()) {
+    reader.fail("timezone", name, expected);
+  }
+  return name;
+}
+
+/// `d` as the integer nanoseconds of a `..._ns` member.
+/// @throws SerializationError when that overflows 64 bits (only with ticks coarser than 1ns).
+[[nodiscard]] inline std::int64_t duration_value(Duration d) {
+  const std::optional<std::int64_t> nanoseconds = to_nanoseconds(d);
+  if (!nanoseconds) {
+    throw SerializationError{
+        fmt::format("encode: duration {} does not fit 64-bit nanoseconds", format_duration(d))};
+  }
+  return *nanoseconds;
+}
+
+/// Sets member `name` of `object` to `time` when it holds a value.
+inline void put_time(nlohmann::json& object, const char* name, std::optional<TimePoint> time) {
+  if (time) {
+    object[name] = format_rfc3339(*time);
+  }
+}
+
+[[nodiscard]] inline nlohmann::json encode_date(const DateTrigger& trigger) {
+  return {{"run_date", format_rfc3339(trigger.run_date())}};
+}
+
+[[nodiscard]] inline DateTrigger decode_date(const nlohmann::json& object,
+                                             const std::string& path) {
+  ObjectReader reader{object, decode_call, "date trigger", path};
+  (void)reader.find("type");
+  const TimePoint run_date = reader.time("run_date");
+  reader.finish();
+  return DateTrigger{run_date};
+}
+
+[[nodiscard]] inline nlohmann::json encode_interval(const IntervalTrigger& trigger) {
+  nlohmann::json object{{"interval_ns", duration_value(trigger.interval())}};
+  put_time(object, "start_date", trigger.start_date());
+  put_time(object, "end_date", trigger.end_date());
+  object["jitter_ns"] = duration_value(trigger.jitter());
+  return object;
+}
+
+[[nodiscard]] inline IntervalTrigger decode_interval(const nlohmann::json& object,
+                                                     const std::string& path) {
+  ObjectReader reader{object, decode_call, "interval trigger", path};
+  (void)reader.find("type");
+  const Duration interval = reader.duration("interval_ns", Duration{1});
+  IntervalOptions options;
+  options.start_date = reader.optional_time("start_date");
+  options.end_date = reader.optional_time("end_date");
+  options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
+  reader.finish();
+  return IntervalTrigger{interval, options};
+}
+
+/// The members of CronFields with their JSON names (the C++ names).
+inline constexpr std::array<std::pair<std::string_view, std::string CronFields::*>, 8>
+    cron_field_members{{{"year", &CronFields::year},
+                        {"month", &CronFields::month},
+                        {"day", &CronFields::day},
+                        {"week", &CronFields::week},
+                        {"day_of_week", &CronFields::day_of_week},
+                        {"hour", &CronFields::hour},
+                        {"minute", &CronFields::minute},
+                        {"second", &CronFields::second}}};
+
+[[nodiscard]] inline nlohmann::json encode_cron(const CronTrigger& trigger) {
+  nlohmann::json object = nlohmann::json::object();
+  if (const std::optional<CronFields>& fields = trigger.fields()) {
+    nlohmann::json given = nlohmann::json::object();
+    for (const auto& [name, member] : cron_field_members) {
+      if (!((*fields).*member).empty()) {
+        given[std::string{name}] = (*fields).*member;
+      }
+    }
+    object["fields"] = std::move(given);
+  } else {
+    object["crontab"] = trigger.expression();
+  }
+  object["timezone"] = trigger.timezone();
+  put_time(object, "start_date", trigger.start_date());
+  put_time(object, "end_date", trigger.end_date());
+  object["jitter_ns"] = duration_value(trigger.jitter());
+  object["gap_policy"] = enum_name(gap_policy_names, trigger.gap_policy());
+  object["fold_policy"] = enum_name(fold_policy_names, trigger.fold_policy());
+  object["weekday_numbering"] = enum_name(weekday_numbering_names, trigger.weekday_numbering());
+  return object;
+}
+
+[[nodiscard]] inline CronTrigger decode_cron(const nlohmann::json& object,
+                                             const std::string& path) {
+  constexpr std::string_view what = "cron trigger";
+  ObjectReader reader{object, decode_call, what, path};
+  (void)reader.find("type");
+  const std::optional<std::string> crontab = reader.optional_string("crontab");
+  const nlohmann::json* fields_json = reader.find("fields");
+  if (crontab.has_value() == (fields_json != nullptr)) {
+    throw SerializationError{fmt::format(
+        "{}: the {}{} has {}; expected either \"{}crontab\" (a crontab string) or \"{}fields\" "
+        "(an object of field strings)",
+        decode_call, what,
+        path.empty() ? "" : fmt::format(" at \"{}\"", path.substr(0, path.size() - 1)),
+        crontab ? "both \"crontab\" and \"fields\"" : "neither \"crontab\" nor \"fields\"", path,
+        path)};
+  }
+  CronFields fields;
+  if (fields_json != nullptr) {
+    ObjectReader field_reader{*fields_json, decode_call, what, reader.member_path("fields")};
+    for (const auto& [name, member] : cron_field_members) {
+      fields.*member = field_reader.optional_string(name).value_or(std::string{});
+    }
+    field_reader.finish();
+  }
+  CronOptions options;
+  options.timezone = zone_name(reader);
+  options.start_date = reader.optional_time("start_date");
+  options.end_date = reader.optional_time("end_date");
+  options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
+  options.gap_policy = reader.enumeration("gap_policy", gap_policy_names, GapPolicy::shift);
+  options.fold_policy = reader.enumeration("fold_policy", fold_policy_names, FoldPolicy::once);
+  options.weekday_numbering =
+      reader.enumeration("weekday_numbering", weekday_numbering_names, WeekdayNumbering::cron);
+  reader.finish();
+  if (crontab) {
+    return CronTrigger::from_crontab(*crontab, std::move(options));
+  }
+  return CronTrigger{fields, std::move(options)};
+}
+
+[[nodiscard]] inline nlohmann::json encode_calendar_interval(
+    const CalendarIntervalTrigger& trigger) {
+  const CalendarIntervalOptions& o = trigger.options();
+  nlohmann::json object{{"years", o.years},   {"months", o.months},
+                        {"weeks", o.weeks},   {"days", o.days},
+                        {"hour", o.hour},     {"minute", o.minute},
+                        {"second", o.second}, {"start_date", format_date(*o.start_date)}};
+  if (o.end_date) {
+    object["end_date"] = format_date(*o.end_date);
+  }
+  object["timezone"] = trigger.timezone();
+  object["jitter_ns"] = duration_value(o.jitter);
+  object["gap_policy"] = enum_name(gap_policy_names, o.gap_policy);
+  object["fold_policy"] = enum_name(fold_policy_names, o.fold_policy);
+  object["missing_day"] = enum_name(missing_day_names, o.missing_day);
+  return object;
+}
+
+/// The date member `name` (`YYYY-MM-DD`), or empty when absent.
+[[nodiscard]] inline std::optional<std::chrono::year_month_day> optional_date(
+    ObjectReader& reader, std::string_view name) {
+  const nlohmann::json* value = reader.find(name);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  const auto date =
+      value->is_string() ? parse_date(value->get_ref<const std::string&>()) : std::nullopt;
+  if (!date) {
+    reader.fail(name, *value, "a date string such as \"2026-12-01\"");
+  }
+  return date;
+}
+
+[[nodiscard]] inline CalendarIntervalTrigger decode_calendar_interval(const nlohmann::json& object,
+                                                                      const std::string& path) {
+  ObjectReader reader{object, decode_call, "calendar interval trigger", path};
+  (void)reader.find("type");
+  constexpr std::int64_t int_min = std::numeric_limits<int>::min();
+  constexpr std::int64_t int_max = std::numeric_limits<int>::max();
+  const auto int_member = [&](std::string_view name) {
+    return static_cast<int>(reader.optional_integer(name, int_min, int_max).value_or(0));
+  };
+  CalendarIntervalOptions options;
+  options.years = int_member("years");
+  options.months = int_member("months");
+  options.weeks = int_member("weeks");
+  options.days = int_member("days");
+  options.hour = int_member("hour");
+  options.minute = int_member("minute");
+  options.second = int_member("second");
+  // Required: without it the trigger would start "today", whenever the job is decoded.
+  (void)reader.require("start_date", "a date string such as \"2026-12-01\"");
+  options.start_date = optional_date(reader, "start_date");
+  options.end_date = optional_date(reader, "end_date");
+  options.timezone = zone_name(reader);
+  options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
+  options.gap_policy = reader.enumeration("gap_policy", gap_policy_names, GapPolicy::shift);
+  options.fold_policy = reader.enumeration("fold_policy", fold_policy_names, FoldPolicy::once);
+  options.missing_day =
+      reader.enumeration("missing_day", missing_day_names, MissingDayPolicy::skip);
+  reader.finish();
+  return CalendarIntervalTrigger{std::move(options)};
+}
+
+/// Adds the members of `exclusions` to `object` (see TriggerCodecs for the shape); `timezone`
+/// is the resolved zone name.
+inline void encode_exclusions(nlohmann::json& object, const Exclusions& exclusions,
+                              const std::string& timezone) {
+  object["timezone"] = timezone;
+  const auto put_list = [&](const char* name, const auto& values, const auto& encode) {
+    if (!values.empty()) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& value : values) {
+        list.push_back(encode(value));
+      }
+      object[name] = std::move(list);
+    }
+  };
+  put_list("dates", exclusions.dates, [](std::chrono::year_month_day d) { return format_date(d); });
+  put_list("annual_dates", exclusions.annual_dates,
+           [](std::chrono::month_day d) { return format_month_day(d); });
+  put_list("weekdays", exclusions.weekdays,
+           [](std::chrono::weekday d) { return std::string{weekday_names[d.c_encoding() % 7]}; });
+  put_list("daily", exclusions.daily, [](const DailyWindow& w) {
+    return nlohmann::json{{"from", format_time_of_day(w.from)}, {"to", format_time_of_day(w.to)}};
+  });
+  put_list("ranges", exclusions.ranges, [](const TimeRange& r) {
+    return nlohmann::json{{"from", format_rfc3339(r.from)}, {"to", format_rfc3339(r.to)}};
+  });
+  object["max_iterations"] = exclusions.max_iterations;
+}
+
+/// Reads the array member `name` (absent: empty), decoding each element with `decode(element,
+/// element_name)`.
+template <class Decode>
+void read_list(ObjectReader& reader, std::string_view name, std::string_view expected,
+               const Decode& decode) {
+  const nlohmann::json* list = reader.find(name);
+  if (list == nullptr) {
+    return;
+  }
+  if (!list->is_array()) {
+    reader.fail(name, *list, fmt::format("an array of {}", expected));
+  }
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    decode((*list)[i], fmt::format("{}[{}]", name, i));
+  }
+}
+
+/// Reads the members written by encode_exclusions.
+[[nodiscard]] inline Exclusions decode_exclusions(ObjectReader& reader) {
+  Exclusions exclusions;
+  exclusions.timezone = zone_name(reader);
+  // Reads `value` (member `name` of the object `from` reads) with `parse`.
+  const auto parsed = [](const ObjectReader& from, std::string_view name,
+                         const nlohmann::json& value, auto parse, std::string_view expected) {
+    const auto result =
+        value.is_string() ? parse(value.get_ref<const std::string&>()) : decltype(parse(""))();
+    if (!result) {
+      from.fail(name, value, expected);
+    }
+    return *result;
+  };
+  constexpr std::string_view date_text = "a date string such as \"2026-12-24\"";
+  read_list(reader, "dates", "date strings", [&](const nlohmann::json& v, std::string_view name) {
+    exclusions.dates.push_back(parsed(reader, name, v, parse_date, date_text));
+  });
+  constexpr std::string_view month_day_text = "a date string without year such as \"--12-25\"";
+  read_list(
+      reader, "annual_dates", "date strings without year",
+      [&](const nlohmann::json& v, std::string_view name) {
+        exclusions.annual_dates.push_back(parsed(reader, name, v, parse_month_day, month_day_text));
+      });
+  const auto parse_weekday = [](std::string_view text) -> std::optional<std::chrono::weekday> {
+    for (unsigned day = 0; day < weekday_names.size(); ++day) {
+      if (text == weekday_names[day]) {
+        return std::chrono::weekday{day};
+      }
+    }
+    return std::nullopt;
+  };
+  read_list(
+      reader, "weekdays", "weekday names", [&](const nlohmann::json& v, std::string_view name) {
+        exclusions.weekdays.push_back(parsed(reader, name, v, parse_weekday,
+                                             "one of \"sun\", \"mon\", \"tue\", \"wed\", \"thu\", "
+                                             "\"fri\", \"sat\""));
+      });
+  constexpr std::string_view time_of_day_text = "a time of day from \"00:00:00\" to \"24:00:00\"";
+  read_list(reader, "daily", "{\"from\", \"to\"} objects",
+            [&](const nlohmann::json& v, std::string_view name) {
+              ObjectReader window{v, decode_call, "daily window", reader.member_path(name)};
+              DailyWindow result;
+              result.from = parsed(window, "from", window.require("from", time_of_day_text),
+                                   parse_time_of_day, time_of_day_text);
+              result.to = parsed(window, "to", window.require("to", time_of_day_text),
+                                 parse_time_of_day, time_of_day_text);
+              window.finish();
+              exclusions.daily.push_back(result);
+            });
+  read_list(reader, "ranges", "{\"from\", \"to\"} objects",
+            [&](const nlohmann::json& v, std::string_view name) {
+              ObjectReader range{v, decode_call, "excluded range", reader.member_path(name)};
+              TimeRange result;
+              result.from = range.time("from");
+              result.to = range.time("to");
+              range.finish();
+              exclusions.ranges.push_back(result);
+            });
+  exclusions.max_iterations = static_cast<std::size_t>(reader.count(
+      "max_iterations", 1, std::numeric_limits<std::size_t>::max(), Exclusions{}.max_iterations));
+  return exclusions;
+}
+
+}  // namespace apsched::detail::json

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+// JSON encoding of JobOptions, exact in both directions, for durable job stores.
+#pragma once
+
+#include <apsched/clock.hpp>
+#include <apsched/detail/json/reader.hpp>
+#include <apsched/detail/json/time.hpp>
+#include <apsched/error.hpp>
+#include <apsched/job.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+
+namespace apsched {
+
+namespace detail::json {
+inline constexpr std::array<EnumName<Coalesce>, 3> coalesce_names{
+    {{"earliest", Coalesce::earliest}, {"latest", Coalesce::latest}, {"all", Coalesce::all}}};
+inline constexpr std::array<EnumName<Overlap>, 2> overlap_names{
+    {{"skip", Overlap::skip}, {"queue", Overlap::queue}}};
+
+/// `d` as integer nanoseconds for the member `name` of encode_options.
+/// @throws SerializationError when that overflows 64 bits (only with ticks coarser than 1ns).
+[[nodiscard]] inline std::int64_t option_nanoseconds(const char* name, Duration d) {
+  const std::optional<std::int64_t> nanoseconds = to_nanoseconds(d);
+  if (!nanoseconds) {
+    throw SerializationError{fmt::format("encode_options: {} {} does not fit 64-bit nanoseconds",
+                                         name, format_duration(d))};
+  }
+  return *nanoseconds;
+}
+}  // namespace detail::json
+
+/// `options` as a JSON object, every field under its C++ name:
+/// `{"id": "nightly", "name": "", "replace_existing": false, "misfire_grace_time_ns"?: 30000000000,
+/// "coalesce": "earliest"|"latest"|"all", "max_instances": 1, "overlap": "skip"|"queue",
+/// "next_run_time"?: "2026-12-01T09:00:00Z", "paused": false, "executor": "", "store": "",
+/// "timeout_ns"?: 60000000000}`. Durations are integer nanoseconds (members ending `_ns`),
+/// instants RFC 3339 UTC strings as in TriggerCodecs; the members marked `?` (the optional
+/// fields) are omitted when empty, all others are always written.
+/// @throws SerializationError only if a duration does not fit 64-bit nanoseconds (possible only
+///         where TimePoint ticks are coarser than a nanosecond).
+///
+/// Thread safety: thread-safe (a pure function).
+[[nodiscard]] inline nlohmann::json encode_options(const JobOptions& options) {
+  using detail::json::enum_name;
+  nlohmann::json value{{"id", options.id},
+                       {"name", options.name},
+                       {"replace_existing", options.replace_existing},
+                       {"coalesce", enum_name(detail::json::coalesce_names, options.coalesce)},
+                       {"max_instances", options.max_instances},
+                       {"overlap", enum_name(detail::json::overlap_names, options.overlap)},
+                       {"paused", options.paused},
+                       {"executor", options.executor},
+                       {"store", options.store}};
+  if (options.misfire_grace_time) {
+    value["misfire_grace_time_ns"] =
+        detail::json::option_nanoseconds("misfire_grace_time", *options.misfire_grace_time);
+  }
+  if (options.next_run_time) {
+    value["next_run_time"] = detail::json::format_rfc3339(*options.next_run_time);
+  }
+  if (options.timeout) {
+    value["timeout_ns"] = detail::json::option_nanoseconds("timeout", *options.timeout);
+  }
+  return value;
+}
+
+/// The JobOptions that `json` (as encode_options wrote it) describes; an absent member keeps
+/// the JobOptions default. Checks types and formats only, so every JobOptions value round-trips
+/// (`decode_options(encode_options(o))` equals `o` field by field); the rules add_job applies
+/// (max_instances from 1, positive durations, known aliases) stay with add_job.
+/// @throws SerializationError for something other than an object, or a member that is unknown,
+///         of the wrong type or malformed, naming the member, its value and what was expected:
+///         `decode_options: field "max_instances" of the job options object is -1; expected an
+///         integer from 0 to 4294967295`.
+///
+/// Thread safety: thread-safe (a pure function).
+[[nodiscard]] inline JobOptions decode_options(const nlohmann::json& value) {
+  detail::json::ObjectReader reader{value, "decode_options", "job options object", ""};
+  JobOptions options;
+  options.id = reader.optional_string("id").value_or(std::string{});
+  options.name = reader.optional_string("name").value_or(std::string{});
+  options.replace_existing = reader.boolean("replace_existing", options.replace_existing);
+  options.misfire_grace_time = reader.optional_duration("misfire_grace_time_ns", Duration::min());
+  options.coalesce = reader.enumeration("coalesce", detail::json::coalesce_names, options.coalesce);
+  options.max_instances = static_cast<unsigned>(reader.count(
+      "max_instances", 0, std::numeric_limits<unsigned>::max(), options.max_instances));
+  options.overlap = reader.enumeration("overlap", detail::json::overlap_names, options.overlap);
+  options.next_run_time = reader.optional_time("next_run_time");
+  options.paused = reader.boolean("paused", options.paused);
+  options.executor = reader.optional_string("executor").value_or(std::string{});
+  options.store = reader.optional_string("store").value_or(std::string{});
+  options.timeout = reader.optional_duration("timeout_ns", Duration::min());
+  reader.finish();
+  return options;
+}
+
+}  // namespace apsched
