@@ -16,21 +16,22 @@ using apsched::selects;
 
 namespace {
 
-constexpr std::array<EventType, 18> every_type{
-    EventType::scheduler_started, EventType::scheduler_shutdown, EventType::scheduler_paused,
-    EventType::scheduler_resumed, EventType::job_added,          EventType::job_removed,
-    EventType::job_modified,      EventType::all_jobs_removed,   EventType::job_submitted,
-    EventType::job_started,       EventType::job_executed,       EventType::job_error,
-    EventType::job_missed,        EventType::job_max_instances,  EventType::job_timeout,
-    EventType::job_dropped,       EventType::store_error,        EventType::executor_error,
+constexpr std::array<EventType, 20> every_type{
+    EventType::scheduler_started,  EventType::scheduler_shutdown, EventType::scheduler_paused,
+    EventType::scheduler_resumed,  EventType::job_added,          EventType::job_removed,
+    EventType::job_modified,       EventType::all_jobs_removed,   EventType::job_submitted,
+    EventType::job_started,        EventType::job_executed,       EventType::job_error,
+    EventType::job_missed,         EventType::job_max_instances,  EventType::job_timeout,
+    EventType::job_dropped,        EventType::store_error,        EventType::executor_error,
+    EventType::store_job_unusable, EventType::job_abandoned,
 };
 
-constexpr std::array<std::string_view, 18> every_name{
-    "scheduler_started", "scheduler_shutdown", "scheduler_paused", "scheduler_resumed",
-    "job_added",         "job_removed",        "job_modified",     "all_jobs_removed",
-    "job_submitted",     "job_started",        "job_executed",     "job_error",
-    "job_missed",        "job_max_instances",  "job_timeout",      "job_dropped",
-    "store_error",       "executor_error",
+constexpr std::array<std::string_view, 20> every_name{
+    "scheduler_started", "scheduler_shutdown", "scheduler_paused",   "scheduler_resumed",
+    "job_added",         "job_removed",        "job_modified",       "all_jobs_removed",
+    "job_submitted",     "job_started",        "job_executed",       "job_error",
+    "job_missed",        "job_max_instances",  "job_timeout",        "job_dropped",
+    "store_error",       "executor_error",     "store_job_unusable", "job_abandoned",
 };
 
 }  // namespace
@@ -53,7 +54,7 @@ TEST_CASE("all_events selects exactly every event type", "[event]") {
     combined |= static_cast<EventMask>(type);
   }
   CHECK(combined == all_events);
-  STATIC_REQUIRE(std::popcount(all_events) == 18);
+  STATIC_REQUIRE(std::popcount(all_events) == 20);
 }
 
 TEST_CASE("event types combine into a mask with |", "[event]") {

@@ -2,7 +2,9 @@
 // The whole exception hierarchy: one class per condition a caller may want to catch on its own.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
+#include <string>
 
 namespace apsched {
 
@@ -97,3 +99,20 @@ class ExecutorShutdownError : public Error {
 };
 
 }  // namespace apsched
+
+namespace apsched::detail {
+
+/// What `error` says: the what() of a std::exception, else a fixed text.
+///
+/// Thread safety: thread-safe.
+[[nodiscard]] inline std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& thrown) {
+    return thrown.what();
+  } catch (...) {
+    return "a non-std exception";
+  }
+}
+
+}  // namespace apsched::detail

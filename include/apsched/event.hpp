@@ -43,13 +43,21 @@ enum class EventType : std::uint32_t {
   store_error = 1U << 16,
   /// An executor refused or failed a run; `exception` holds the error.
   executor_error = 1U << 17,
+  /// A durable store holds a job it cannot use (unknown task, undecodable arguments or
+  /// trigger); the job stays stored untouched. `job_id` names it; `exception` holds a
+  /// StoreError whose message says why.
+  store_job_unusable = 1U << 18,
+  /// A durable job's run was found recorded as started by a scheduler that died. `attempt`
+  /// is the attempt that was abandoned; `runs` is 1 if it runs again here (Abandoned::rerun),
+  /// else 0.
+  job_abandoned = 1U << 19,
 };
 
 /// A set of EventTypes.
 using EventMask = std::uint32_t;
 
 /// Every event type.
-inline constexpr EventMask all_events = 0x3FFFFU;
+inline constexpr EventMask all_events = 0xFFFFFU;
 
 /// `a | b` as a mask.
 [[nodiscard]] constexpr EventMask operator|(EventType a, EventType b) noexcept {
@@ -103,6 +111,10 @@ inline constexpr EventMask all_events = 0x3FFFFU;
       return "store_error";
     case EventType::executor_error:
       return "executor_error";
+    case EventType::store_job_unusable:
+      return "store_job_unusable";
+    case EventType::job_abandoned:
+      return "job_abandoned";
   }
   return "unknown";
 }
@@ -128,6 +140,9 @@ struct Event {
   std::uint64_t runs = 0;
   /// job_error, store_error, executor_error: what was thrown.
   std::exception_ptr exception;
+  /// The run's attempt (job_submitted ... job_dropped, job_abandoned): 1, or higher for a run
+  /// of a durable job repeated because its first scheduler died while it ran.
+  unsigned attempt = 1;
 };
 
 }  // namespace apsched

@@ -6,6 +6,7 @@
 #include <apsched/clock.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -28,6 +29,13 @@ enum class Overlap : std::uint8_t {
           ///< runs wait, further ones are skipped as above
 };
 
+/// What happens to a run of a durable job that was running when its process died (found at the
+/// next start, or by another scheduler once the dead one's lease expired).
+enum class Abandoned : std::uint8_t {
+  drop,   ///< record it as abandoned and emit job_abandoned; the schedule continues (the default)
+  rerun,  ///< run it again now, with JobContext::attempt one higher; job_abandoned is emitted too
+};
+
 /// How a job's last run ended.
 enum class JobOutcome : std::uint8_t {
   none,     ///< it has not run yet
@@ -35,6 +43,17 @@ enum class JobOutcome : std::uint8_t {
   error,    ///< it threw
   missed,   ///< its last due run was missed (misfire grace time exceeded)
   dropped,  ///< its last run was discarded by an executor shutting down
+};
+
+/// What a durable job runs: a task registered by name and its arguments, which a durable store
+/// keeps instead of a closure.
+///
+/// Thread safety: not thread-safe (a plain value; shared immutable once in a JobRecord).
+struct TaskCall {
+  /// The name the task is registered under.
+  std::string name;
+  /// The arguments as the text of a JSON array, one element per task parameter.
+  std::string arguments;
 };
 
 /// Options of `add_job`, named as in APScheduler where it has the option.
@@ -67,6 +86,8 @@ struct JobOptions {
   /// A run still going this long after it started is asked to stop through its stop token, and
   /// a job_timeout event is emitted. Threads are never killed. Empty: no timeout.
   std::optional<Duration> timeout;
+  /// What happens to a run of a durable job whose process died while it ran.
+  Abandoned abandoned = Abandoned::drop;
 };
 
 /// Changes for `modify_job`: each field that holds a value replaces the job's setting.
@@ -84,6 +105,7 @@ struct JobChanges {
   std::optional<std::string> executor;
   /// An empty inner optional removes the timeout.
   std::optional<std::optional<Duration>> timeout;
+  std::optional<Abandoned> abandoned;
 };
 
 /// What a running job may know about its run; jobs that take a `JobContext` parameter get it.
@@ -118,6 +140,7 @@ struct JobInfo {
   std::string executor;
   std::string store;
   std::optional<Duration> timeout;
+  Abandoned abandoned = Abandoned::drop;
   /// The start time of the latest run.
   std::optional<TimePoint> last_run_time;
   JobOutcome last_outcome = JobOutcome::none;
@@ -129,6 +152,8 @@ struct JobInfo {
   unsigned running_instances = 0;
   /// Runs waiting for a free instance (Overlap::queue).
   unsigned queued_runs = 0;
+  /// The task and arguments of a task job (added with apsched::task); null for a closure.
+  std::shared_ptr<const TaskCall> task;
 };
 
 }  // namespace apsched

@@ -14,10 +14,14 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace apsched {
+
+struct TaskRef;  // json/task_registry.hpp: names a registered task where add_job takes a function
 
 /// The rarely used parts of a JobRecord, allocated only for jobs that use them.
 ///
@@ -28,6 +32,8 @@ struct JobExtras {
   std::optional<Duration> timeout;
   /// Due runs waiting for a free instance (Overlap::queue), oldest first.
   std::deque<TimePoint> queued_runs;
+  /// The task of a durable job (null for a closure job).
+  std::shared_ptr<const TaskCall> task;
 };
 
 /// The scheduler's record of one job. Stores own records; the scheduler reads and changes them
@@ -61,6 +67,7 @@ struct JobRecord {
   std::uint16_t running = 0;
   Coalesce coalesce = Coalesce::latest;
   Overlap overlap = Overlap::skip;
+  Abandoned abandoned = Abandoned::drop;
   JobOutcome last_outcome = JobOutcome::none;
   /// A paused job keeps `next_fire` but is not due; stores leave it out of their due order.
   bool paused = false;
@@ -115,6 +122,107 @@ concept JobStore = std::move_constructible<S> &&
   { store.first_due(now) } -> std::same_as<JobRecord*>;
   { const_store.size() } -> std::convertible_to<std::size_t>;
   const_store.for_each(visit);
+};
+
+/// What became of one scheduled fire of a job, as a durable store records it.
+enum class FireState : std::uint8_t {
+  submitted,  ///< handed to its executor; recorded before it runs
+  succeeded,  ///< it returned
+  failed,     ///< it threw
+  missed,     ///< not run: later than the misfire grace time
+  skipped,    ///< not run: `max_instances` runs were outstanding
+  dropped,    ///< discarded before it started (shutdown without waiting)
+  abandoned,  ///< it was running when its process died
+};
+
+/// One fire the scheduler decided while processing a due job.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct FireDecision {
+  /// The fire's scheduled time (with jitter); with `missed`, the first of the missed ones.
+  TimePoint scheduled;
+  FireState state = FireState::submitted;
+  /// With `missed`: how many fire times were missed from `scheduled` on; else 1.
+  std::uint64_t runs = 1;
+};
+
+/// A fire a durable store found recorded as submitted by a scheduler that died: the store has
+/// recorded it as abandoned (`rerun` false) or taken it over to run again (`rerun` true,
+/// per the job's Abandoned policy).
+///
+/// Thread safety: not thread-safe (a plain value).
+struct AbandonedFire {
+  std::string job_id;
+  TimePoint scheduled;
+  /// The attempt the fire had when its scheduler died (1 for a first run).
+  unsigned attempt = 1;
+  /// Whether this scheduler is to run it again, as attempt `attempt + 1`.
+  bool rerun = false;
+};
+
+/// A report of a durable store about a stored job it cannot use (an unknown task, arguments
+/// or a trigger it cannot decode): the job stays stored untouched, and the store retries it
+/// when the task is registered or the store is opened again.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct StoreReport {
+  std::string job_id;
+  /// Why the job cannot be used, naming the value and what was expected.
+  std::string message;
+};
+
+/// A JobStore that keeps jobs beyond the process (a database), shared with other schedulers.
+/// Its jobs name a registered task (JobExtras::task) instead of holding a closure; a record it
+/// hands out may have been loaded from its storage, and another scheduler may change the
+/// stored job at any time. Requirements beyond JobStore, for an `S s`, a `JobRecord& job`
+/// that `s` handed out, `std::span<const FireDecision> fires`, `bool remove`,
+/// `std::string_view id`, `const JobRecord* record`, `TimePoint scheduled`, `FireState state`,
+/// `std::string_view error` and `std::string_view task`:
+/// 1. `S::durable` is true.
+/// 2. `s.commit_due(job, fires, remove)`: the scheduler processed the due `job`, decided
+///    `fires` and advanced `job.next_fire` and `job.next_run` (or, with `remove`, the job's
+///    trigger is exhausted and the job goes). In one transaction the store records the fires,
+///    keyed by (job id, scheduled time), and the job's new state, provided the stored job is
+///    still the one it handed out. Returns false when another scheduler changed or processed
+///    it meanwhile: nothing was recorded, and the store reloads (or forgets) its copy before
+///    handing it out again, keeping the scheduler's `running` count and queued runs. The
+///    scheduler then discards what it decided (no run, no event). A throw means the same.
+/// 3. `s.record_outcome(id, record, scheduled, state, error)` records the end of a fire that
+///    commit_due recorded as submitted (`succeeded`, `failed` with the error text, `dropped`),
+///    with the job's counters from `record` when the job still exists (else null).
+/// 4. `s.take_reports()` returns and forgets the reports about unusable stored jobs found
+///    since the last call; each job is reported once per store lifetime and cause.
+/// 5. `s.task_registered(task)` tells the store that `task` can now be run: jobs it set aside
+///    for naming an unknown `task` are tried again.
+/// 6. `s.poll_interval()` is how often the scheduler asks for due jobs when none is due
+///    sooner: other schedulers may add jobs the store cannot notice otherwise.
+/// Optionally, `s.take_abandoned()` returns and forgets the AbandonedFires the store found since
+/// the last call (fires recorded as submitted by a scheduler that died); the scheduler emits
+/// job_abandoned for each and runs the ones marked `rerun`.
+/// 7. `s.attach(tasks, index)` gives the store the scheduler's task registry (a
+///    `std::shared_ptr<const typename S::Tasks>`), with which it rebuilds the bodies of jobs it
+///    loads, and its index among the scheduler's stores (`std::uint8_t`), which the records it
+///    loads carry in JobRecord::store; called once, before any other call.
+/// 8. `s.begin_batch()` opens a batch: until `s.commit_batch()` or `s.rollback_batch()`, the
+///    store's writes (insert, update, erase, clear, record_outcome) go into one transaction,
+///    which commit_batch makes durable at once and rollback_batch undoes (the store then
+///    forgets what it cached of the undone writes). The scheduler calls no commit_due while a
+///    batch is open. rollback_batch does not throw.
+template <class S>
+concept DurableJobStore = JobStore<S> && S::durable &&
+    requires(S& store, JobRecord& job, std::span<const FireDecision> fires, bool remove,
+             std::string_view id, const JobRecord* record, TimePoint scheduled, FireState state,
+             std::string_view error, std::shared_ptr<const typename S::Tasks> tasks,
+             std::uint8_t index) {
+  { store.commit_due(job, fires, remove) } -> std::same_as<bool>;
+  store.record_outcome(id, record, scheduled, state, error);
+  { store.take_reports() } -> std::same_as<std::vector<StoreReport>>;
+  store.task_registered(id);
+  { store.poll_interval() } -> std::convertible_to<Duration>;
+  store.attach(std::move(tasks), index);
+  store.begin_batch();
+  store.commit_batch();
+  store.rollback_batch();
 };
 
 }  // namespace apsched

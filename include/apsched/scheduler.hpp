@@ -98,6 +98,25 @@ struct Executors {};
 template <SchedulerMode M, Clock C, class StoreList, class ExecutorList>
 class BasicScheduler;
 
+namespace detail {
+/// The task registry type of the first durable store among `S...` (void if there is none).
+template <class... S>
+struct DurableTasksOf {
+  using Type = void;
+};
+template <class First, class... Rest>
+struct DurableTasksOf<First, Rest...> {
+  static auto pick() {
+    if constexpr (DurableJobStore<First>) {
+      return std::type_identity<typename First::Tasks>{};
+    } else {
+      return std::type_identity<typename DurableTasksOf<Rest...>::Type>{};
+    }
+  }
+  using Type = typename decltype(pick())::type;
+};
+}  // namespace detail
+
 /// The scheduler core: keeps jobs in the stores `S...`, runs them on the executors `E...`, and
 /// reads time from `C`. Jobs choose their store and executor by alias (JobOptions::store,
 /// JobOptions::executor); the first of each is "default". The loop processes due jobs, computes
@@ -124,6 +143,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// A listener: receives each event whose type its mask selects.
   using Listener = std::function<void(const Event&)>;
 
+  /// Whether a store of the scheduler is durable (DurableJobStore): then it has a task
+  /// registry, `register_task` and `add_job(apsched::task(name), ...)`.
+  static constexpr bool any_durable = (DurableJobStore<S> || ...);
+  /// Whether every store is durable: then closure jobs are a compile error.
+  static constexpr bool all_durable = (DurableJobStore<S> && ...);
+  /// The registry of tasks durable jobs name (void without a durable store).
+  using TaskRegistry = typename detail::DurableTasksOf<S...>::Type;
+
   /// A stopped scheduler over the given stores, executors and clock.
   BasicScheduler(std::tuple<S...> stores, std::tuple<E...> executors, C clock,
                  SchedulerOptions options)
@@ -136,7 +163,17 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                     ? options.random_seed
                     : (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}()},
         stores_{std::move(stores)},
-        executors_{std::move(executors)} {}
+        executors_{std::move(executors)} {
+    retry_at_.fill(TimePoint::min());
+    if constexpr (any_durable) {
+      tasks_ = std::make_shared<TaskRegistry>();
+      for_each_store([&](std::size_t index, auto& store) {
+        if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
+          store.attach(tasks_, static_cast<std::uint8_t>(index));
+        }
+      });
+    }
+  }
 
   BasicScheduler(const BasicScheduler&) = delete;
   BasicScheduler& operator=(const BasicScheduler&) = delete;
@@ -185,69 +222,119 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   template <class F, Trigger T, class... Args>
   std::string add_job(F&& function, T trigger, JobOptions options = {},
                       Args&&... args) requires JobFunction<F, Args...> {
+    static_assert(!all_durable,
+                  "add_job: every store of this scheduler is durable and keeps tasks, not "
+                  "closures: register the function with register_task and add the job with "
+                  "apsched::task(name)");
     // Not [[nodiscard]]: a caller who named the job has no use for the id.
     return add_job_body(detail::make_body(std::forward<F>(function), std::forward<Args>(args)...),
                         AnyTrigger{std::move(trigger)}, std::move(options));
+  }
+
+  /// Adds a durable job: it runs the task registered as `task.name` with `args` (stored as
+  /// JSON, so the job survives restarts in a durable store) at the fire times of `trigger`.
+  /// Otherwise as the closure `add_job`; a task job may live in any store.
+  /// @code
+  /// scheduler.register_task("send-report", [](std::string to, int copies) { /* ... */ });
+  /// scheduler.add_job(apsched::task("send-report"), trigger, {.id = "daily"}, "ops@x.org", 3);
+  /// @endcode
+  /// @throws UnknownTaskError if no task has that name; SerializationError if the arguments do
+  ///         not match the task's parameters; otherwise as the closure `add_job`.
+  template <class R, Trigger T, class... Args>
+  requires(any_durable&& std::same_as<std::remove_cvref_t<R>, TaskRef>) std::string
+      add_job(R&& task, T trigger, JobOptions options = {}, Args&&... args) {
+    const auto arguments =
+        tasks_->encode_arguments("add_job", task.name, std::forward<Args>(args)...);
+    detail::BodyRef body = tasks_->make_body(task.name, arguments, "add_job");
+    auto call = std::make_shared<const TaskCall>(TaskCall{task.name, arguments.dump()});
+    return add_record(std::move(body), AnyTrigger{std::move(trigger)}, std::move(options),
+                      std::move(call));
+  }
+
+  /// Adds a task job from its already-encoded call (`call.arguments` is the text of a JSON
+  /// array, as JobInfo::task holds it): how jobs exported from one store are imported into
+  /// another. Otherwise as `add_job(apsched::task(name), ...)`.
+  /// @throws UnknownTaskError, SerializationError (arguments that do not parse or match the
+  ///         task's parameters), or as `add_job`.
+  template <class T = AnyTrigger>
+  requires(any_durable&& Trigger<T>) std::string
+      add_task_job(TaskCall call, T trigger, JobOptions options = {}) {
+    detail::BodyRef body = tasks_->make_body_from_text(call.name, call.arguments, "add_job");
+    return add_record(std::move(body), AnyTrigger{std::move(trigger)}, std::move(options),
+                      std::make_shared<const TaskCall>(std::move(call)));
+  }
+
+  /// Registers `function` as the task `name`, which durable jobs name (see TaskRegistry::add for
+  /// what a task may be); stored jobs a durable store set aside because they named this
+  /// unknown task are tried again.
+  /// @throws InvalidArgumentError if `name` is empty or already registered.
+  template <class F>
+  requires any_durable void register_task(std::string name, F function) {
+    tasks_->add(name, std::move(function));
+    {
+      std::lock_guard lock{mutex_};
+      for_each_store([&](std::size_t, auto& store) {
+        if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
+          store.task_registered(name);
+        }
+      });
+      wake_requested_ = true;
+    }
+    notify();
+  }
+
+  /// Runs `body`, which adds, modifies and removes jobs through this scheduler, with the writes
+  /// to each durable store gathered into one transaction: many changes at once are much faster,
+  /// and they land all or nothing (if `body` throws, the durable stores' changes are rolled back
+  /// and the exception propagates; jobs of other stores keep their changes). Due jobs of durable
+  /// stores wait until the batch ends. Call it from one thread at a time, not from a job.
+  /// @code
+  /// scheduler.batch([&] {
+  ///   for (const Customer& c : customers) {
+  ///     scheduler.add_job(apsched::task("remind"), trigger_for(c), {.id = c.id}, c.email);
+  ///   }
+  /// });
+  /// @endcode
+  /// @throws InvalidArgumentError if a batch is already open; what `body` or a store throws.
+  template <class F>
+  requires any_durable void batch(F&& body) {
+    {
+      std::lock_guard lock{mutex_};
+      if (batching_) {
+        throw InvalidArgumentError{
+            "batch: a batch is already open; expected batches one at a time"};
+      }
+      std::size_t begun = 0;
+      try {
+        for_each_durable_store([&](std::size_t, auto& store) {
+          store.begin_batch();
+          ++begun;
+        });
+      } catch (...) {
+        std::size_t rolled_back = 0;
+        for_each_durable_store([&](std::size_t, auto& store) {
+          if (rolled_back++ < begun) {
+            store.rollback_batch();
+          }
+        });
+        throw;
+      }
+      batching_ = true;
+    }
+    try {
+      std::forward<F>(body)();
+    } catch (...) {
+      end_batch(false);
+      throw;
+    }
+    end_batch(true);
   }
 
   /// As `add_job`, with a job body built by the caller: the way schedulers built on this one add
   /// jobs of their own kinds (coroutine jobs of AsioScheduler).
   /// @throws as `add_job`.
   std::string add_job_body(detail::BodyRef body, AnyTrigger trigger, JobOptions options) {
-    JobRecord record{
-        .id = std::move(options.id), .body = std::move(body), .trigger = std::move(trigger)};
-    configure(record, options, "add_job");
-    const TimePoint now = clock_.now();
-    const std::optional<TimePoint> first = options.next_run_time
-                                               ? options.next_run_time
-                                               : record.trigger.next_fire_time(std::nullopt, now);
-    if (!first) {
-      throw InvalidTriggerError{fmt::format(
-          "add_job: trigger {} has no fire time at or after {}; expected one that fires",
-          record.trigger.describe(), detail::format_time(now))};
-    }
-    record.next_fire = *first;
-    record.next_run = *first;
-    const bool generated = record.id.empty();
-    const std::uint8_t store_index = record.store;
-    std::string id;
-    bool wake = false;
-    {
-      std::lock_guard lock{mutex_};
-      if (!options.next_run_time) {
-        record.next_run = jittered_locked(record, *first);
-      }
-      record.generation = ++generation_;
-      for (;;) {
-        if (generated) {
-          record.id = random_id_locked();
-        }
-        // Ids are unique across the stores; the job's own store checks while it inserts.
-        if (const Located elsewhere = find_locked(record.id, record.store)) {
-          if (generated) {
-            continue;
-          }
-          refuse_conflict(record.id, options.replace_existing);
-          with_store(elsewhere.store, [&](auto& store) { store.erase(record.id); });
-        }
-        JobRecord* stored = nullptr;
-        with_store(record.store, [&](auto& store) { stored = store.insert(std::move(record)); });
-        if (stored != nullptr) {
-          id = stored->id;
-          wake = !stored->paused && wants_wake_locked(stored->next_run);
-          break;
-        }
-        if (!generated) {
-          refuse_conflict(record.id, options.replace_existing);
-          with_store(record.store, [&](auto& store) { store.erase(record.id); });
-        }
-      }
-    }
-    if (wake) {
-      notify();
-    }
-    emit_job_event(EventType::job_added, id, store_aliases_[store_index]);
-    return id;
+    return add_record(std::move(body), std::move(trigger), std::move(options), nullptr);
   }
 
   /// A snapshot of the job with `id`, or empty when there is none.
@@ -321,6 +408,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       }
       if (changes.timeout) {
         job.extra().timeout = *changes.timeout;
+      }
+      if (changes.abandoned) {
+        job.abandoned = *changes.abandoned;
       }
       if (changes.next_run_time) {
         job.next_fire = *changes.next_run_time;
@@ -617,6 +707,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::stop_source stop;
     TimePoint deadline = TimePoint::max();
     std::uint32_t generation = 0;
+    unsigned attempt = 1;
     std::uint8_t store = 0;
     std::uint8_t executor = 0;
     bool timed_out = false;
@@ -718,6 +809,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     record.max_instances = static_cast<std::uint16_t>(options.max_instances);
     record.coalesce = options.coalesce;
     record.overlap = options.overlap;
+    record.abandoned = options.abandoned;
     record.paused = options.paused;
     if (!options.name.empty()) {
       record.extra().name = options.name;
@@ -825,6 +917,113 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return found;
   }
 
+  // Adds a job (a closure when `task` is null) to the store its options name.
+  std::string add_record(detail::BodyRef body, AnyTrigger trigger, JobOptions options,
+                         std::shared_ptr<const TaskCall> task) {
+    JobRecord record{
+        .id = std::move(options.id), .body = std::move(body), .trigger = std::move(trigger)};
+    configure(record, options, "add_job");
+    if (task) {
+      record.extra().task = std::move(task);
+    } else if (store_is_durable(record.store)) {
+      throw InvalidJobOptionError{fmt::format(
+          "add_job: store \"{}\" keeps jobs durably and cannot hold a closure; expected a task "
+          "registered with register_task and named with apsched::task(\"name\")",
+          store_aliases_[record.store])};
+    }
+    const TimePoint now = clock_.now();
+    const std::optional<TimePoint> first = options.next_run_time
+                                               ? options.next_run_time
+                                               : record.trigger.next_fire_time(std::nullopt, now);
+    if (!first) {
+      throw InvalidTriggerError{fmt::format(
+          "add_job: trigger {} has no fire time at or after {}; expected one that fires",
+          record.trigger.describe(), detail::format_time(now))};
+    }
+    record.next_fire = *first;
+    record.next_run = *first;
+    const bool generated = record.id.empty();
+    const std::uint8_t store_index = record.store;
+    std::string id;
+    bool wake = false;
+    {
+      std::lock_guard lock{mutex_};
+      if (!options.next_run_time) {
+        record.next_run = jittered_locked(record, *first);
+      }
+      record.generation = ++generation_;
+      for (;;) {
+        if (generated) {
+          record.id = random_id_locked();
+        }
+        // Ids are unique across the stores; the job's own store checks while it inserts.
+        if (const Located elsewhere = find_locked(record.id, record.store)) {
+          if (generated) {
+            continue;
+          }
+          refuse_conflict(record.id, options.replace_existing);
+          with_store(elsewhere.store, [&](auto& store) { store.erase(record.id); });
+        }
+        JobRecord* stored = nullptr;
+        with_store(record.store, [&](auto& store) { stored = store.insert(std::move(record)); });
+        if (stored != nullptr) {
+          id = stored->id;
+          wake = !stored->paused && wants_wake_locked(stored->next_run);
+          break;
+        }
+        if (!generated) {
+          refuse_conflict(record.id, options.replace_existing);
+          with_store(record.store, [&](auto& store) { store.erase(record.id); });
+        }
+      }
+    }
+    if (wake) {
+      notify();
+    }
+    emit_job_event(EventType::job_added, id, store_aliases_[store_index]);
+    return id;
+  }
+
+  template <class F>
+  void for_each_durable_store(F&& visit) {
+    for_each_store([&](std::size_t index, auto& store) {
+      if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
+        visit(index, store);
+      }
+    });
+  }
+
+  // Commits (or rolls back) the open batch of every durable store; a store that fails to
+  // commit makes the others roll back, and its error propagates.
+  void end_batch(bool commit) {
+    std::exception_ptr failure;
+    {
+      std::lock_guard lock{mutex_};
+      for_each_durable_store([&](std::size_t, auto& store) {
+        if (commit && !failure) {
+          try {
+            store.commit_batch();
+            return;
+          } catch (...) {
+            failure = std::current_exception();
+          }
+        }
+        store.rollback_batch();
+      });
+      batching_ = false;
+      wake_requested_ = true;
+    }
+    notify();
+    if (failure) {
+      std::rethrow_exception(failure);
+    }
+  }
+
+  static constexpr bool store_is_durable(std::size_t index) {
+    constexpr std::array<bool, sizeof...(S)> durable{DurableJobStore<S>...};
+    return durable[index];
+  }
+
   JobInfo info(const JobRecord& job) const {
     const JobExtras* extras = job.extras.get();
     return JobInfo{
@@ -839,6 +1038,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         .executor = executor_aliases_[job.executor],
         .store = store_aliases_[job.store],
         .timeout = extras != nullptr ? extras->timeout : std::nullopt,
+        .abandoned = job.abandoned,
         .last_run_time =
             job.last_run == TimePoint::min() ? std::nullopt : std::optional{job.last_run},
         .last_outcome = job.last_outcome,
@@ -846,6 +1046,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         .failure_count = job.failure_count,
         .running_instances = job.running,
         .queued_runs = extras != nullptr ? static_cast<unsigned>(extras->queued_runs.size()) : 0U,
+        .task = extras != nullptr ? extras->task : nullptr,
     };
   }
 
@@ -926,8 +1127,26 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (!pending_queues_.empty()) {
       return now;
     }
-    for_each_store([&](std::size_t, const auto& store) {
-      const std::optional<TimePoint> due = store.next_run_time();
+    for_each_store([&](std::size_t index, const auto& store) {
+      if (DurableJobStore<std::remove_cvref_t<decltype(store)>> && batching_) {
+        return;  // asked again when the batch ends
+      }
+      std::optional<TimePoint> due;
+      if (now < retry_at_[index]) {
+        due = retry_at_[index];
+      } else {
+        try {
+          due = store.next_run_time();
+        } catch (...) {
+          back_off_locked(index, now);  // reported by the step that asks it again
+          due = retry_at_[index];
+        }
+        if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
+          // Other schedulers may add jobs to the store: ask it again within its poll interval.
+          const TimePoint poll = now + std::chrono::duration_cast<Duration>(store.poll_interval());
+          due = due ? std::min(*due, poll) : poll;
+        }
+      }
       if (due && (!next || *due < *next)) {
         next = due;
       }
@@ -1047,6 +1266,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         queue.pop_front();
         if (late(job, scheduled, now)) {
           report_missed(job, scheduled, 1, now, events);
+          if (std::exception_ptr failure = record_outcome_locked(
+                  found.store, job.id, &job, scheduled, FireState::missed, {})) {
+            report_store_error(found.store, now, std::move(failure), events);
+          }
         } else {
           dispatch_locked(job, scheduled, 0, batch, events);
         }
@@ -1063,6 +1286,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   void report_missed(JobRecord& job, TimePoint first, std::uint64_t count, TimePoint now,
                      std::vector<Event>& events) {
     job.last_outcome = JobOutcome::missed;
+    if (recording_) {
+      fires_.push_back(FireDecision{.scheduled = first, .state = FireState::missed, .runs = count});
+    }
     if (listeners_.wants(EventType::job_missed)) {
       events.push_back(Event{.type = EventType::job_missed,
                              .time = now,
@@ -1077,16 +1303,29 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   bool collect_due_locked(TimePoint now, std::vector<Dispatch>& batch, std::vector<Event>& events) {
     bool full = false;
     for_each_store([&](std::size_t index, auto& store) {
+      using Store = std::remove_cvref_t<decltype(store)>;
+      if (now < retry_at_[index] || (DurableJobStore<Store> && batching_)) {
+        return;
+      }
       try {
+        if constexpr (requires { store.take_abandoned(); }) {
+          take_abandoned_locked(index, store, now, batch, events);
+        }
         while (!full) {
           JobRecord* job = store.first_due(now);
           if (job == nullptr) {
             break;
           }
-          process_job_locked(*job, store, now, batch, events);
+          if constexpr (DurableJobStore<Store>) {
+            process_durable_locked(*job, store, now, batch, events);
+          } else {
+            process_job_locked(*job, store, now, batch, events);
+          }
           full = batch.size() >= round_size || events.size() >= round_size;
         }
+        retry_delay_[index] = Duration::zero();
       } catch (...) {
+        back_off_locked(index, now);
         if (listeners_.wants(EventType::store_error)) {
           events.push_back(Event{.type = EventType::store_error,
                                  .time = now,
@@ -1094,16 +1333,198 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                                  .exception = std::current_exception()});
         }
       }
+      if constexpr (DurableJobStore<Store>) {
+        take_reports_locked(index, store, now, events);
+      }
     });
     return full;
   }
 
-  // Decides the runs of one due job: enumerates its due fire times, reports the ones past the
-  // misfire grace time, coalesces the rest, offers them to max_instances, and schedules the
-  // next fire time (or removes the job when its trigger is exhausted).
+  void report_store_error(std::size_t index, TimePoint now, std::exception_ptr error,
+                          std::vector<Event>& events) {
+    if (listeners_.wants(EventType::store_error)) {
+      events.push_back(Event{.type = EventType::store_error,
+                             .time = now,
+                             .store = store_aliases_[index],
+                             .exception = std::move(error)});
+    }
+  }
+
+  // A failed store is asked again after 10 ms, doubling per failure up to 5 s.
+  void back_off_locked(std::size_t index, TimePoint now) const {
+    constexpr Duration first = std::chrono::milliseconds{10};
+    constexpr Duration most = std::chrono::seconds{5};
+    retry_delay_[index] = std::clamp(retry_delay_[index] * 2, first, most);
+    retry_at_[index] = now + retry_delay_[index];
+  }
+
+  // Reports the fires a durable store found abandoned by a dead scheduler, and runs the ones it
+  // took over to run again (outside max_instances: the dead run no longer counts).
+  template <class Store>
+  void take_abandoned_locked(std::size_t index, Store& store, TimePoint now,
+                             std::vector<Dispatch>& batch, std::vector<Event>& events) {
+    for (AbandonedFire& fire : store.take_abandoned()) {
+      if (listeners_.wants(EventType::job_abandoned)) {
+        events.push_back(Event{.type = EventType::job_abandoned,
+                               .time = now,
+                               .job_id = fire.job_id,
+                               .store = store_aliases_[index],
+                               .scheduled_run_time = fire.scheduled,
+                               .runs = fire.rerun ? 1U : 0U,
+                               .attempt = fire.attempt});
+      }
+      if (!fire.rerun) {
+        continue;
+      }
+      if (JobRecord* job = store.find(fire.job_id)) {
+        dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt + 1);
+      } else if (std::exception_ptr failure =
+                     record_outcome_locked(index, fire.job_id, nullptr, fire.scheduled,
+                                           FireState::dropped, "the job no longer exists")) {
+        report_store_error(index, now, std::move(failure), events);
+      }
+    }
+  }
+
+  // Turns a durable store's reports about stored jobs it cannot use into events.
+  template <class Store>
+  void take_reports_locked(std::size_t index, Store& store, TimePoint now,
+                           std::vector<Event>& events) {
+    std::vector<StoreReport> reports;
+    try {
+      reports = store.take_reports();
+    } catch (...) {
+      return;  // out of memory: the reports come with the next step
+    }
+    if (!listeners_.wants(EventType::store_job_unusable)) {
+      return;
+    }
+    for (StoreReport& report : reports) {
+      events.push_back(Event{.type = EventType::store_job_unusable,
+                             .time = now,
+                             .job_id = std::move(report.job_id),
+                             .store = store_aliases_[index],
+                             .exception = std::make_exception_ptr(StoreError{report.message})});
+    }
+  }
+
+  // Has a durable store record how a fire it recorded as submitted ended. Returns what the
+  // store threw, for a store_error event outside the lock.
+  std::exception_ptr record_outcome_locked(std::size_t index, std::string_view id,
+                                           const JobRecord* job, TimePoint scheduled,
+                                           FireState state, std::string_view error) noexcept {
+    std::exception_ptr failure;
+    with_store(index, [&](auto& store) {
+      if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
+        try {
+          store.record_outcome(id, job, scheduled, state, error);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+    });
+    return failure;
+  }
+
+  // What became of a due job in decide_locked.
+  enum class Decision : std::uint8_t {
+    advanced,   // its next fire time is set
+    exhausted,  // its trigger has no fire time left: the job goes
+    broken,     // its trigger failed: it is paused (reported)
+  };
+
+  // Processes one due job of a store that is not durable: decides its runs and tells the store.
   template <class Store>
   void process_job_locked(JobRecord& job, Store& store, TimePoint now, std::vector<Dispatch>& batch,
                           std::vector<Event>& events) {
+    const Decision decision = decide_locked(job, now, batch, events);
+    if (decision != Decision::exhausted) {
+      store.update(job);
+      return;
+    }
+    const std::string id = job.id;
+    const std::uint8_t store_index = job.store;
+    store.erase(id);
+    report_removed(id, store_index, now, events);
+  }
+
+  // Processes one due job of a durable store: decides its runs, then has the store record the
+  // fires and the job's new state in one transaction. If another scheduler processed or
+  // changed the job meanwhile, or the store fails (rethrown), the decisions are discarded.
+  template <class Store>
+  void process_durable_locked(JobRecord& job, Store& store, TimePoint now,
+                              std::vector<Dispatch>& batch, std::vector<Event>& events) {
+    const std::size_t batch_mark = batch.size();
+    const std::size_t events_mark = events.size();
+    const std::size_t queued_mark = job.extras ? job.extras->queued_runs.size() : 0;
+    fires_.clear();
+    recording_ = true;
+    const Decision decision = decide_locked(job, now, batch, events);
+    recording_ = false;
+    if (decision == Decision::broken) {
+      store.update(job);
+      return;
+    }
+    const auto dispatched = static_cast<std::uint16_t>(batch.size() - batch_mark);
+    // The store keeps `running` through a refused commit: hand it the count before this step.
+    job.running = static_cast<std::uint16_t>(job.running - dispatched);
+    const std::string id = job.id;
+    const std::uint8_t store_index = job.store;
+    const bool remove = decision == Decision::exhausted;
+    bool committed = false;
+    std::exception_ptr failure;
+    try {
+      committed = store.commit_due(job, std::span<const FireDecision>{fires_}, remove);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (committed) {
+      if (remove) {
+        report_removed(id, store_index, now, events);
+      } else {
+        job.running = static_cast<std::uint16_t>(job.running + dispatched);
+      }
+      return;
+    }
+    // Refused: nothing was recorded, so nothing of this step may happen.
+    if (job.extras && job.extras->queued_runs.size() > queued_mark) {
+      job.extras->queued_runs.resize(queued_mark);
+    }
+    for (std::size_t i = batch_mark; i < batch.size(); ++i) {
+      unlink_locked(*batch[i].run);
+    }
+    batch.resize(batch_mark);
+    events.resize(events_mark);
+    if (failure) {
+      std::rethrow_exception(failure);
+    }
+  }
+
+  void report_removed(const std::string& id, std::uint8_t store_index, TimePoint now,
+                      std::vector<Event>& events) {
+    if (listeners_.wants(EventType::job_removed)) {
+      events.push_back(Event{.type = EventType::job_removed,
+                             .time = now,
+                             .job_id = id,
+                             .store = store_aliases_[store_index]});
+    }
+  }
+
+  // Removes a run from runs_.
+  void unlink_locked(Run& run) noexcept {
+    (run.previous != nullptr ? run.previous->next : runs_) = run.next;
+    if (run.next != nullptr) {
+      run.next->previous = run.previous;
+    }
+    run.previous = nullptr;
+    run.next = nullptr;
+  }
+
+  // Decides the runs of one due job: enumerates its due fire times, reports the ones past the
+  // misfire grace time, coalesces the rest, offers them to max_instances, and schedules the
+  // next fire time (exhausted: the caller removes the job).
+  Decision decide_locked(JobRecord& job, TimePoint now, std::vector<Dispatch>& batch,
+                         std::vector<Event>& events) {
     std::uint64_t missed = 0;
     TimePoint first_missed{};
     std::uint64_t on_time = 0;
@@ -1153,8 +1574,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                                .exception = std::current_exception()});
       }
       job.paused = true;
-      store.update(job);
-      return;
+      return Decision::broken;
     }
 
     if (missed > 0) {
@@ -1167,22 +1587,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (next) {
       job.next_fire = *next;
       job.next_run = jittered_locked(job, *next);
-      store.update(job);
-      return;
+      return Decision::advanced;
     }
-    const std::string id = job.id;
-    const std::uint8_t store_index = job.store;
     if (job.extras && !job.extras->queued_runs.empty()) {
       report_missed(job, job.extras->queued_runs.front(), job.extras->queued_runs.size(), now,
                     events);
     }
-    store.erase(id);
-    if (listeners_.wants(EventType::job_removed)) {
-      events.push_back(Event{.type = EventType::job_removed,
-                             .time = now,
-                             .job_id = id,
-                             .store = store_aliases_[store_index]});
-    }
+    return Decision::exhausted;
   }
 
   // Submits a run if max_instances allows, else applies the overlap policy.
@@ -1194,7 +1605,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
     if (job.overlap == Overlap::queue && job.extra().queued_runs.size() < job.max_instances) {
       job.extras->queued_runs.push_back(scheduled);
+      // A durable store records a queued run as submitted now: this scheduler has taken it.
+      if (recording_) {
+        fires_.push_back(FireDecision{.scheduled = scheduled});
+      }
       return;
+    }
+    if (recording_) {
+      fires_.push_back(FireDecision{.scheduled = scheduled, .state = FireState::skipped});
     }
     if (listeners_.wants(EventType::job_max_instances)) {
       events.push_back(Event{.type = EventType::job_max_instances,
@@ -1206,7 +1624,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   void dispatch_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
-                       std::vector<Dispatch>& batch, std::vector<Event>&) {
+                       std::vector<Dispatch>& batch, std::vector<Event>&, unsigned attempt = 1) {
+    if (recording_) {
+      fires_.push_back(FireDecision{.scheduled = scheduled});
+    }
     auto run = std::make_unique<Run>(Run{
         .scheduler = this,
         .job_id = job.id,
@@ -1217,6 +1638,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         // so they share one stop source (and its allocation).
         .stop = job.extras && job.extras->timeout ? std::stop_source{} : shared_stop_,
         .generation = job.generation,
+        .attempt = attempt,
         .store = job.store,
         .executor = job.executor,
     });
@@ -1243,7 +1665,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                               .job_id = run.job_id,
                               .store = store_aliases_[run.store],
                               .scheduled_run_time = run.scheduled,
-                              .runs = dispatch.folded});
+                              .runs = dispatch.folded,
+                              .attempt = run.attempt});
       }
       const std::uint8_t executor = run.executor;
       Task task{RunTask{std::move(dispatch.run)}};
@@ -1281,13 +1704,15 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                             .job_id = run->job_id,
                             .store = store_aliases_[run->store],
                             .scheduled_run_time = run->scheduled,
-                            .started_at = started});
+                            .started_at = started,
+                            .attempt = run->attempt});
     }
     run->started = started;
     const JobContext context{.job_id = run->job_id,
                              .scheduled_run_time = run->scheduled,
                              .started_at = started,
-                             .stop_token = run->stop.get_token()};
+                             .stop_token = run->stop.get_token(),
+                             .attempt = run->attempt};
     // A body that finishes later (a coroutine job) takes `done`; the others finish here.
     detail::JobBody* body = run->body.get();
     detail::RunCompletion done{anchor_, run.release()};
@@ -1322,12 +1747,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   void complete(std::unique_ptr<Run> run, JobOutcome outcome, std::optional<TimePoint> started,
                 std::exception_ptr error) noexcept {
     bool wake = false;
+    std::exception_ptr store_failure;
     {
       std::lock_guard lock{mutex_};
-      (run->previous != nullptr ? run->previous->next : runs_) = run->next;
-      if (run->next != nullptr) {
-        run->next->previous = run->previous;
-      }
+      unlink_locked(*run);
       if (run->timeout) {
         std::erase(timed_, run.get());
       }
@@ -1346,10 +1769,28 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           wake_requested_ = true;
           wake = true;
         }
+      } else {
+        job = nullptr;  // a new job with the same id: not the run's
+      }
+      if (store_is_durable(run->store)) {
+        const FireState state = outcome == JobOutcome::success ? FireState::succeeded
+                                : outcome == JobOutcome::error ? FireState::failed
+                                                               : FireState::dropped;
+        store_failure = record_outcome_locked(run->store, run->job_id, job, run->scheduled, state,
+                                              error ? detail::describe(error) : std::string{});
       }
     }
     if (wake) {
       notify();
+    }
+    if (store_failure && listeners_.wants(EventType::store_error)) {
+      try {
+        listeners_.emit(Event{.type = EventType::store_error,
+                              .time = clock_.now(),
+                              .store = store_aliases_[run->store],
+                              .exception = store_failure});
+      } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory building the event
+      }
     }
     const EventType type = outcome == JobOutcome::success ? EventType::job_executed
                            : outcome == JobOutcome::error ? EventType::job_error
@@ -1362,7 +1803,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                               .store = store_aliases_[run->store],
                               .scheduled_run_time = run->scheduled,
                               .started_at = started,
-                              .exception = error});
+                              .exception = error,
+                              .attempt = run->attempt});
       } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory building the event
       }
     }
@@ -1411,6 +1853,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   std::vector<Run*> timed_;
   // Jobs with queued runs whose instance finished; the loop submits their next runs.
   std::vector<std::string> pending_queues_;
+  // The tasks durable jobs name; shared with the durable stores.
+  std::conditional_t<any_durable, std::shared_ptr<TaskRegistry>, std::monostate> tasks_;
+  // The fires decided for the durable job being processed, while recording_ is set.
+  std::vector<FireDecision> fires_;
+  bool recording_ = false;
+  // A batch is open (see batch()): durable stores are not processed.
+  bool batching_ = false;
+  // A store that failed is not asked again before its retry time; the delay doubles per failure.
+  mutable std::array<TimePoint, sizeof...(S)> retry_at_{};
+  mutable std::array<Duration, sizeof...(S)> retry_delay_{};
 
   // Guards wakeup_handler_.
   std::mutex wakeup_mutex_;

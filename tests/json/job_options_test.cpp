@@ -37,6 +37,7 @@ void check_equal(const JobOptions& a, const JobOptions& b) {
   CHECK(a.executor == b.executor);
   CHECK(a.store == b.store);
   CHECK(a.timeout == b.timeout);
+  CHECK(a.abandoned == b.abandoned);
 }
 
 JobOptions round_trip(const JobOptions& options) {
@@ -60,7 +61,8 @@ TEST_CASE("json: default job options encode every plain field and no optional on
                                          {"overlap", "skip"},
                                          {"paused", false},
                                          {"executor", ""},
-                                         {"store", ""}});
+                                         {"store", ""},
+                                         {"abandoned", "drop"}});
   round_trip(defaults);
 }
 
@@ -78,6 +80,7 @@ TEST_CASE("json: job options round-trip every field exactly", "[json][job_option
   options.executor = "pool";
   options.store = "sqlite";
   options.timeout = 2min;
+  options.abandoned = apsched::Abandoned::rerun;
   const json encoded = encode_options(options);
   CHECK(encoded == json{{"id", "nightly-\"report\""},
                         {"name", "Nächtlicher Bericht"},
@@ -90,7 +93,8 @@ TEST_CASE("json: job options round-trip every field exactly", "[json][job_option
                         {"paused", true},
                         {"executor", "pool"},
                         {"store", "sqlite"},
-                        {"timeout_ns", 120'000'000'000}});
+                        {"timeout_ns", 120'000'000'000},
+                        {"abandoned", "rerun"}});
   round_trip(options);
   for (const Coalesce coalesce : {Coalesce::earliest, Coalesce::latest, Coalesce::all}) {
     options.coalesce = coalesce;
@@ -166,7 +170,7 @@ TEST_CASE("json: decode_options names the field, its value and what was expected
         "expected "
         "only \"id\", \"name\", \"replace_existing\", \"misfire_grace_time_ns\", \"coalesce\", "
         "\"max_instances\", \"overlap\", \"next_run_time\", \"paused\", \"executor\", \"store\", "
-        "\"timeout_ns\"");
+        "\"timeout_ns\", \"abandoned\"");
   fails(json::array({1, 2}),
         "decode_options: the job options object is [1,2]; expected a JSON object");
   fails(json{{"name", std::string(100, 'x')}, {"paused", 0}},

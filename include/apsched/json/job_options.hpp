@@ -24,6 +24,8 @@ inline constexpr std::array<EnumName<Coalesce>, 3> coalesce_names{
     {{"earliest", Coalesce::earliest}, {"latest", Coalesce::latest}, {"all", Coalesce::all}}};
 inline constexpr std::array<EnumName<Overlap>, 2> overlap_names{
     {{"skip", Overlap::skip}, {"queue", Overlap::queue}}};
+inline constexpr std::array<EnumName<Abandoned>, 2> abandoned_names{
+    {{"drop", Abandoned::drop}, {"rerun", Abandoned::rerun}}};
 
 /// `d` as integer nanoseconds for the member `name` of encode_options.
 /// @throws SerializationError when that overflows 64 bits (only with ticks coarser than 1ns).
@@ -41,9 +43,9 @@ inline constexpr std::array<EnumName<Overlap>, 2> overlap_names{
 /// `{"id": "nightly", "name": "", "replace_existing": false, "misfire_grace_time_ns"?: 30000000000,
 /// "coalesce": "earliest"|"latest"|"all", "max_instances": 1, "overlap": "skip"|"queue",
 /// "next_run_time"?: "2026-12-01T09:00:00Z", "paused": false, "executor": "", "store": "",
-/// "timeout_ns"?: 60000000000}`. Durations are integer nanoseconds (members ending `_ns`),
-/// instants RFC 3339 UTC strings as in TriggerCodecs; the members marked `?` (the optional
-/// fields) are omitted when empty, all others are always written.
+/// "timeout_ns"?: 60000000000, "abandoned": "drop"|"rerun"}`. Durations are integer nanoseconds
+/// (members ending `_ns`), instants RFC 3339 UTC strings as in TriggerCodecs; the members marked
+/// `?` (the optional fields) are omitted when empty, all others are always written.
 /// @throws SerializationError only if a duration does not fit 64-bit nanoseconds (possible only
 ///         where TimePoint ticks are coarser than a nanosecond).
 ///
@@ -58,7 +60,8 @@ inline constexpr std::array<EnumName<Overlap>, 2> overlap_names{
                        {"overlap", enum_name(detail::json::overlap_names, options.overlap)},
                        {"paused", options.paused},
                        {"executor", options.executor},
-                       {"store", options.store}};
+                       {"store", options.store},
+                       {"abandoned", enum_name(detail::json::abandoned_names, options.abandoned)}};
   if (options.misfire_grace_time) {
     value["misfire_grace_time_ns"] =
         detail::json::option_nanoseconds("misfire_grace_time", *options.misfire_grace_time);
@@ -98,6 +101,8 @@ inline constexpr std::array<EnumName<Overlap>, 2> overlap_names{
   options.executor = reader.optional_string("executor").value_or(std::string{});
   options.store = reader.optional_string("store").value_or(std::string{});
   options.timeout = reader.optional_duration("timeout_ns", Duration::min());
+  options.abandoned =
+      reader.enumeration("abandoned", detail::json::abandoned_names, options.abandoned);
   reader.finish();
   return options;
 }

@@ -172,6 +172,22 @@ class TaskRegistry {
     return entry->make_body(arguments, call, task);
   }
 
+  /// As make_body, with the arguments as the text of a JSON array (TaskCall::arguments).
+  /// @throws UnknownTaskError; SerializationError if the text is not JSON
+  ///         (`add_job: task "send-report" arguments are not JSON: ...`) or as make_body.
+  [[nodiscard]] detail::BodyRef make_body_from_text(std::string_view task,
+                                                    std::string_view arguments,
+                                                    std::string_view call = "make_body") const {
+    nlohmann::json parsed;
+    try {
+      parsed = nlohmann::json::parse(arguments);
+    } catch (const nlohmann::json::exception& error) {
+      throw SerializationError{
+          fmt::format("{}: task \"{}\" arguments are not JSON: {}", call, task, error.what())};
+    }
+    return make_body(task, parsed, call);
+  }
+
  private:
   struct Task {
     std::size_t arity;

@@ -108,25 +108,30 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
   return false;
 }
 
+/// The `count` digits at `position` preceded by `separator` (advancing past both), or -1 when
+/// either is missing. Plain integers rather than optionals: GCC 12 warns, wrongly, that
+/// optionals tested this way may be read uninitialised.
+[[nodiscard]] constexpr std::int64_t read_field(std::string_view text, std::size_t& position,
+                                                char separator, std::size_t count) noexcept {
+  if (!read_char(text, position, separator)) {
+    return -1;
+  }
+  return read_digits(text, position, count).value_or(-1);
+}
+
 /// Days from 1970-01-01 of the date `YYYY-MM-DD` at `position` (advancing past it), or empty
 /// when it is malformed or not a valid date.
 [[nodiscard]] inline std::optional<std::int64_t> read_date(std::string_view text,
                                                            std::size_t& position) {
-  const auto year = read_digits(text, position, 4);
-  if (!year || !read_char(text, position, '-')) {
+  const std::int64_t year = read_digits(text, position, 4).value_or(-1);
+  const std::int64_t month = year < 0 ? -1 : read_field(text, position, '-', 2);
+  const std::int64_t day = month < 0 ? -1 : read_field(text, position, '-', 2);
+  if (day < 0) {
     return std::nullopt;
   }
-  const auto month = read_digits(text, position, 2);
-  if (!month || !read_char(text, position, '-')) {
-    return std::nullopt;
-  }
-  const auto day = read_digits(text, position, 2);
-  if (!day) {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day date{std::chrono::year{static_cast<int>(*year)},
-                                         std::chrono::month{static_cast<unsigned>(*month)},
-                                         std::chrono::day{static_cast<unsigned>(*day)}};
+  const std::chrono::year_month_day date{std::chrono::year{static_cast<int>(year)},
+                                         std::chrono::month{static_cast<unsigned>(month)},
+                                         std::chrono::day{static_cast<unsigned>(day)}};
   if (!date.ok()) {
     return std::nullopt;
   }
@@ -143,12 +148,10 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
   if (!days || !(read_char(text, position, 'T') || read_char(text, position, 't'))) {
     return std::nullopt;
   }
-  const auto hour = read_digits(text, position, 2);
-  const auto minute =
-      read_char(text, position, ':') ? read_digits(text, position, 2) : std::nullopt;
-  const auto second =
-      read_char(text, position, ':') ? read_digits(text, position, 2) : std::nullopt;
-  if (!hour || !minute || !second || *hour > 23 || *minute > 59 || *second > 59) {
+  const std::int64_t hour = read_digits(text, position, 2).value_or(-1);
+  const std::int64_t minute = read_field(text, position, ':', 2);
+  const std::int64_t second = read_field(text, position, ':', 2);
+  if (hour < 0 || minute < 0 || second < 0 || hour > 23 || minute > 59 || second > 59) {
     return std::nullopt;
   }
   std::int64_t nanoseconds = 0;
@@ -173,19 +176,18 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
     if (!minus && !read_char(text, position, '+')) {
       return std::nullopt;
     }
-    const auto offset_hours = read_digits(text, position, 2);
-    const auto offset_minutes =
-        read_char(text, position, ':') ? read_digits(text, position, 2) : std::nullopt;
-    if (!offset_hours || !offset_minutes || *offset_hours > 23 || *offset_minutes > 59) {
+    const std::int64_t offset_hours = read_digits(text, position, 2).value_or(-1);
+    const std::int64_t offset_minutes = read_field(text, position, ':', 2);
+    if (offset_hours < 0 || offset_minutes < 0 || offset_hours > 23 || offset_minutes > 59) {
       return std::nullopt;
     }
-    offset = (*offset_hours * 3600 + *offset_minutes * 60) * (minus ? -1 : 1);
+    offset = (offset_hours * 3600 + offset_minutes * 60) * (minus ? -1 : 1);
   }
   if (position != text.size() || nanoseconds % nanoseconds_per_tick != 0) {
     return std::nullopt;
   }
   // Whole seconds and ticks compared separately, so the range check itself cannot overflow.
-  const std::int64_t seconds = *days * 86'400 + *hour * 3600 + *minute * 60 + *second - offset;
+  const std::int64_t seconds = *days * 86'400 + hour * 3600 + minute * 60 + second - offset;
   const std::int64_t fraction = nanoseconds / nanoseconds_per_tick;
   constexpr std::int64_t per_second = Duration::period::den;
   constexpr std::int64_t max_ticks = Duration::max().count();
@@ -234,13 +236,13 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
   if (!read_char(text, position, '-') || !read_char(text, position, '-')) {
     return std::nullopt;
   }
-  const auto month = read_digits(text, position, 2);
-  const auto day = read_char(text, position, '-') ? read_digits(text, position, 2) : std::nullopt;
-  if (!month || !day || position != text.size()) {
+  const std::int64_t month = read_digits(text, position, 2).value_or(-1);
+  const std::int64_t day = read_field(text, position, '-', 2);
+  if (month < 0 || day < 0 || position != text.size()) {
     return std::nullopt;
   }
-  const std::chrono::month_day result{std::chrono::month{static_cast<unsigned>(*month)},
-                                      std::chrono::day{static_cast<unsigned>(*day)}};
+  const std::chrono::month_day result{std::chrono::month{static_cast<unsigned>(month)},
+                                      std::chrono::day{static_cast<unsigned>(day)}};
   return result.ok() ? std::optional{result} : std::nullopt;
 }
 
@@ -253,15 +255,14 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
 /// The seconds after midnight written `HH:MM:SS` (00:00:00 to 24:00:00), or empty.
 [[nodiscard]] inline std::optional<std::chrono::seconds> parse_time_of_day(std::string_view text) {
   std::size_t position = 0;
-  const auto hour = read_digits(text, position, 2);
-  const auto minute =
-      read_char(text, position, ':') ? read_digits(text, position, 2) : std::nullopt;
-  const auto second =
-      read_char(text, position, ':') ? read_digits(text, position, 2) : std::nullopt;
-  if (!hour || !minute || !second || position != text.size() || *minute > 59 || *second > 59) {
+  const std::int64_t hour = read_digits(text, position, 2).value_or(-1);
+  const std::int64_t minute = read_field(text, position, ':', 2);
+  const std::int64_t second = read_field(text, position, ':', 2);
+  if (hour < 0 || minute < 0 || second < 0 || position != text.size() || minute > 59 ||
+      second > 59) {
     return std::nullopt;
   }
-  const std::int64_t total = *hour * 3600 + *minute * 60 + *second;
+  const std::int64_t total = hour * 3600 + minute * 60 + second;
   if (total > 86'400) {
     return std::nullopt;
   }

@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: MIT
+#include <apsched/stores/sqlite.hpp>
+#include <apsched/triggers/date.hpp>
+#include <apsched/triggers/interval.hpp>
+#include <apsched/version.hpp>  // its `version` must not be shadowed by the store
+
+#include "support/catch.hpp"
+#include "support/temp_dir.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+using apsched::FireDecision;
+using apsched::FireRecord;
+using apsched::FireState;
+using apsched::JobRecord;
+using apsched::SqliteJobStore;
+using apsched::SqliteStoreOptions;
+using apsched::TimePoint;
+using apsched::test::contains;
+using apsched::test::TempDir;
+
+namespace {
+
+const TimePoint t0 = TimePoint{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
+
+std::shared_ptr<apsched::TaskRegistry> make_tasks(bool with_other = true) {
+  auto tasks = std::make_shared<apsched::TaskRegistry>();
+  tasks->add("ping", [](int /*value*/) {});
+  if (with_other) {
+    tasks->add("other", [] {});
+  }
+  return tasks;
+}
+
+// A durable job running task "ping" with argument `value` every 10 s from `first`.
+JobRecord make_job(const apsched::TaskRegistry& tasks, std::string id, TimePoint first,
+                   int value = 1) {
+  const std::string arguments = fmt::format("[{}]", value);
+  JobRecord record{
+      .id = std::move(id),
+      .body = tasks.make_body("ping", nlohmann::json::parse(arguments)),
+      .trigger = apsched::AnyTrigger{apsched::IntervalTrigger{10s, {.start_date = first}}}};
+  record.extra().task =
+      std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"ping", arguments});
+  record.next_fire = first;
+  record.next_run = first;
+  return record;
+}
+
+// A job running task "other" (no arguments) once at `when`.
+JobRecord make_other_job(const apsched::TaskRegistry& tasks, std::string id, TimePoint when) {
+  JobRecord record{.id = std::move(id),
+                   .body = tasks.make_body("other", nlohmann::json::array()),
+                   .trigger = apsched::AnyTrigger{apsched::DateTrigger{when}}};
+  record.extra().task = std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"other", "[]"});
+  record.next_fire = when;
+  record.next_run = when;
+  return record;
+}
+
+SqliteJobStore open_store(const std::filesystem::path& file,
+                          std::shared_ptr<const apsched::TaskRegistry> tasks,
+                          SqliteStoreOptions options = {}) {
+  SqliteJobStore store{file, std::move(options)};
+  store.attach(std::move(tasks), 0);
+  return store;
+}
+
+// Runs `sql` on `file` through a connection of its own, as another program would.
+void raw_exec(const std::filesystem::path& file, const std::string& sql) {
+  auto db = apsched::detail::sqlite::Database::open(file);
+  db.exec(sql);
+}
+
+// Every column of the row of job `id`, quoted: to check that a row was left byte for byte.
+std::string raw_row(const std::filesystem::path& file, const std::string& id) {
+  auto db = apsched::detail::sqlite::Database::open(file);
+  auto select = db.prepare(
+      "SELECT quote(id) || quote(task) || quote(arguments) || quote(trigger) || quote(options) "
+      "|| quote(next_fire) || quote(next_run) || quote(paused) || quote(last_run) || "
+      "quote(run_count) || quote(failure_count) || quote(last_outcome) || quote(version) "
+      "FROM jobs WHERE id = ?1");
+  select.bind(1, id);
+  return select.step() ? select.column_text(0) : std::string{};
+}
+
+// Advances `job` by one interval and commits one fire of `state` at its current next_run.
+bool commit_one(SqliteJobStore& store, JobRecord& job, FireState state = FireState::submitted) {
+  const FireDecision fire{.scheduled = job.next_run, .state = state, .runs = 1};
+  job.next_fire += 10s;
+  job.next_run += 10s;
+  return store.commit_due(job, std::span<const FireDecision>{&fire, 1}, false);
+}
+
+}  // namespace
+
+TEST_CASE("sqlite store: satisfies DurableJobStore", "[sqlite]") {
+  STATIC_REQUIRE(apsched::DurableJobStore<SqliteJobStore>);
+  STATIC_REQUIRE(apsched::JobStore<SqliteJobStore>);
+}
+
+TEST_CASE("sqlite store: jobs survive reopening and are rebuilt equal", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  {
+    SqliteJobStore store = open_store(file, tasks);
+    JobRecord job = make_job(*tasks, "a", t0 + 5s, 42);
+    job.extra().name = "the a job";
+    job.extras->misfire_grace_time = 30s;
+    job.extras->timeout = 2min;
+    job.coalesce = apsched::Coalesce::all;
+    job.max_instances = 3;
+    job.overlap = apsched::Overlap::queue;
+    job.abandoned = apsched::Abandoned::rerun;
+    job.executor = 2;
+    job.run_count = 7;
+    job.failure_count = 2;
+    job.last_run = t0 - 1s;
+    job.last_outcome = apsched::JobOutcome::error;
+    job.paused = true;
+    JobRecord* stored = store.insert(std::move(job));
+    REQUIRE(stored != nullptr);
+    CHECK(stored->id == "a");
+    CHECK(store.size() == 1);
+  }
+  SqliteJobStore store = open_store(file, tasks);
+  REQUIRE(store.size() == 1);
+  JobRecord* job = store.find("a");
+  REQUIRE(job != nullptr);
+  CHECK(job->id == "a");
+  CHECK(job->next_fire == t0 + 5s);
+  CHECK(job->next_run == t0 + 5s);
+  CHECK(job->paused);
+  CHECK(job->extras->name == "the a job");
+  CHECK(job->extras->misfire_grace_time == std::optional<apsched::Duration>{30s});
+  CHECK(job->extras->timeout == std::optional<apsched::Duration>{2min});
+  CHECK(job->coalesce == apsched::Coalesce::all);
+  CHECK(job->max_instances == 3);
+  CHECK(job->overlap == apsched::Overlap::queue);
+  CHECK(job->abandoned == apsched::Abandoned::rerun);
+  CHECK(job->executor == 2);
+  CHECK(job->run_count == 7);
+  CHECK(job->failure_count == 2);
+  CHECK(job->last_run == t0 - 1s);
+  CHECK(job->last_outcome == apsched::JobOutcome::error);
+  CHECK(job->extras->task->name == "ping");
+  CHECK(job->extras->task->arguments == "[42]");
+  CHECK((job->generation & 0x8000'0000U) != 0);
+  CHECK(static_cast<bool>(job->body));
+  const apsched::AnyTrigger original{apsched::IntervalTrigger{10s, {.start_date = t0 + 5s}}};
+  for (const TimePoint now : {t0, t0 + 5s, t0 + 17s, t0 + 1h}) {
+    CHECK(job->trigger.next_fire_time(std::nullopt, now) ==
+          original.next_fire_time(std::nullopt, now));
+    CHECK(job->trigger.next_fire_time(now, now) == original.next_fire_time(now, now));
+  }
+  CHECK(apsched::TriggerCodecs::builtin().encode(job->trigger) ==
+        apsched::TriggerCodecs::builtin().encode(original));
+  CHECK(store.find("a") == job);  // handed out from memory while the row is unchanged
+  CHECK(store.find("missing") == nullptr);
+}
+
+TEST_CASE("sqlite store: first_due and next_run_time follow next_run and skip paused jobs",
+          "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
+  CHECK(store.next_run_time() == std::nullopt);
+  CHECK(store.first_due(t0 + 1h) == nullptr);
+  REQUIRE(store.insert(make_job(*tasks, "late", t0 + 30s)) != nullptr);
+  REQUIRE(store.insert(make_job(*tasks, "early", t0 + 10s)) != nullptr);
+  JobRecord paused = make_job(*tasks, "paused", t0 + 1s);
+  paused.paused = true;
+  REQUIRE(store.insert(std::move(paused)) != nullptr);
+
+  CHECK(store.next_run_time() == t0 + 10s);
+  CHECK(store.first_due(t0 + 9s) == nullptr);
+  JobRecord* due = store.first_due(t0 + 10s);
+  REQUIRE(due != nullptr);
+  CHECK(due->id == "early");
+
+  due->next_run = t0 + 40s;
+  due->next_fire = t0 + 40s;
+  store.update(*due);
+  CHECK(store.next_run_time() == t0 + 30s);
+  REQUIRE(store.first_due(t0 + 35s) != nullptr);
+  CHECK(store.first_due(t0 + 35s)->id == "late");
+
+  JobRecord* resumed = store.find("paused");
+  REQUIRE(resumed != nullptr);
+  resumed->paused = false;
+  store.update(*resumed);
+  CHECK(store.next_run_time() == t0 + 1s);
+  CHECK(store.first_due(t0 + 1s)->id == "paused");
+
+  std::vector<std::string> ids;
+  store.for_each([&ids](const JobRecord& record) { ids.push_back(record.id); });
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == std::vector<std::string>{"early", "late", "paused"});
+}
+
+TEST_CASE("sqlite store: insert of a stored id returns nullptr and leaves the record unmoved",
+          "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
+  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
+  JobRecord again = make_job(*tasks, "a", t0 + 1s, 5);
+  CHECK(store.insert(std::move(again)) == nullptr);
+  CHECK(again.id == "a");
+  CHECK(static_cast<bool>(again.body));
+  REQUIRE(again.extras != nullptr);
+  CHECK(again.extras->task->arguments == "[5]");
+  CHECK(store.size() == 1);
+  CHECK(store.find("a")->next_run == t0);
+}
+
+TEST_CASE("sqlite store: insert refuses a closure job", "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
+  JobRecord closure = make_job(*tasks, "closure", t0);
+  closure.extras->task.reset();
+  REQUIRE_THROWS_AS(store.insert(std::move(closure)), apsched::InvalidArgumentError);
+  JobRecord bare = make_job(*tasks, "bare", t0);
+  bare.extras.reset();
+  REQUIRE_THROWS_WITH(store.insert(std::move(bare)),
+                      contains("SqliteJobStore::insert: job \"bare\" has no task") &&
+                          contains("closure job cannot be stored durably"));
+  CHECK(store.size() == 0);
+}
+
+TEST_CASE("sqlite store: commit_due records the fires and advances the job", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  {
+    SqliteJobStore store = open_store(file, tasks);
+    REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
+    JobRecord* job = store.first_due(t0);
+    REQUIRE(job != nullptr);
+    const std::vector<FireDecision> fires{
+        {.scheduled = t0 - 20s, .state = FireState::missed, .runs = 2},
+        {.scheduled = t0, .state = FireState::submitted, .runs = 1}};
+    job->next_fire = t0 + 10s;
+    job->next_run = t0 + 10s;
+    REQUIRE(store.commit_due(*job, fires, false));
+    CHECK(store.first_due(t0 + 9s) == nullptr);
+    CHECK(store.next_run_time() == t0 + 10s);
+    CHECK(store.find("a") == job);
+
+    const std::vector<FireRecord> history = store.fire_history("a");
+    REQUIRE(history.size() == 2);
+    CHECK(history[0].scheduled == t0);
+    CHECK(history[0].state == FireState::submitted);
+    CHECK(history[0].finished_at == std::nullopt);
+    CHECK(history[0].attempt == 1);
+    CHECK(history[1].scheduled == t0 - 20s);
+    CHECK(history[1].state == FireState::missed);
+    CHECK(history[1].runs == 2);
+    CHECK(history[1].finished_at.has_value());
+    CHECK(history[0].owner == history[1].owner);
+    CHECK(history[0].owner.size() == 16);
+  }
+  SqliteJobStore reopened = open_store(file, tasks);
+  JobRecord* job = reopened.find("a");
+  REQUIRE(job != nullptr);
+  CHECK(job->next_run == t0 + 10s);
+  CHECK(job->last_outcome == apsched::JobOutcome::missed);
+  CHECK(reopened.fire_history("a").size() == 2);
+  CHECK(reopened.fire_history("a", 1).size() == 1);
+}
+
+TEST_CASE("sqlite store: commit_due with remove deletes the job", "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
+  REQUIRE(store.insert(make_other_job(*tasks, "once", t0)) != nullptr);
+  JobRecord* job = store.first_due(t0);
+  REQUIRE(job != nullptr);
+  const FireDecision fire{.scheduled = t0, .state = FireState::submitted, .runs = 1};
+  REQUIRE(store.commit_due(*job, std::span<const FireDecision>{&fire, 1}, true));
+  CHECK(store.size() == 0);
+  CHECK(store.find("once") == nullptr);
+  REQUIRE(store.fire_history("once").size() == 1);
+  // The run ends after its job is gone: its end is recorded, the history kept.
+  store.record_outcome("once", nullptr, t0, FireState::succeeded, "");
+  REQUIRE(store.fire_history("once").size() == 1);
+  CHECK(store.fire_history("once")[0].state == FireState::succeeded);
+  // A new job with the id starts a history of its own, so its fires cannot collide.
+  REQUIRE(store.insert(make_other_job(*tasks, "once", t0)) != nullptr);
+  CHECK(store.fire_history("once").empty());
+  JobRecord* again = store.first_due(t0);
+  REQUIRE(again != nullptr);
+  CHECK(store.commit_due(*again, std::span<const FireDecision>{&fire, 1}, true));
+}
+
+TEST_CASE("sqlite store: commit_due is refused when another store changed the job", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore first = open_store(file, tasks);
+  SqliteJobStore second = open_store(file, tasks);
+  REQUIRE(first.insert(make_job(*tasks, "a", t0)) != nullptr);
+
+  JobRecord* mine = first.first_due(t0);
+  JobRecord* theirs = second.first_due(t0);
+  REQUIRE(mine != nullptr);
+  REQUIRE(theirs != nullptr);
+  mine->running = 1;
+  mine->extra().queued_runs.push_back(t0 - 10s);
+  const std::uint32_t generation = mine->generation;
+
+  REQUIRE(commit_one(second, *theirs));
+  CHECK_FALSE(commit_one(first, *mine));
+
+  const std::vector<FireRecord> history = first.fire_history("a");
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].owner == second.fire_history("a")[0].owner);
+
+  // Reloaded before it is handed out again, keeping this scheduler's own state.
+  JobRecord* reloaded = first.find("a");
+  REQUIRE(reloaded == mine);
+  CHECK(reloaded->next_run == t0 + 10s);
+  CHECK(reloaded->running == 1);
+  REQUIRE(reloaded->extras != nullptr);
+  CHECK(reloaded->extras->queued_runs.size() == 1);
+  CHECK(reloaded->generation == generation);
+  CHECK(first.first_due(t0 + 5s) == nullptr);
+
+  // A change by another store (update) is seen too.
+  theirs->paused = true;
+  second.update(*theirs);
+  CHECK(first.find("a")->paused);
+  CHECK(first.next_run_time() == std::nullopt);
+}
+
+TEST_CASE("sqlite store: commit_due refuses a fire recorded already", "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
+  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
+  JobRecord* job = store.first_due(t0);
+  REQUIRE(commit_one(store, *job));
+  // The same fire again, as a scheduler whose record went back to t0 would decide it.
+  job->next_fire = t0;
+  job->next_run = t0;
+  store.update(*job);
+  job = store.first_due(t0);
+  REQUIRE(job != nullptr);
+  CHECK_FALSE(commit_one(store, *job));
+  CHECK(store.fire_history("a").size() == 1);
+  CHECK(store.next_run_time() == t0);  // rolled back: the job was not advanced
+  CHECK(store.find("a")->next_run == t0);
+}
+
+TEST_CASE("sqlite store: record_outcome counters add up across two store objects", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore first = open_store(file, tasks);
+  SqliteJobStore second = open_store(file, tasks);
+  REQUIRE(first.insert(make_job(*tasks, "a", t0)) != nullptr);
+
+  JobRecord* mine = first.first_due(t0);
+  REQUIRE(commit_one(first, *mine));
+  JobRecord* theirs = second.first_due(t0 + 10s);
+  REQUIRE(theirs != nullptr);
+  REQUIRE(commit_one(second, *theirs));
+
+  mine->run_count = 1;
+  mine->last_run = t0 + 1s;
+  first.record_outcome("a", mine, t0, FireState::succeeded, "");
+  theirs->run_count = 1;
+  theirs->failure_count = 1;
+  theirs->last_run = t0 + 11s;
+  second.record_outcome("a", theirs, t0 + 10s, FireState::failed, "boom");
+
+  SqliteJobStore third = open_store(file, tasks);
+  JobRecord* job = third.find("a");
+  REQUIRE(job != nullptr);
+  CHECK(job->run_count == 2);
+  CHECK(job->failure_count == 1);
+  CHECK(job->last_run == t0 + 11s);
+  CHECK(job->last_outcome == apsched::JobOutcome::error);
+  const std::vector<FireRecord> history = third.fire_history("a");
+  REQUIRE(history.size() == 2);
+  CHECK(history[0].state == FireState::failed);
+  CHECK(history[0].error == "boom");
+  CHECK(history[0].finished_at.has_value());
+  CHECK(history[1].state == FireState::succeeded);
+  CHECK(history[1].error.empty());
+
+  // A dropped run is recorded without counting as a run.
+  REQUIRE(commit_one(third, *job));
+  third.record_outcome("a", job, t0 + 20s, FireState::dropped, "");
+  SqliteJobStore fourth = open_store(file, tasks);
+  CHECK(fourth.find("a")->run_count == 2);
+  CHECK(fourth.find("a")->last_outcome == apsched::JobOutcome::dropped);
+}
+
+TEST_CASE("sqlite store: a job naming an unknown task is set aside, reported once and retried",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto full = make_tasks();
+  {
+    SqliteJobStore writer = open_store(file, full);
+    REQUIRE(writer.insert(make_other_job(*full, "x", t0)) != nullptr);
+    REQUIRE(writer.insert(make_job(*full, "a", t0 + 5s)) != nullptr);
+  }
+  const std::string row_before = raw_row(file, "x");
+  auto partial = std::make_shared<apsched::TaskRegistry>();
+  partial->add("ping", [](int /*value*/) {});
+  SqliteJobStore store = open_store(file, partial);
+
+  CHECK(store.find("x") == nullptr);
+  std::vector<apsched::StoreReport> reports = store.take_reports();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].job_id == "x");
+  CHECK_THAT(reports[0].message, contains("stored job \"x\" (task \"other\")") &&
+                                     contains("no task is registered as \"other\""));
+  // Left out of the due queries, not reported again.
+  CHECK(store.next_run_time() == t0 + 5s);
+  JobRecord* due = store.first_due(t0 + 5s);
+  REQUIRE(due != nullptr);
+  CHECK(due->id == "a");
+  CHECK(store.find("x") == nullptr);
+  CHECK(store.take_reports().empty());
+  std::size_t visited = 0;
+  store.for_each([&visited](const JobRecord&) { ++visited; });
+  CHECK(visited == 1);
+  CHECK(store.size() == 2);
+  CHECK(raw_row(file, "x") == row_before);
+
+  // A new store object (the next start) tries again, and reports again.
+  {
+    SqliteJobStore restarted = open_store(file, partial);
+    CHECK(restarted.first_due(t0) == nullptr);
+    CHECK(restarted.take_reports().size() == 1);
+  }
+
+  partial->add("other", [] {});
+  store.task_registered("other");
+  JobRecord* job = store.first_due(t0);
+  REQUIRE(job != nullptr);
+  CHECK(job->id == "x");
+  CHECK(store.take_reports().empty());
+  CHECK(raw_row(file, "x") == row_before);
+}
+
+TEST_CASE("sqlite store: rows with bad arguments, trigger or options are set aside untouched",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  {
+    SqliteJobStore writer = open_store(file, tasks);
+    REQUIRE(writer.insert(make_job(*tasks, "args", t0)) != nullptr);
+    REQUIRE(writer.insert(make_job(*tasks, "type", t0 + 1s)) != nullptr);
+    REQUIRE(writer.insert(make_job(*tasks, "options", t0 + 2s)) != nullptr);
+    REQUIRE(writer.insert(make_job(*tasks, "count", t0 + 3s)) != nullptr);
+    REQUIRE(writer.insert(make_job(*tasks, "good", t0 + 4s)) != nullptr);
+  }
+  raw_exec(file,
+           "UPDATE jobs SET arguments = '[1' WHERE id = 'args';"
+           "UPDATE jobs SET trigger = '{\"type\": \"lunar\"}' WHERE id = 'type';"
+           "UPDATE jobs SET options = '{\"coalesce\": \"sometimes\"}' WHERE id = 'options';"
+           "UPDATE jobs SET arguments = '[\"one\"]' WHERE id = 'count';");
+  std::vector<std::string> rows;
+  for (const char* id : {"args", "type", "options", "count"}) {
+    rows.push_back(raw_row(file, id));
+  }
+  SqliteJobStore store = open_store(file, tasks);
+  JobRecord* due = store.first_due(t0 + 1h);
+  REQUIRE(due != nullptr);
+  CHECK(due->id == "good");
+  CHECK(store.next_run_time() == t0 + 4s);
+  std::vector<apsched::StoreReport> reports = store.take_reports();
+  REQUIRE(reports.size() == 4);
+  CHECK(reports[0].job_id == "args");
+  CHECK_THAT(reports[0].message, contains("column arguments is \"[1\"; expected JSON"));
+  CHECK(reports[1].job_id == "type");
+  CHECK_THAT(reports[1].message, contains("lunar"));
+  CHECK(reports[2].job_id == "options");
+  CHECK_THAT(reports[2].message, contains("coalesce") && contains("sometimes"));
+  CHECK(reports[3].job_id == "count");
+  CHECK_THAT(reports[3].message, contains("\"one\""));
+  // Registering an unrelated task does not retry them.
+  store.task_registered("ping");
+  CHECK(store.first_due(t0 + 3s) == nullptr);
+  CHECK(store.take_reports().empty());
+  const std::vector<std::string> ids{"args", "type", "options", "count"};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    CHECK(raw_row(file, ids[i]) == rows[i]);
+  }
+  // Repaired by another program: a new store object uses it.
+  raw_exec(file, "UPDATE jobs SET arguments = '[7]' WHERE id = 'args'");
+  SqliteJobStore restarted = open_store(file, tasks);
+  JobRecord* repaired = restarted.first_due(t0);
+  REQUIRE(repaired != nullptr);
+  CHECK(repaired->id == "args");
+  CHECK(repaired->extras->task->arguments == "[7]");
+}
+
+TEST_CASE("sqlite store: fire history keeps the newest finished fires per job", "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store =
+      open_store(dir.file("jobs.db"), tasks, SqliteStoreOptions{.history_per_job = 3});
+  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
+  JobRecord* job = store.first_due(t0);
+  REQUIRE(commit_one(store, *job, FireState::submitted));  // t0, stays submitted
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(commit_one(store, *job, FireState::skipped));  // t0 + 10s ... t0 + 50s
+  }
+  std::vector<FireRecord> history = store.fire_history("a");
+  REQUIRE(history.size() == 4);
+  CHECK(history[0].scheduled == t0 + 50s);
+  CHECK(history[2].scheduled == t0 + 30s);
+  CHECK(history[3].scheduled == t0);
+  CHECK(history[3].state == FireState::submitted);
+  // Once it ends, the old submitted fire is the oldest finished one and goes.
+  store.record_outcome("a", job, t0, FireState::succeeded, "");
+  history = store.fire_history("a");
+  REQUIRE(history.size() == 3);
+  CHECK(history.back().scheduled == t0 + 30s);
+}
+
+TEST_CASE("sqlite store: erase and clear delete jobs and their history", "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
+  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(store.insert(make_job(*tasks, "b", t0)) != nullptr);
+  REQUIRE(commit_one(store, *store.find("a")));
+  CHECK(store.erase("a"));
+  CHECK_FALSE(store.erase("a"));
+  CHECK(store.find("a") == nullptr);
+  CHECK(store.fire_history("a").empty());
+  CHECK(store.size() == 1);
+  store.clear();
+  CHECK(store.size() == 0);
+  CHECK(store.next_run_time() == std::nullopt);
+  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
+  CHECK(store.size() == 1);
+}
+
+TEST_CASE("sqlite store: memory stays bounded while running jobs keep their records", "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store =
+      open_store(dir.file("jobs.db"), tasks, SqliteStoreOptions{.cache_size = 4});
+  JobRecord* running = store.insert(make_job(*tasks, "running", t0));
+  REQUIRE(running != nullptr);
+  running->running = 1;
+  for (int i = 0; i < 40; ++i) {
+    REQUIRE(store.insert(make_job(*tasks, fmt::format("job-{:02}", i), t0 + 1s + i * 1s)) !=
+            nullptr);
+  }
+  CHECK(store.find("running") == running);
+  CHECK(running->running == 1);
+  JobRecord* reloaded = store.find("job-00");
+  REQUIRE(reloaded != nullptr);
+  CHECK(reloaded->next_run == t0 + 1s);
+  CHECK(store.size() == 41);
+  std::size_t visited = 0;
+  store.for_each([&visited](const JobRecord&) { ++visited; });
+  CHECK(visited == 41);
+}
+
+TEST_CASE("sqlite store: a database of a newer schema version is refused", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  { SqliteJobStore store{file}; }
+  raw_exec(file, "UPDATE apsched_schema SET version = 7 WHERE name = 'apsched_jobs'");
+  REQUIRE_THROWS_AS(SqliteJobStore{file}, apsched::SchemaVersionError);
+  REQUIRE_THROWS_WITH(SqliteJobStore{file}, contains("has schema version 7 of apsched_jobs") &&
+                                                contains("supports up to version 1"));
+}
+
+TEST_CASE("sqlite store: a file that is not a database is refused at open", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("notes.txt");
+  {
+    std::ofstream out{file, std::ios::binary};
+    for (int i = 0; i < 200; ++i) {
+      out << "these are not the jobs you are looking for\n";
+    }
+  }
+  REQUIRE_THROWS_AS(SqliteJobStore{file}, apsched::StoreError);
+  REQUIRE_THROWS_WITH(SqliteJobStore{file},
+                      contains("open: \"") && contains("file is not a database"));
+}
+
+TEST_CASE("sqlite store: export and import carry jobs between files as stored", "[sqlite]") {
+  TempDir dir;
+  const auto source = dir.file("source.db");
+  const auto target = dir.file("target.db");
+  const auto tasks = make_tasks();
+  {
+    SqliteJobStore store = open_store(source, tasks);
+    REQUIRE(store.insert(make_job(*tasks, "a", t0, 3)) != nullptr);
+    REQUIRE(store.insert(make_other_job(*tasks, "b", t0 + 1s)) != nullptr);
+    REQUIRE(commit_one(store, *store.find("a")));
+  }
+  raw_exec(source, "UPDATE jobs SET trigger = '{\"type\": \"lunar\"}' WHERE id = 'b'");
+  SqliteJobStore from = open_store(source, tasks);
+  const nlohmann::json exported = from.export_jobs();
+  CHECK(exported["format"] == "apsched-sqlite-jobs");
+  CHECK(exported["version"] == 1);
+  REQUIRE(exported["jobs"].size() == 2);
+  CHECK(exported["jobs"][0]["id"] == "a");
+  CHECK(exported["jobs"][0]["version"] == 2);
+  CHECK(exported["jobs"][1]["trigger"] == "{\"type\": \"lunar\"}");
+
+  SqliteJobStore to = open_store(target, tasks);
+  to.import_jobs(exported);
+  CHECK(to.export_jobs() == exported);
+  JobRecord* a = to.find("a");
+  REQUIRE(a != nullptr);
+  CHECK(a->next_run == t0 + 10s);
+  CHECK(to.find("b") == nullptr);
+  CHECK(to.take_reports().size() == 1);
+
+  REQUIRE_THROWS_AS(to.import_jobs(exported), apsched::ConflictingIdError);
+  REQUIRE_THROWS_WITH(to.import_jobs(exported),
+                      contains("import_jobs: a job with id \"a\" is already stored"));
+  CHECK(to.export_jobs() == exported);
+
+  // Replacing bumps the version past the stored one, so copies in memory are reloaded.
+  nlohmann::json changed = exported;
+  changed["jobs"][0]["next_run"] =
+      changed["jobs"][0]["next_run"].get<std::int64_t>() + 1'000'000'000;
+  to.import_jobs(changed, true);
+  CHECK(to.export_jobs()["jobs"][0]["version"] == 3);
+  CHECK(to.find("a") == a);
+  CHECK(a->next_run == t0 + 11s);
+
+  nlohmann::json broken = exported;
+  broken["jobs"][1].erase("next_run");
+  REQUIRE_THROWS_AS(to.import_jobs(broken, true), apsched::SerializationError);
+  REQUIRE_THROWS_WITH(to.import_jobs(broken, true), contains("jobs[1].next_run"));
+  nlohmann::json wrong_format = exported;
+  wrong_format["format"] = "something-else";
+  REQUIRE_THROWS_WITH(to.import_jobs(wrong_format), contains("\"apsched-sqlite-jobs\""));
+}
+
+TEST_CASE("sqlite store: a moved store keeps its jobs", "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
+  JobRecord* job = store.insert(make_job(*tasks, "a", t0));
+  SqliteJobStore moved{std::move(store)};
+  CHECK(moved.find("a") == job);
+  CHECK(moved.poll_interval() == std::chrono::seconds{1});
+}
+
+TEST_CASE("sqlite store: a committed batch writes everything at once", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(file, tasks);
+  SqliteJobStore other = open_store(file, tasks);
+  REQUIRE(store.insert(make_job(*tasks, "old", t0)) != nullptr);
+  store.begin_batch();
+  REQUIRE(store.insert(make_job(*tasks, "a", t0 + 1s)) != nullptr);
+  REQUIRE(store.insert(make_job(*tasks, "b", t0 + 2s)) != nullptr);
+  CHECK(store.insert(make_job(*tasks, "a", t0)) == nullptr);  // a failing write leaves the rest
+  JobRecord* b = store.find("b");
+  b->paused = true;
+  store.update(*b);
+  CHECK(store.erase("old"));
+  CHECK(store.size() == 2);  // the batch sees its own writes
+  store.commit_batch();
+  CHECK(other.size() == 2);
+  CHECK(other.find("old") == nullptr);
+  REQUIRE(other.find("b") != nullptr);
+  CHECK(other.find("b")->paused);
+  CHECK(store.find("b") == b);
+  // Commits work again after the batch.
+  JobRecord* a = store.first_due(t0 + 1s);
+  REQUIRE(a != nullptr);
+  CHECK(commit_one(store, *a));
+}
+
+TEST_CASE("sqlite store: a rolled back batch leaves nothing and forgets its records", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(file, tasks);
+  REQUIRE(store.insert(make_job(*tasks, "kept", t0)) != nullptr);
+  JobRecord* kept = store.find("kept");
+  kept->running = 1;  // a run is outstanding: its record stays, reloaded
+  store.begin_batch();
+  REQUIRE(store.insert(make_job(*tasks, "new", t0 + 1s)) != nullptr);
+  kept->next_run = t0 + 1h;
+  kept->next_fire = t0 + 1h;
+  store.update(*kept);
+  store.rollback_batch();
+  CHECK(store.size() == 1);
+  CHECK(store.find("new") == nullptr);
+  REQUIRE(store.find("kept") == kept);
+  CHECK(kept->next_run == t0);
+  CHECK(kept->running == 1);
+  SqliteJobStore other = open_store(file, tasks);
+  CHECK(other.size() == 1);
+  CHECK(other.next_run_time() == t0);
+}
+
+TEST_CASE("sqlite store: processing many stored jobs keeps a bounded number in memory",
+          "[sqlite]") {
+  TempDir dir;
+  const auto tasks = make_tasks();
+  SqliteJobStore store =
+      open_store(dir.file("jobs.db"), tasks, SqliteStoreOptions{.cache_size = 100});
+  constexpr int jobs = 3000;
+  store.begin_batch();
+  for (int i = 0; i < jobs; ++i) {
+    REQUIRE(store.insert(make_job(*tasks, fmt::format("job-{:05}", i), t0 + i * 1ms)) != nullptr);
+  }
+  store.commit_batch();
+  CHECK(store.cached_count() <= 100);
+  int processed = 0;
+  const TimePoint now = t0 + 5s;
+  while (JobRecord* job = store.first_due(now)) {
+    REQUIRE(commit_one(store, *job, FireState::skipped));
+    if (job->next_run > now) {
+      ++processed;
+    }
+    REQUIRE(store.cached_count() <= 101);
+  }
+  CHECK(processed == jobs);
+  CHECK(store.next_run_time() == t0 + 10s);
+}
