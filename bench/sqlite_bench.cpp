@@ -6,6 +6,7 @@
 #include <apsched/stores/sqlite.hpp>
 
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@
 #include <filesystem>
 #include <functional>
 #include <latch>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -113,6 +116,19 @@ class Table {
 };
 
 std::atomic<std::size_t> runs{0};
+
+// A counter shared by the processes in_processes forks (anonymous shared memory).
+std::atomic<std::size_t>& shared_counter() {
+  static auto* counter = [] {
+    void* memory = ::mmap(nullptr, sizeof(std::atomic<std::size_t>), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+      throw std::runtime_error{"mmap failed"};
+    }
+    return new (memory) std::atomic<std::size_t>{0};
+  }();
+  return *counter;
+}
 
 template <class Scheduler>
 void register_tasks(Scheduler& scheduler) {
@@ -238,13 +254,17 @@ void run_adds(const Settings& settings, Scratch& scratch) {
 
 void run_fires(const Settings& settings, Scratch& scratch) {
   const std::size_t count = settings.quick ? 5'000 : 50'000;
-  fmt::print("## Store overhead per fire: {} jobs due at once, run inline\n\n", count);
+  fmt::print("## Store overhead per fire: {} jobs due at once\n\n", count);
   fmt::print(
-      "One process_due_jobs() call runs them all. The durable store finds each due job with an "
-      "indexed query, records its fire and advances (here: removes) the job in one transaction, "
-      "and records the outcome in another. \"overhead per fire\" is the durable time minus the "
-      "memory store's, per fire. With 4 processes, each is a BackgroundScheduler on the same "
-      "file; the time runs from go until every process has seen the store empty.\n\n");
+      "In the CallbackScheduler rows one process_due_jobs() call runs them all. The durable store "
+      "finds each due job with an "
+      "indexed query; a round of up to 1,024 due jobs records their fires and advances (here: "
+      "removes) the jobs in one transaction, committed before they run, and the outcomes of "
+      "the runs are written together with the next round. \"overhead per fire\" is the "
+      "durable time minus the inline memory store's, per fire. The BackgroundScheduler rows "
+      "fork 1 or 4 processes, each a "
+      "scheduler with a thread pool on the same file; the time runs from go until together "
+      "they have run every fire and each has shut down, writing its last outcomes.\n\n");
   Table table{
       {"store", "processes", "fires", "seconds", "fires/s", "µs per fire", "overhead per fire µs"}};
   const auto past = [](std::size_t) { return apsched::SystemClock{}.now() - 1s; };
@@ -261,13 +281,15 @@ void run_fires(const Settings& settings, Scratch& scratch) {
     (void)scheduler.process_due_jobs();
     const double seconds = seconds_since(begin);
     memory_per_fire = seconds / static_cast<double>(count) * 1e6;
-    table.add({"memory", "1", fmt::format("{}", runs.load()), fmt::format("{:.3f}", seconds),
+    table.add({"memory, CallbackScheduler + inline", "1", fmt::format("{}", runs.load()),
+               fmt::format("{:.3f}", seconds),
                fmt::format("{:.0f}", static_cast<double>(count) / seconds),
                fmt::format("{:.2f}", memory_per_fire), "-"});
   }
-  const auto durable_row = [&](std::size_t processes, std::size_t fires, double seconds) {
+  const auto durable_row = [&](std::string name, std::size_t processes, std::size_t fires,
+                               double seconds) {
     const double per_fire = seconds / static_cast<double>(fires) * 1e6;
-    table.add({"sqlite", fmt::format("{}", processes), fmt::format("{}", fires),
+    table.add({std::move(name), fmt::format("{}", processes), fmt::format("{}", fires),
                fmt::format("{:.3f}", seconds),
                fmt::format("{:.0f}", static_cast<double>(fires) / seconds),
                fmt::format("{:.2f}", per_fire), fmt::format("{:.2f}", per_fire - memory_per_fire)});
@@ -284,25 +306,33 @@ void run_fires(const Settings& settings, Scratch& scratch) {
     if (runs.load() != count) {
       throw std::runtime_error{fmt::format("ran {} of {} jobs", runs.load(), count)};
     }
-    durable_row(1, count, seconds);
+    durable_row("sqlite, CallbackScheduler + inline", 1, count, seconds);
   }
-  {
-    const std::filesystem::path file = scratch.file("fires-4.db");
+  for (const std::size_t processes : {std::size_t{1}, std::size_t{4}}) {
+    const std::filesystem::path file = scratch.file(fmt::format("fires-{}.db", processes));
     {
       DurableCallback setup{apsched::SqliteJobStore{file}};
       register_tasks(setup);
       setup.batch([&] { add_jobs(setup, "job", 0, count, past); });
     }
-    const double seconds = in_processes(4, [&](std::size_t) {
+    std::atomic<std::size_t>& done = shared_counter();
+    done = 0;
+    const double seconds = in_processes(processes, [&](std::size_t) {
       DurableBackground scheduler{apsched::SqliteJobStore{file, {.poll_interval = 10ms}}};
-      register_tasks(scheduler);
+      scheduler.register_task("count", [&done] { done.fetch_add(1); });
       scheduler.start();
-      while (!scheduler.get_jobs().empty()) {
+      // Until the processes together have run every fire (a counter in shared memory).
+      while (done.load() < count) {
         std::this_thread::sleep_for(1ms);
       }
       scheduler.shutdown();
     });
-    durable_row(4, count, seconds);
+    if (done.load() != count) {
+      throw std::runtime_error{
+          fmt::format("{} processes ran {} of {} jobs", processes, done.load(), count)};
+    }
+    durable_row(fmt::format("sqlite, BackgroundScheduler + pool, {} process(es)", processes),
+                processes, count, seconds);
   }
   table.print();
 }

@@ -27,12 +27,16 @@ int main(int argc, char** argv) {
   scheduler.register_task("send-report", [](std::string to, int copies) {
     fmt::print("sending {} copies of the report to {}\n", copies, to);
   });
+  // Fires missed while no scheduler was up are coalesced into one run (the default); its
+  // submitted event counts them.
   scheduler.add_listener(
       [](const apsched::Event& event) {
-        fmt::print("missed {} run(s) of {} while no scheduler was up; running it once now\n",
-                   event.runs, event.job_id);
+        if (event.runs > 0) {
+          fmt::print("{}: {} run(s) missed while no scheduler was up, folded into this one\n",
+                     event.job_id, event.runs);
+        }
       },
-      static_cast<apsched::EventMask>(apsched::EventType::job_missed));
+      static_cast<apsched::EventMask>(apsched::EventType::job_submitted));
 
   const std::vector<apsched::JobInfo> stored = scheduler.get_jobs();
   if (stored.empty()) {

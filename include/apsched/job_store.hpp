@@ -133,6 +133,7 @@ enum class FireState : std::uint8_t {
   skipped,    ///< not run: `max_instances` runs were outstanding
   dropped,    ///< discarded before it started (shutdown without waiting)
   abandoned,  ///< it was running when its process died
+  coalesced,  ///< not run: folded into another due run by coalescing (`runs` of them)
 };
 
 /// One fire the scheduler decided while processing a due job.
@@ -142,8 +143,31 @@ struct FireDecision {
   /// The fire's scheduled time (with jitter); with `missed`, the first of the missed ones.
   TimePoint scheduled;
   FireState state = FireState::submitted;
-  /// With `missed`: how many fire times were missed from `scheduled` on; else 1.
+  /// With `missed` or `coalesced`: how many fire times from `scheduled` on; else 1.
   std::uint64_t runs = 1;
+};
+
+/// One recorded fire of a job, as a durable store's `fire_history` and
+/// BasicScheduler::get_fire_history return it.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct FireRecord {
+  /// The fire's scheduled time (with jitter).
+  TimePoint scheduled;
+  FireState state = FireState::submitted;
+  /// With `missed` or `coalesced`: how many fire times from `scheduled` on; else 1.
+  std::uint64_t runs = 1;
+  /// The token of the store object (scheduler) that recorded the fire, or that took it over
+  /// to run it again.
+  std::string owner;
+  /// When it was recorded, by the system clock.
+  TimePoint recorded_at;
+  /// When its end was recorded; empty while it is submitted.
+  std::optional<TimePoint> finished_at;
+  /// The error text of a failed run; empty otherwise.
+  std::string error;
+  /// 1 for a first run; higher for a run repeated after its process died.
+  unsigned attempt = 1;
 };
 
 /// A fire a durable store found recorded as submitted by a scheduler that died: the store has
@@ -199,6 +223,14 @@ struct StoreReport {
 /// Optionally, `s.take_abandoned()` returns and forgets the AbandonedFires the store found since
 /// the last call (fires recorded as submitted by a scheduler that died); the scheduler emits
 /// job_abandoned for each and runs the ones marked `rerun`.
+/// Optionally, for fewer commits: with `s.begin_round()`, `s.end_round()` and
+/// `s.abort_round()`, the scheduler brackets each pass over the store's due jobs, and the store
+/// makes the pass's writes one transaction that end_round commits (or throws, having rolled it
+/// back) before any of its fires runs; on abort_round, or when end_round throws, the scheduler
+/// undoes the pass in memory. With `s.defer_outcome(...)` (record_outcome's parameters,
+/// returning whether it is the only pending outcome) and `s.flush_outcomes()`, the scheduler
+/// hands over outcomes as runs end, wakes its loop for the first, and has them written at the
+/// end of its next step (a round writes the pending ones too).
 /// 7. `s.attach(tasks, index)` gives the store the scheduler's task registry (a
 ///    `std::shared_ptr<const typename S::Tasks>`), with which it rebuilds the bodies of jobs it
 ///    loads, and its index among the scheduler's stores (`std::uint8_t`), which the records it

@@ -29,6 +29,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -371,6 +372,34 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return jobs;
   }
 
+  /// The recorded fires of the job with `id`, newest (latest scheduled) first, at most `limit`,
+  /// from every store that keeps a fire history (a durable store with `fire_history(id, limit)`,
+  /// such as SqliteJobStore); empty when none does. A store keeps a bounded history per job
+  /// (SqliteStoreOptions::history_per_job), also after the job is removed, until a job with the
+  /// same id is added.
+  /// @throws StoreError if a store fails to read its history
+  [[nodiscard]] std::vector<FireRecord> get_fire_history(std::string_view id,
+                                                         std::size_t limit = 100) const {
+    std::vector<FireRecord> history;
+    {
+      std::lock_guard lock{mutex_};
+      for_each_store([&](std::size_t /*index*/, const auto& each) {
+        if constexpr (requires { each.fire_history(id, limit); }) {
+          std::vector<FireRecord> part = each.fire_history(id, limit);
+          history.insert(history.end(), std::make_move_iterator(part.begin()),
+                         std::make_move_iterator(part.end()));
+        }
+      });
+    }
+    std::stable_sort(history.begin(), history.end(), [](const FireRecord& a, const FireRecord& b) {
+      return a.scheduled > b.scheduled;
+    });
+    if (history.size() > limit) {
+      history.resize(limit);
+    }
+    return history;
+  }
+
   /// Applies `changes` to the job with `id` and returns its new snapshot.
   /// @throws JobLookupError for an unknown id; InvalidJobOptionError for an invalid change.
   JobInfo modify_job(std::string_view id, const JobChanges& changes) {
@@ -481,17 +510,22 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   /// Removes the job with `id`. Its running instances finish; its queued runs are dropped.
+  /// A job a durable store keeps but cannot use (reported by store_job_unusable: its task is
+  /// not registered, or its row does not decode) is removed too, though get_job does not see it.
   /// @throws JobLookupError for an unknown id.
   void remove_job(std::string_view id) {
     std::size_t store_index = 0;
     {
       std::lock_guard lock{mutex_};
       const Located found = find_locked(id);
-      if (!found) {
+      if (found) {
+        store_index = found.store;
+        with_store(store_index, [&](auto& store) { store.erase(id); });
+      } else if (const std::optional<std::size_t> index = erase_unusable_locked(id)) {
+        store_index = *index;
+      } else {
         throw JobLookupError{fmt::format("remove_job: no job has id \"{}\"", id)};
       }
-      store_index = found.store;
-      with_store(store_index, [&](auto& store) { store.erase(id); });
     }
     emit_job_event(EventType::job_removed, id, store_aliases_[store_index]);
   }
@@ -1180,7 +1214,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     const detail::ScopedTimerSlack slack{lower_timer_slack_};
     std::unique_lock lock{mutex_};
     while (state_ != SchedulerState::stopped) {
-      if (state_ == SchedulerState::running) {
+      // Paused, a step runs nothing but still writes the outcomes of runs that ended.
+      if (state_ == SchedulerState::running || (any_durable && state_ == SchedulerState::paused)) {
         lock.unlock();
         step(clock_.now());
         lock.lock();
@@ -1213,7 +1248,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       {
         std::lock_guard lock{mutex_};
         if (state_ != SchedulerState::running) {
-          return;
+          break;
         }
         if (first_round) {
           expire_timeouts_locked(now, events, to_stop);
@@ -1229,6 +1264,21 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       deliver(events, batch);
       events.clear();
       batch.clear();
+    }
+    if constexpr (any_durable) {
+      // The outcomes of the runs that ended meanwhile (inline ones: all of this step's), in
+      // one transaction per store.
+      std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
+      {
+        std::lock_guard lock{mutex_};
+        failures = flush_outcomes_locked();
+      }
+      for (auto& [index, failure] : failures) {
+        report_store_error(index, now, std::move(failure), events);
+      }
+      for (const Event& event : events) {
+        listeners_.emit(event);
+      }
     }
   }
 
@@ -1307,9 +1357,25 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (now < retry_at_[index] || (DurableJobStore<Store> && batching_)) {
         return;
       }
+      constexpr bool rounds = requires {
+        store.begin_round();
+        store.end_round();
+        store.abort_round();
+      };
+      std::size_t batch_mark = batch.size();
+      std::size_t events_mark = events.size();
+      bool in_round = false;
       try {
         if constexpr (requires { store.take_abandoned(); }) {
           take_abandoned_locked(index, store, now, batch, events);
+        }
+        if constexpr (rounds) {
+          // One transaction for the pass; its fires run only after it commits.
+          batch_mark = batch.size();
+          events_mark = events.size();
+          round_changes_.clear();
+          store.begin_round();
+          in_round = true;
         }
         while (!full) {
           JobRecord* job = store.first_due(now);
@@ -1323,8 +1389,18 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           }
           full = batch.size() >= round_size || events.size() >= round_size;
         }
+        if constexpr (rounds) {
+          in_round = false;
+          store.end_round();
+        }
         retry_delay_[index] = Duration::zero();
       } catch (...) {
+        if constexpr (rounds) {
+          if (in_round) {
+            store.abort_round();
+          }
+          undo_round_locked(batch, batch_mark, events, events_mark);
+        }
         back_off_locked(index, now);
         if (listeners_.wants(EventType::store_error)) {
           events.push_back(Event{.type = EventType::store_error,
@@ -1356,6 +1432,56 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     constexpr Duration most = std::chrono::seconds{5};
     retry_delay_[index] = std::clamp(retry_delay_[index] * 2, first, most);
     retry_at_[index] = now + retry_delay_[index];
+  }
+
+  // Undoes in memory what a rolled-back round decided: its runs, queued runs and events.
+  void undo_round_locked(std::vector<Dispatch>& batch, std::size_t batch_mark,
+                         std::vector<Event>& events, std::size_t events_mark) noexcept {
+    for (const RoundChange& change : round_changes_) {
+      change.job->running = static_cast<std::uint16_t>(change.job->running - change.dispatched);
+      if (change.job->extras && change.job->extras->queued_runs.size() > change.queued_mark) {
+        change.job->extras->queued_runs.resize(change.queued_mark);
+      }
+    }
+    round_changes_.clear();
+    for (std::size_t i = batch_mark; i < batch.size(); ++i) {
+      unlink_locked(*batch[i].run);
+    }
+    batch.resize(std::min(batch.size(), batch_mark));
+    events.resize(std::min(events.size(), events_mark));
+  }
+
+  // Writes the outcomes durable stores hold (defer_outcome); returns the stores that failed
+  // with their errors, for store_error events outside the lock.
+  std::vector<std::pair<std::size_t, std::exception_ptr>> flush_outcomes_locked() noexcept {
+    std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
+    for_each_store([&](std::size_t index, auto& store) {
+      if constexpr (requires { store.flush_outcomes(); }) {
+        try {
+          store.flush_outcomes();
+        } catch (...) {
+          try {
+            failures.emplace_back(index, std::current_exception());
+          } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; retried next step
+          }
+        }
+      }
+    });
+    return failures;
+  }
+
+  // Deletes the job `id` that a durable store keeps but cannot use (store_job_unusable), if one
+  // does; returns that store's index.
+  std::optional<std::size_t> erase_unusable_locked(std::string_view id) {
+    std::optional<std::size_t> erased;
+    for_each_store([&](std::size_t index, auto& store) {
+      if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
+        if (!erased && store.erase(id)) {
+          erased = index;
+        }
+      }
+    });
+    return erased;
   }
 
   // Reports the fires a durable store found abandoned by a dead scheduler, and runs the ones it
@@ -1483,6 +1609,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         report_removed(id, store_index, now, events);
       } else {
         job.running = static_cast<std::uint16_t>(job.running + dispatched);
+        const std::size_t queued = job.extras ? job.extras->queued_runs.size() : 0;
+        if constexpr (requires { store.begin_round(); }) {
+          if (dispatched > 0 || queued > queued_mark) {
+            // Kept, should the round roll back: the record stays (it is not idle).
+            round_changes_.push_back(RoundChange{&job, dispatched, queued_mark});
+          }
+        }
       }
       return;
     }
@@ -1529,6 +1662,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     TimePoint first_missed{};
     std::uint64_t on_time = 0;
     TimePoint earliest{};
+    TimePoint second{};
     TimePoint latest{};
     const auto consider = [&](TimePoint scheduled) {
       if (late(job, scheduled, now)) {
@@ -1539,6 +1673,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       }
       if (on_time++ == 0) {
         earliest = scheduled;
+      } else if (on_time == 2) {
+        second = scheduled;
       }
       latest = scheduled;
       if (job.coalesce == Coalesce::all) {
@@ -1581,6 +1717,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       report_missed(job, first_missed, missed, now, events);
     }
     if (on_time > 0 && job.coalesce != Coalesce::all) {
+      // A durable store records the folded fires, from the first of them, beside the run.
+      if (recording_ && on_time > 1) {
+        fires_.push_back(
+            FireDecision{.scheduled = job.coalesce == Coalesce::earliest ? second : earliest,
+                         .state = FireState::coalesced,
+                         .runs = on_time - 1});
+      }
       offer_run_locked(job, job.coalesce == Coalesce::earliest ? earliest : latest, on_time - 1,
                        batch, events);
     }
@@ -1776,8 +1919,26 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         const FireState state = outcome == JobOutcome::success ? FireState::succeeded
                                 : outcome == JobOutcome::error ? FireState::failed
                                                                : FireState::dropped;
-        store_failure = record_outcome_locked(run->store, run->job_id, job, run->scheduled, state,
-                                              error ? detail::describe(error) : std::string{});
+        bool deferred = false;
+        with_store(run->store, [&](auto& store) {
+          if constexpr (requires { store.flush_outcomes(); }) {
+            deferred = true;
+            try {
+              // Written by the loop's next step, with the others; the first one wakes it.
+              if (store.defer_outcome(run->job_id, job, run->scheduled, state,
+                                      error ? detail::describe(error) : std::string{})) {
+                wake_requested_ = true;
+                wake = true;
+              }
+            } catch (...) {
+              store_failure = std::current_exception();
+            }
+          }
+        });
+        if (!deferred) {
+          store_failure = record_outcome_locked(run->store, run->job_id, job, run->scheduled, state,
+                                                error ? detail::describe(error) : std::string{});
+        }
       }
     }
     if (wake) {
@@ -1858,6 +2019,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // The fires decided for the durable job being processed, while recording_ is set.
   std::vector<FireDecision> fires_;
   bool recording_ = false;
+  // A job a round of a durable store changed in memory: undone if the round rolls back.
+  struct RoundChange {
+    JobRecord* job;
+    std::uint16_t dispatched;
+    std::size_t queued_mark;
+  };
+  std::vector<RoundChange> round_changes_;
   // A batch is open (see batch()): durable stores are not processed.
   bool batching_ = false;
   // A store that failed is not asked again before its retry time; the delay doubles per failure.

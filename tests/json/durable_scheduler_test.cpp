@@ -201,7 +201,8 @@ TEST_CASE("durable: a failing commit is a store error; the store is retried afte
   CHECK(f.journal->commits.size() == 1);
 }
 
-TEST_CASE("durable: missed fires are recorded beside the submitted one", "[durable]") {
+TEST_CASE("durable: missed and coalesced fires are recorded beside the submitted one",
+          "[durable]") {
   Fixture f;
   f.scheduler.add_job(apsched::task("send"), IntervalTrigger{10s},
                       {.id = "late", .misfire_grace_time = 15s, .store = "durable"}, "x", 1);
@@ -210,13 +211,29 @@ TEST_CASE("durable: missed fires are recorded beside the submitted one", "[durab
   f.advance(65s);
   REQUIRE(f.journal->commits.size() == 1);
   const std::vector<FireDecision>& fires = f.journal->commits[0].fires;
-  REQUIRE(fires.size() == 2);
+  REQUIRE(fires.size() == 3);
   CHECK(fires[0].state == FireState::missed);
   CHECK(fires[0].scheduled == t0 + 10s);
   CHECK(fires[0].runs == 4);
-  CHECK(fires[1].state == FireState::submitted);
-  CHECK(fires[1].scheduled == t0 + 60s);
+  CHECK(fires[1].state == FireState::coalesced);
+  CHECK(fires[1].scheduled == t0 + 50s);
+  CHECK(fires[1].runs == 1);
+  CHECK(fires[2].state == FireState::submitted);
+  CHECK(fires[2].scheduled == t0 + 60s);
   CHECK(f.sent.size() == 1);
+
+  // Coalesce::earliest runs the first due fire and records the later ones from the second.
+  f.scheduler.add_job(apsched::task("send"), IntervalTrigger{10s},
+                      {.id = "early", .coalesce = apsched::Coalesce::earliest, .store = "durable"},
+                      "y", 1);
+  f.advance(35s);  // due: 75, 85 and 95 s
+  const std::vector<FireDecision>& early = f.journal->commits.back().fires;
+  REQUIRE(early.size() == 2);
+  CHECK(early[0].state == FireState::coalesced);
+  CHECK(early[0].scheduled == t0 + 85s);
+  CHECK(early[0].runs == 2);
+  CHECK(early[1].state == FireState::submitted);
+  CHECK(early[1].scheduled == t0 + 75s);
 }
 
 TEST_CASE("durable: store reports become store_job_unusable events", "[durable]") {

@@ -261,4 +261,17 @@ TEST_CASE("sqlite processes: SIGKILL at random moments never corrupts, loses or 
       CHECK(recorded.contains(fire));
     }
   }
+
+  // The fires the killed children left submitted are found (their processes are gone) and
+  // recorded as abandoned, the default policy; none is left in flight.
+  {
+    apsched::SqliteJobStore store{file};
+    const std::vector<apsched::AbandonedFire> taken = store.take_abandoned();
+    for (const apsched::AbandonedFire& fire : taken) {
+      CHECK_FALSE(fire.rerun);
+    }
+  }
+  RawDatabase db{file};
+  CHECK(db.rows("SELECT COUNT(*) FROM fires WHERE state = 'submitted'")[0][0] == "0");
+  CHECK(db.rows("SELECT COUNT(*) FROM owners")[0][0] == "0");
 }

@@ -7,6 +7,10 @@
 #include "support/catch.hpp"
 #include "support/temp_dir.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -270,7 +274,8 @@ TEST_CASE("sqlite store: commit_due records the fires and advances the job", "[s
     CHECK(history[1].runs == 2);
     CHECK(history[1].finished_at.has_value());
     CHECK(history[0].owner == history[1].owner);
-    CHECK(history[0].owner.size() == 16);
+    // host:pid:random, naming the process that recorded it
+    CHECK_THAT(history[0].owner, contains(fmt::format(":{}:", getpid())));
   }
   SqliteJobStore reopened = open_store(file, tasks);
   JobRecord* job = reopened.find("a");
@@ -586,7 +591,7 @@ TEST_CASE("sqlite store: a database of a newer schema version is refused", "[sql
   raw_exec(file, "UPDATE apsched_schema SET version = 7 WHERE name = 'apsched_jobs'");
   REQUIRE_THROWS_AS(SqliteJobStore{file}, apsched::SchemaVersionError);
   REQUIRE_THROWS_WITH(SqliteJobStore{file}, contains("has schema version 7 of apsched_jobs") &&
-                                                contains("supports up to version 1"));
+                                                contains("supports up to version 2"));
 }
 
 TEST_CASE("sqlite store: a file that is not a database is refused at open", "[sqlite]") {
@@ -742,4 +747,168 @@ TEST_CASE("sqlite store: processing many stored jobs keeps a bounded number in m
   }
   CHECK(processed == jobs);
   CHECK(store.next_run_time() == t0 + 10s);
+}
+
+namespace {
+
+// The integer the single-value query `sql` returns on `file`, through a connection of its own.
+std::int64_t raw_int(const std::filesystem::path& file, const std::string& sql) {
+  auto db = apsched::detail::sqlite::Database::open(file);
+  auto select = db.prepare(sql);
+  REQUIRE(select.step());
+  return select.column_int64(0);
+}
+
+// The fires `store` takes over now, by job id.
+std::vector<apsched::AbandonedFire> take_sorted(SqliteJobStore& store) {
+  std::vector<apsched::AbandonedFire> fires = store.take_abandoned();
+  std::sort(fires.begin(), fires.end(),
+            [](const auto& a, const auto& b) { return a.job_id < b.job_id; });
+  return fires;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite store: fires of a lapsed lease are taken over once, dropped or run again",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore first = open_store(file, tasks);
+  JobRecord rerun = make_job(*tasks, "again", t0);
+  rerun.abandoned = apsched::Abandoned::rerun;
+  REQUIRE(first.insert(std::move(rerun)) != nullptr);
+  REQUIRE(first.insert(make_job(*tasks, "drop", t0)) != nullptr);
+  for (const char* id : {"again", "drop"}) {
+    JobRecord* job = first.find(id);
+    REQUIRE(job != nullptr);
+    REQUIRE(commit_one(first, *job));
+  }
+  const std::string first_owner = first.fire_history("drop").at(0).owner;
+  raw_exec(file, "UPDATE owners SET lease_until = 0");  // as if `first` had stopped polling
+
+  SqliteJobStore second = open_store(file, tasks);
+  SqliteJobStore third = open_store(file, tasks);
+  const std::vector<apsched::AbandonedFire> taken = take_sorted(second);
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].job_id == "again");
+  CHECK(taken[0].scheduled == t0);
+  CHECK(taken[0].attempt == 1);
+  CHECK(taken[0].rerun);
+  CHECK(taken[1].job_id == "drop");
+  CHECK_FALSE(taken[1].rerun);
+  CHECK(third.take_abandoned().empty());  // taken once
+
+  const FireRecord dropped = second.fire_history("drop").at(0);
+  CHECK(dropped.state == FireState::abandoned);
+  CHECK(dropped.finished_at.has_value());
+  CHECK_THAT(dropped.error, contains("stopped while it ran") && contains(first_owner));
+  CHECK(second.find("drop")->last_outcome == apsched::JobOutcome::dropped);
+
+  FireRecord again = second.fire_history("again").at(0);
+  CHECK(again.state == FireState::submitted);
+  CHECK(again.attempt == 2);
+  CHECK(again.owner != first_owner);
+  // The stalled store's late outcome does not overwrite the run that replaced it.
+  first.record_outcome("again", nullptr, t0, FireState::failed, "late");
+  CHECK(second.fire_history("again").at(0).state == FireState::submitted);
+  second.record_outcome("again", nullptr, t0, FireState::succeeded, "");
+  again = second.fire_history("again").at(0);
+  CHECK(again.state == FireState::succeeded);
+  CHECK(again.attempt == 2);
+
+  // The stalled store registers again at its next poll and is not taken for dead twice.
+  CHECK(first.take_abandoned().empty());
+  CHECK(raw_int(file, fmt::format("SELECT count(*) FROM owners WHERE owner = '{}'", first_owner)) ==
+        1);
+}
+
+TEST_CASE("sqlite store: a scheduler of this host whose process is gone is taken over at once",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore first = open_store(file, tasks);
+  REQUIRE(first.insert(make_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(commit_one(first, *first.find("a")));
+
+  // A live owner with a fresh lease keeps its fires.
+  CHECK(open_store(file, tasks).take_abandoned().empty());
+
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  raw_exec(file, fmt::format("UPDATE owners SET pid = {}", child));  // `first` now looks dead
+
+  SqliteJobStore second = open_store(file, tasks);
+  const std::vector<apsched::AbandonedFire> taken = second.take_abandoned();
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].job_id == "a");
+  CHECK(second.fire_history("a").at(0).state == FireState::abandoned);
+}
+
+TEST_CASE("sqlite store: closing a store gives up its lease, handing fires in flight over",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  {
+    SqliteJobStore idle = open_store(file, tasks);
+    CHECK(raw_int(file, "SELECT count(*) FROM owners") == 1);
+  }
+  CHECK(raw_int(file, "SELECT count(*) FROM owners") == 0);  // nothing in flight: row gone
+
+  {
+    SqliteJobStore busy = open_store(file, tasks);
+    REQUIRE(busy.insert(make_job(*tasks, "a", t0)) != nullptr);
+    REQUIRE(commit_one(busy, *busy.find("a")));
+  }
+  CHECK(raw_int(file, "SELECT count(*) FROM owners WHERE lease_until = 0") == 1);
+  {
+    SqliteJobStore next = open_store(file, tasks);
+    const std::vector<apsched::AbandonedFire> taken = next.take_abandoned();
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].scheduled == t0);
+    REQUIRE(commit_one(next, *next.find("a")));
+  }
+
+  // Fires whose owner has no lease row at all (written before leases were kept) are taken too.
+  raw_exec(file, "DELETE FROM owners");
+  SqliteJobStore last = open_store(file, tasks);
+  const std::vector<apsched::AbandonedFire> taken = last.take_abandoned();
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].scheduled == t0 + 10s);
+  CHECK(raw_int(file, "SELECT count(*) FROM fires WHERE state = 'submitted'") == 0);
+}
+
+TEST_CASE("sqlite store: a lease no longer than the poll interval is refused", "[sqlite]") {
+  TempDir dir;
+  REQUIRE_THROWS_WITH(SqliteJobStore(dir.file("jobs.db"),
+                                     SqliteStoreOptions{.poll_interval = 5s, .lease_duration = 5s}),
+                      contains("SqliteJobStore: lease_duration is 5000000000 ns") &&
+                          contains("expected more than poll_interval"));
+}
+
+TEST_CASE("sqlite store: a version 1 file is migrated forward, keeping its jobs", "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  {
+    SqliteJobStore store = open_store(file, tasks);
+    REQUIRE(store.insert(make_job(*tasks, "a", t0, 7)) != nullptr);
+  }
+  // What version 1 wrote: no lease table.
+  raw_exec(file,
+           "DROP INDEX fires_submitted; DROP TABLE owners; "
+           "UPDATE apsched_schema SET version = 1 WHERE name = 'apsched_jobs'");
+  const std::string row = raw_row(file, "a");
+  SqliteJobStore store = open_store(file, tasks);
+  CHECK(raw_int(file, "SELECT version FROM apsched_schema WHERE name = 'apsched_jobs'") == 2);
+  CHECK(raw_int(file, "SELECT count(*) FROM owners") == 1);
+  CHECK(raw_row(file, "a") == row);
+  CHECK(store.find("a") != nullptr);
 }

@@ -19,6 +19,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
@@ -34,6 +36,15 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#define APSCHED_SQLITE_POSIX 1
+#else
+#define APSCHED_SQLITE_POSIX 0
+#endif
 
 namespace apsched {
 
@@ -61,27 +72,16 @@ struct SqliteStoreOptions {
   /// The most job records kept in memory: beyond it, records of jobs that are neither running
   /// nor have queued runs are dropped (and loaded again when needed).
   std::size_t cache_size = 10'000;
-};
-
-/// One recorded fire of a job, as SqliteJobStore::fire_history returns it.
-///
-/// Thread safety: not thread-safe (a plain value).
-struct FireRecord {
-  /// The fire's scheduled time (with jitter).
-  TimePoint scheduled;
-  FireState state = FireState::submitted;
-  /// With `missed`: how many fire times were missed from `scheduled` on; else 1.
-  std::uint64_t runs = 1;
-  /// The token of the store object (scheduler process) that recorded the fire.
-  std::string owner;
-  /// When it was recorded, by the system clock.
-  TimePoint recorded_at;
-  /// When its end was recorded; empty while it is submitted.
-  std::optional<TimePoint> finished_at;
-  /// The error text of a failed run; empty otherwise.
-  std::string error;
-  /// 1 for a first run; higher for a run repeated after its process died.
-  unsigned attempt = 1;
+  /// How long a scheduler's claim on the fires it runs lasts without renewal. The store renews
+  /// it at every poll (the scheduler's loop); once it has lapsed, another scheduler on the file
+  /// takes over the fires it recorded as submitted (see take_abandoned). A scheduler on the same
+  /// host whose process is gone is taken over at once, without waiting for its lease.
+  /// Must exceed poll_interval, and outlast any stall of the scheduler's loop (a blocking
+  /// scheduler running a long job inline does not poll).
+  Duration lease_duration = std::chrono::seconds{30};
+  /// SQLite's page cache of the store's connection, in KiB (PRAGMA cache_size): a large batch
+  /// or round whose pages fit is written once, at commit.
+  std::size_t page_cache_kib = 16 * 1024;
 };
 
 /// A DurableJobStore in an SQLite file: jobs survive restarts, and schedulers in several
@@ -126,13 +126,32 @@ class SqliteJobStore {
     detail::sqlite::migrate(db, detail::sqlite::store_schema_name,
                             std::span{detail::sqlite::store_migrations});
     detail::sqlite::SetAsideJobs::create_table(db);
+    db.exec(fmt::format("PRAGMA cache_size = -{}",
+                        std::min<std::size_t>(state_->options.page_cache_kib, 1U << 30U)));
+    if (state_->options.lease_duration <= Duration::zero() ||
+        state_->options.lease_duration <= state_->options.poll_interval) {
+      throw InvalidArgumentError{fmt::format(
+          "SqliteJobStore: lease_duration is {} ns; expected more than poll_interval ({} ns)",
+          state_->options.lease_duration.count(), state_->options.poll_interval.count())};
+    }
+    renew_lease(detail::sqlite::system_now());
   }
 
   SqliteJobStore(SqliteJobStore&&) noexcept = default;
-  SqliteJobStore& operator=(SqliteJobStore&&) noexcept = default;
+  /// Releases this store's lease (see ~SqliteJobStore) and takes `other`'s.
+  SqliteJobStore& operator=(SqliteJobStore&& other) noexcept {
+    if (this != &other) {
+      release_lease();
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
-  ~SqliteJobStore() = default;
+  /// Closes the file. The store's lease is given up: its row goes when it left no fire
+  /// recorded as submitted, else it lapses at once, so that the next scheduler to poll takes
+  /// those fires over. Errors are ignored (the lease then lapses in time).
+  ~SqliteJobStore() { release_lease(); }
 
   /// See JobStore. Stores the job, which must name a task (JobExtras::task), in one
   /// transaction that also deletes fire history left by an earlier job with the same id.
@@ -289,21 +308,29 @@ class SqliteJobStore {
     State& s = state();
     const std::int64_t until = detail::sqlite::to_stored_time("SqliteJobStore::first_due", now);
     for (;;) {
-      std::string id;
-      std::int64_t row_version = 0;
+      // The whole row at once: a job not cached (or changed) is built without a second query.
+      std::optional<detail::sqlite::JobRow> row;
       {
-        auto select = s.db.prepare_cached(
-            "SELECT id, version FROM jobs WHERE paused = 0 AND next_run <= ?1 AND NOT EXISTS "
+        static const std::string sql = fmt::format(
+            "SELECT {} FROM jobs WHERE paused = 0 AND next_run <= ?1 AND NOT EXISTS "
             "(SELECT 1 FROM temp.apsched_unusable AS u WHERE u.id = jobs.id AND "
-            "u.version = jobs.version) ORDER BY next_run LIMIT 1");
+            "u.version = jobs.version) ORDER BY next_run LIMIT 1",
+            detail::sqlite::job_columns);
+        auto select = s.db.prepare_cached(sql);
         select->bind(1, until);
         if (!select->step()) {
           return nullptr;
         }
-        id = select->column_text(0);
-        row_version = select->column_int64(1);
+        if (s.round && !s.batch) {
+          // Something is due: take the write lock for the round now and read again under it,
+          // so that no other process changes what this round decides on.
+          select->reset();
+          s.batch.emplace(s.db);
+          continue;
+        }
+        row = detail::sqlite::read_job_row(*select);
       }
-      if (JobRecord* job = hand_out(id, row_version)) {
+      if (JobRecord* job = hand_out(row->id, row->version, &*row)) {
         return job;
       }
     }
@@ -365,51 +392,56 @@ class SqliteJobStore {
     }
     bool committed = false;
     try {
-      detail::sqlite::Transaction tx{s.db};
-      if (remove) {
-        auto erase = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND version = ?2");
-        erase->bind_all(job.id, entry->version);
-        committed = erase->execute() > 0;
-      } else {
-        bool missed = false;
-        for (const FireDecision& fire : fires) {
-          missed = missed || fire.state == FireState::missed;
+      committed = write_if([&] {
+        bool done = false;
+        if (remove) {
+          auto erase = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND version = ?2");
+          erase->bind_all(job.id, entry->version);
+          done = erase->execute() > 0;
+        } else {
+          bool missed = false;
+          for (const FireDecision& fire : fires) {
+            missed = missed || fire.state == FireState::missed;
+          }
+          auto advance = s.db.prepare_cached(
+              "UPDATE jobs SET next_fire = ?3, next_run = ?4, version = version + 1, "
+              "last_outcome = CASE WHEN ?5 THEN 'missed' ELSE last_outcome END "
+              "WHERE id = ?1 AND version = ?2");
+          advance->bind_all(job.id, entry->version,
+                            detail::sqlite::to_stored_time(call, job.next_fire),
+                            detail::sqlite::to_stored_time(call, job.next_run), missed);
+          done = advance->execute() > 0;
         }
-        auto advance = s.db.prepare_cached(
-            "UPDATE jobs SET next_fire = ?3, next_run = ?4, version = version + 1, "
-            "last_outcome = CASE WHEN ?5 THEN 'missed' ELSE last_outcome END "
-            "WHERE id = ?1 AND version = ?2");
-        advance->bind_all(job.id, entry->version,
-                          detail::sqlite::to_stored_time(call, job.next_fire),
-                          detail::sqlite::to_stored_time(call, job.next_run), missed);
-        committed = advance->execute() > 0;
-      }
-      if (committed) {
+        if (!done) {
+          return false;
+        }
         const std::int64_t recorded_at = detail::sqlite::system_now();
         auto insert = s.db.prepare_cached(
             "INSERT INTO fires (job_id, scheduled, state, runs, owner, recorded_at, finished_at) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (job_id, scheduled) DO NOTHING");
+        bool finished = false;
         for (const FireDecision& fire : fires) {
           insert->bind_all(job.id, detail::sqlite::to_stored_time(call, fire.scheduled),
                            detail::sqlite::state_text(fire.state), fire.runs, s.owner, recorded_at);
           insert->bind(7, fire.state == FireState::submitted ? std::optional<std::int64_t>{}
                                                              : std::optional{recorded_at});
           if (insert->execute() == 0) {
-            committed = false;  // recorded already: another scheduler took this fire
-            break;
+            return false;  // recorded already: another scheduler took this fire
           }
+          finished = finished || fire.state != FireState::submitted;
         }
-      }
-      if (!committed) {
-        tx.rollback();
-        entry->stale = true;
-        return false;
-      }
-      trim_history(job.id);
-      tx.commit();
+        if (finished) {
+          trim_history(job.id);  // only finished fires count towards history_per_job
+        }
+        return true;
+      });
     } catch (...) {
       entry->stale = true;
       throw;
+    }
+    if (!committed) {
+      entry->stale = true;
+      return false;
     }
     if (remove) {
       s.cache.erase(job.id);
@@ -427,37 +459,74 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
-    constexpr std::string_view call = "SqliteJobStore::record_outcome";
+    const PendingOutcome outcome =
+        pending_outcome(id, record, scheduled, fire_state, error, "SqliteJobStore::record_outcome");
+    write([&] { apply_outcome(outcome); });
+  }
+
+  /// As record_outcome, but kept in memory until the scheduler's next step writes it, with the
+  /// other outcomes and fires of that step, in one transaction (see end_round and
+  /// flush_outcomes): one commit for many runs instead of one each. An outcome not yet written
+  /// when the process dies leaves its fire recorded as submitted; the next scheduler on the file
+  /// treats it as abandoned (see take_abandoned). Reads through this store (fire_history,
+  /// export_jobs) write the pending outcomes first.
+  /// @returns whether it is the only pending outcome (the scheduler then wakes its loop)
+  /// @throws std::bad_alloc; SerializationError if `scheduled` is out of range
+  bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
+                     FireState fire_state, std::string_view error) {
     State& s = state();
-    const std::int64_t at = detail::sqlite::to_stored_time(call, scheduled);
-    write([&] {
-      auto finish = s.db.prepare_cached(
-          "UPDATE fires SET state = ?3, finished_at = ?4, error = ?5 "
-          "WHERE job_id = ?1 AND scheduled = ?2");
-      finish->bind_all(id, at, detail::sqlite::state_text(fire_state),
-                       detail::sqlite::system_now());
-      finish->bind(5, error.empty() ? std::optional<std::string_view>{} : std::optional{error});
-      finish->execute();
-      if (record != nullptr) {
-        const bool ran = fire_state == FireState::succeeded || fire_state == FireState::failed;
-        auto count = s.db.prepare_cached(
-            "UPDATE jobs SET run_count = run_count + ?2, failure_count = failure_count + ?3, "
-            "last_run = CASE WHEN ?4 IS NULL THEN last_run WHEN last_run IS NULL OR "
-            "last_run < ?4 THEN ?4 ELSE last_run END, last_outcome = ?5 WHERE id = ?1");
-        count->bind_all(id, std::int64_t{ran ? 1 : 0},
-                        std::int64_t{fire_state == FireState::failed ? 1 : 0});
-        // Plain branches rather than an optional: GCC 12 -O3 reports a false
-        // maybe-uninitialized on an optional<int64_t> bound here.
-        if (ran && record->last_run != TimePoint::min()) {
-          count->bind(4, detail::sqlite::to_stored_time(call, record->last_run));
-        } else {
-          count->bind_null(4);
-        }
-        count->bind(5, detail::sqlite::outcome_text(detail::sqlite::outcome_of(fire_state)));
-        count->execute();
+    s.pending.push_back(
+        pending_outcome(id, record, scheduled, fire_state, error, "SqliteJobStore::defer_outcome"));
+    return s.pending.size() == 1;
+  }
+
+  /// Writes the outcomes defer_outcome holds, in one transaction (inside an open batch or round:
+  /// as part of it).
+  /// @throws StoreError if the database fails; the outcomes are kept, to be written later
+  void flush_outcomes() const {
+    State& s = state();
+    if (s.pending.empty() || s.round) {
+      return;  // a round writes them at its end
+    }
+    write([&] { apply_outcomes(s.pending); });
+    s.pending.clear();
+  }
+
+  /// Opens a round: until end_round or abort_round, commit_due and every other write of the
+  /// store go into one transaction, opened at the first write (so a round that writes nothing
+  /// takes no lock), each write atomic on its own as a savepoint. The scheduler brackets each
+  /// pass over the store's due jobs with a round, and runs the fires only after end_round.
+  /// @pre no batch or round is open
+  void begin_round() noexcept {
+    State& s = state();
+    assert(!s.batch && !s.round && "begin_round: a batch or round is open");
+    s.round = true;
+  }
+
+  /// Writes the pending outcomes into the round and commits it.
+  /// @throws StoreError if a write or COMMIT fails: the round is rolled back as by abort_round
+  void end_round() {
+    State& s = state();
+    try {
+      if (!s.pending.empty()) {
+        write([&] { apply_outcomes(s.pending); });
       }
-      trim_history(id);
-    });
+      s.round = false;
+      if (s.batch) {
+        commit_batch();
+      }
+    } catch (...) {
+      abort_round();
+      throw;
+    }
+    s.pending.clear();
+  }
+
+  /// Rolls the round back: nothing of it stays, and the records it changed are reloaded before
+  /// they are handed out again. Pending outcomes are kept.
+  void abort_round() noexcept {
+    state().round = false;
+    rollback_batch();
   }
 
   /// See DurableJobStore: the reports about stored jobs set aside since the last call.
@@ -470,6 +539,44 @@ class SqliteJobStore {
   void task_registered(std::string_view task) {
     State& s = state();
     s.set_aside.retry_unknown_task(s.db, task);
+  }
+
+  /// See DurableJobStore: the fires that schedulers which stopped without finishing them had
+  /// recorded as submitted, taken over by this store since the last call. At most once per
+  /// poll interval, the store renews its own lease and looks for other owners whose lease has
+  /// lapsed, or whose process on this host is gone; in one transaction per such owner it
+  /// deletes the owner and, per fire, records it as `abandoned` or (Abandoned::rerun, the job
+  /// still stored) takes it over as its own with the next attempt number. Two stores never take
+  /// the same fire: the owner's row is deleted in the transaction that takes its fires.
+  /// @throws StoreError if the database fails; nothing is taken over then
+  [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
+    State& s = state();
+    const std::int64_t now = detail::sqlite::system_now();
+    if (s.batch || now < s.next_lease_check) {
+      return {};
+    }
+    const std::int64_t poll =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(s.options.poll_interval).count();
+    s.next_lease_check = now + std::max<std::int64_t>(poll, 1);
+    std::vector<std::pair<std::string, std::int64_t>> dead = lapsed_owners(now);
+    renew_lease(now);
+    std::vector<AbandonedFire> taken;
+    for (const std::pair<std::string, std::int64_t>& candidate : dead) {
+      const std::string& owner = candidate.first;
+      const std::int64_t lease_until = candidate.second;
+      s.db.transaction([&] {
+        auto release =
+            s.db.prepare_cached("DELETE FROM owners WHERE owner = ?1 AND lease_until = ?2");
+        release->bind_all(owner, lease_until);
+        // Gone: another store took this owner over, or it renewed its lease (it is alive).
+        // An owner without a row (lease_until -1) left fires from before owners were kept.
+        if (release->execute() == 0 && lease_until >= 0) {
+          return;
+        }
+        take_fires_of(owner, now, taken);
+      });
+    }
+    return taken;
   }
 
   /// See DurableJobStore: SqliteStoreOptions::poll_interval.
@@ -532,6 +639,7 @@ class SqliteJobStore {
   [[nodiscard]] std::vector<FireRecord> fire_history(std::string_view job_id,
                                                      std::size_t limit = 100) const {
     State& s = state();
+    flush_outcomes();
     auto select = s.db.prepare_cached(
         "SELECT scheduled, state, runs, owner, recorded_at, finished_at, error, attempt "
         "FROM fires WHERE job_id = ?1 ORDER BY scheduled DESC LIMIT ?2");
@@ -546,7 +654,8 @@ class SqliteJobStore {
       if (!fire_state) {
         throw StoreError{fmt::format(
             "SqliteJobStore::fire_history: a fire of job \"{}\" in \"{}\" has state \"{}\"; "
-            "expected submitted, succeeded, failed, missed, skipped, dropped or abandoned",
+            "expected submitted, succeeded, failed, missed, skipped, dropped, abandoned or "
+            "coalesced",
             job_id, s.db.path(), state_name)};
       }
       const std::optional<std::int64_t> finished = select->column<std::optional<std::int64_t>>(5);
@@ -639,6 +748,22 @@ class SqliteJobStore {
   [[nodiscard]] const std::string& path() const noexcept { return state().db.path(); }
 
  private:
+  // "No time" in PendingOutcome::last_run.
+  static constexpr std::int64_t no_time = std::numeric_limits<std::int64_t>::min();
+
+  // An outcome of record_outcome or defer_outcome, ready to be written.
+  struct PendingOutcome {
+    std::string id;
+    std::int64_t scheduled = 0;
+    FireState state = FireState::succeeded;
+    std::string error;
+    // Whether to add the run to the job's counters (a record was given).
+    bool counted = false;
+    bool ran = false;
+    // The record's last run, or no_time.
+    std::int64_t last_run = no_time;
+  };
+
   struct State {
     State(detail::sqlite::Database database, SqliteStoreOptions store_options)
         : db{std::move(database)},
@@ -650,8 +775,20 @@ class SqliteJobStore {
     detail::sqlite::Database db;
     SqliteStoreOptions options;
     const TriggerCodecs* codecs;
-    // Identifies this store object in the fires it records.
+    // Identifies this store object in the fires it records and in `owners`.
     std::string owner;
+    // When take_abandoned looks at the leases next (system clock, nanoseconds).
+    std::int64_t next_lease_check = 0;
+    // When this store's lease was last written (system clock, nanoseconds).
+    std::int64_t lease_renewed = 0;
+    // Whether a round is open (see begin_round); its transaction is `batch`, opened lazily.
+    bool round = false;
+    // Outcomes defer_outcome holds until they are written.
+    std::vector<PendingOutcome> pending;
+    // Whether take_abandoned looked for fires of owners without a lease row.
+    bool orphans_checked = false;
+    // The process that opened the store, which alone releases its lease.
+    std::int64_t owner_pid = process_id();
     std::shared_ptr<const TaskRegistry> tasks;
     std::uint8_t index = 0;
     // Numbers the records loaded from the database, for their generation.
@@ -671,7 +808,168 @@ class SqliteJobStore {
 
   static std::string random_token() {
     std::random_device random;
-    return fmt::format("{:08x}{:08x}", random(), random());
+    return fmt::format("{}:{}:{:08x}{:08x}", host_name(), process_id(), random(), random());
+  }
+
+  // The name of this host, or "" when it cannot be read.
+  static std::string host_name() {
+#if APSCHED_SQLITE_POSIX
+    std::array<char, 256> name{};
+    if (::gethostname(name.data(), name.size() - 1) == 0) {
+      return std::string{name.data()};
+    }
+#endif
+    return {};
+  }
+
+  static std::int64_t process_id() noexcept {
+#if APSCHED_SQLITE_POSIX
+    return static_cast<std::int64_t>(::getpid());
+#else
+    return 0;
+#endif
+  }
+
+  // Whether process `pid` of this host is certainly gone.
+  static bool process_gone(std::int64_t pid) noexcept {
+#if APSCHED_SQLITE_POSIX
+    if (pid <= 0 || !std::in_range<::pid_t>(pid)) {
+      return false;
+    }
+    return ::kill(static_cast<::pid_t>(pid), 0) != 0 && errno == ESRCH;
+#else
+    (void)pid;
+    return false;
+#endif
+  }
+
+  // Writes this store's lease (again, should another store have taken it over for dead) when a
+  // third of it has passed since the last write.
+  void renew_lease(std::int64_t now) {
+    State& s = state();
+    const std::int64_t lease =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(s.options.lease_duration).count();
+    if (s.lease_renewed != 0 && now - s.lease_renewed < lease / 3) {
+      return;
+    }
+    auto upsert = s.db.prepare_cached(
+        "INSERT INTO owners (owner, host, pid, started_at, lease_until) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until");
+    upsert->bind_all(s.owner, host_name(), process_id(), now,
+                     now > std::numeric_limits<std::int64_t>::max() - lease
+                         ? std::numeric_limits<std::int64_t>::max()
+                         : now + lease);
+    upsert->execute();
+    s.lease_renewed = now;
+  }
+
+  // The other owners whose lease lapsed before `now` or whose process on this host is gone,
+  // (noting when this store's own row is missing),
+  // with the lease_until seen (to take them only if unchanged); on the first call also the
+  // owners of submitted fires without a row in `owners` (lease_until -1).
+  std::vector<std::pair<std::string, std::int64_t>> lapsed_owners(std::int64_t now) {
+    State& s = state();
+    std::vector<std::pair<std::string, std::int64_t>> dead;
+    const std::string host = host_name();
+    bool listed = false;
+    auto select = s.db.prepare_cached("SELECT owner, host, pid, lease_until FROM owners");
+    while (select->step()) {
+      if (select->column_text_view(0) == s.owner) {
+        listed = true;
+        continue;
+      }
+      const std::int64_t lease_until = select->column_int64(3);
+      const bool gone = !host.empty() && select->column_text_view(1) == host &&
+                        process_gone(select->column_int64(2));
+      if (lease_until < now || gone) {
+        dead.emplace_back(select->column_text(0), lease_until);
+      }
+    }
+    if (!listed) {
+      s.lease_renewed = 0;  // another store took this one for dead: register again at once
+    }
+    if (!s.orphans_checked) {
+      s.orphans_checked = true;
+      auto orphans = s.db.prepare_cached(
+          "SELECT DISTINCT owner FROM fires WHERE state = 'submitted' AND owner IS NOT NULL "
+          "AND owner NOT IN (SELECT owner FROM owners)");
+      while (orphans->step()) {
+        dead.emplace_back(orphans->column_text(0), -1);
+      }
+    }
+    return dead;
+  }
+
+  // Inside a transaction: records the submitted fires of dead `owner` as abandoned, or takes
+  // the ones whose job says Abandoned::rerun over for this store, appending them to `taken`.
+  void take_fires_of(const std::string& owner, std::int64_t now,
+                     std::vector<AbandonedFire>& taken) {
+    State& s = state();
+    std::vector<AbandonedFire> fires;
+    {
+      auto select = s.db.prepare_cached(
+          "SELECT f.job_id, f.scheduled, f.attempt, "
+          "j.id IS NOT NULL AND json_extract(j.options, '$.abandoned') = 'rerun' "
+          "FROM fires f LEFT JOIN jobs j ON j.id = f.job_id "
+          "WHERE f.owner = ?1 AND f.state = 'submitted'");
+      select->bind(1, owner);
+      while (select->step()) {
+        fires.push_back(AbandonedFire{
+            .job_id = select->column_text(0),
+            .scheduled = detail::sqlite::from_stored_time(select->column_int64(1)),
+            .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
+                select->column_int64(2), 1, std::numeric_limits<unsigned>::max() - 1)),
+            .rerun = select->column_int64(3) != 0});
+      }
+    }
+    constexpr std::string_view call = "SqliteJobStore::take_abandoned";
+    for (const AbandonedFire& fire : fires) {
+      const std::int64_t scheduled = detail::sqlite::to_stored_time(call, fire.scheduled);
+      if (fire.rerun) {
+        auto rerun = s.db.prepare_cached(
+            "UPDATE fires SET owner = ?3, attempt = ?4, recorded_at = ?5 "
+            "WHERE job_id = ?1 AND scheduled = ?2");
+        rerun->bind_all(fire.job_id, scheduled, s.owner, std::int64_t{fire.attempt} + 1, now);
+        rerun->execute();
+      } else {
+        auto drop = s.db.prepare_cached(
+            "UPDATE fires SET state = 'abandoned', finished_at = ?3, error = ?4 "
+            "WHERE job_id = ?1 AND scheduled = ?2");
+        drop->bind_all(fire.job_id, scheduled, now,
+                       fmt::format("its scheduler ({}) stopped while it ran", owner));
+        drop->execute();
+        auto outcome =
+            s.db.prepare_cached("UPDATE jobs SET last_outcome = 'dropped' WHERE id = ?1");
+        outcome->bind(1, fire.job_id);
+        outcome->execute();
+        trim_history(fire.job_id);
+      }
+    }
+    taken.insert(taken.end(), std::make_move_iterator(fires.begin()),
+                 std::make_move_iterator(fires.end()));
+  }
+
+  // Gives up this store's lease: see ~SqliteJobStore.
+  void release_lease() noexcept {
+    if (!state_ || state_->owner_pid != process_id()) {
+      return;  // moved from, or inherited through fork(): the lease is the parent's
+    }
+    State& s = *state_;
+    try {
+      s.round = false;
+      flush_outcomes();
+      auto release = s.db.prepare_cached(
+          "DELETE FROM owners WHERE owner = ?1 AND NOT EXISTS "
+          "(SELECT 1 FROM fires WHERE owner = ?1 AND state = 'submitted')");
+      release->bind(1, s.owner);
+      if (release->execute() == 0) {
+        auto lapse = s.db.prepare_cached("UPDATE owners SET lease_until = 0 WHERE owner = ?1");
+        lapse->bind(1, s.owner);
+        lapse->execute();
+      }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the lease lapses in time
+    }
   }
 
   [[nodiscard]] State& state() const noexcept {
@@ -680,31 +978,134 @@ class SqliteJobStore {
   }
 
   // Runs `body`, a group of writes, atomically: in a transaction of its own, or inside an open
-  // batch as a savepoint, so that a failing write leaves the batch as it was.
+  // batch or round as a savepoint, so that a failing write leaves the batch as it was.
   template <class F>
-  void write(F&& body) {
+  void write(F&& body) const {
+    write_if([&] {
+      body();
+      return true;
+    });
+  }
+
+  // As write, for a `body` returning whether to keep its writes: on false they are undone.
+  // Returns body's result.
+  template <class F>
+  bool write_if(F&& body) const {
     State& s = state();
+    if (s.round && !s.batch) {
+      s.batch.emplace(s.db);  // the round's transaction, at its first write
+    }
     if (!s.batch) {
-      s.db.transaction(body);
-      return;
+      detail::sqlite::Transaction tx{s.db};
+      if (!body()) {
+        tx.rollback();
+        return false;
+      }
+      tx.commit();
+      return true;
     }
     s.db.prepare_cached("SAVEPOINT apsched_write")->execute();
+    bool keep = false;
     try {
-      body();
+      keep = body();
     } catch (...) {
-      try {
-        s.db.prepare_cached("ROLLBACK TO apsched_write")->execute();
-        s.db.prepare_cached("RELEASE apsched_write")->execute();
-      } catch (...) {  // NOLINT(bugprone-empty-catch): the batch fails at commit_batch then
-      }
+      undo_savepoint();
       throw;
     }
+    if (!keep) {
+      undo_savepoint();
+      return false;
+    }
     s.db.prepare_cached("RELEASE apsched_write")->execute();
+    return true;
+  }
+
+  // Rolls back to the savepoint of write_if and releases it.
+  void undo_savepoint() const noexcept {
+    State& s = state();
+    try {
+      s.db.prepare_cached("ROLLBACK TO apsched_write")->execute();
+      s.db.prepare_cached("RELEASE apsched_write")->execute();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the batch or round fails at its commit then
+    }
+  }
+
+  // What record_outcome writes, taken from its arguments.
+  static PendingOutcome pending_outcome(std::string_view id, const JobRecord* record,
+                                        TimePoint scheduled, FireState fire_state,
+                                        std::string_view error, std::string_view call) {
+    const bool ran = fire_state == FireState::succeeded || fire_state == FireState::failed;
+    return PendingOutcome{
+        .id = std::string{id},
+        .scheduled = detail::sqlite::to_stored_time(call, scheduled),
+        .state = fire_state,
+        .error = std::string{error},
+        .counted = record != nullptr,
+        .ran = ran,
+        .last_run = record != nullptr && ran && record->last_run != TimePoint::min()
+                        ? detail::sqlite::to_stored_time(call, record->last_run)
+                        : no_time};
+  }
+
+  // Writes outcomes, trimming each job's history once.
+  void apply_outcomes(const std::vector<PendingOutcome>& outcomes) const {
+    for (const PendingOutcome& outcome : outcomes) {
+      apply_outcome(outcome, false);
+    }
+    std::vector<std::string_view> ids;
+    ids.reserve(outcomes.size());
+    for (const PendingOutcome& outcome : outcomes) {
+      ids.push_back(outcome.id);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (const std::string_view id : ids) {
+      trim_history(id);
+    }
+  }
+
+  // Writes one outcome: the fire's end (if this store owns it) and the job's counters; then,
+  // with `trim`, trims the job's history.
+  void apply_outcome(const PendingOutcome& outcome, bool trim = true) const {
+    State& s = state();
+    auto finish = s.db.prepare_cached(
+        "UPDATE fires SET state = ?3, finished_at = ?4, error = ?5 "
+        "WHERE job_id = ?1 AND scheduled = ?2 AND owner = ?6");
+    finish->bind_all(outcome.id, outcome.scheduled, detail::sqlite::state_text(outcome.state),
+                     detail::sqlite::system_now());
+    if (outcome.error.empty()) {
+      finish->bind_null(5);
+    } else {
+      finish->bind(5, std::string_view{outcome.error});
+    }
+    finish->bind(6, s.owner);
+    finish->execute();
+    if (outcome.counted) {
+      auto count = s.db.prepare_cached(
+          "UPDATE jobs SET run_count = run_count + ?2, failure_count = failure_count + ?3, "
+          "last_run = CASE WHEN ?4 IS NULL THEN last_run WHEN last_run IS NULL OR "
+          "last_run < ?4 THEN ?4 ELSE last_run END, last_outcome = ?5 WHERE id = ?1");
+      count->bind_all(outcome.id, std::int64_t{outcome.ran ? 1 : 0},
+                      std::int64_t{outcome.state == FireState::failed ? 1 : 0});
+      // Plain branches rather than an optional: GCC 12 -O3 reports a false
+      // maybe-uninitialized on an optional<int64_t> bound here.
+      if (outcome.last_run != no_time) {
+        count->bind(4, outcome.last_run);
+      } else {
+        count->bind_null(4);
+      }
+      count->bind(5, detail::sqlite::outcome_text(detail::sqlite::outcome_of(outcome.state)));
+      count->execute();
+    }
+    if (trim) {
+      trim_history(outcome.id);
+    }
   }
 
   // The record of job `id`, whose row has `row_version`: the cached one, reloaded if stale or
   // changed, else loaded now. nullptr when the row is gone or cannot be used.
-  JobRecord* hand_out(std::string_view id, std::int64_t row_version) {
+  JobRecord* hand_out(std::string_view id, std::int64_t row_version,
+                      const detail::sqlite::JobRow* read = nullptr) {
     State& s = state();
     detail::sqlite::CachedRecord* cached = s.cache.find(id);
     if (cached != nullptr && !cached->stale && cached->version == row_version) {
@@ -714,9 +1115,12 @@ class SqliteJobStore {
       return nullptr;
     }
     std::optional<detail::sqlite::JobRow> row;
-    {
-      auto select = s.db.prepare_cached(
-          fmt::format("SELECT {} FROM jobs WHERE id = ?1", detail::sqlite::job_columns));
+    if (read != nullptr) {
+      row = *read;
+    } else {
+      static const std::string sql =
+          fmt::format("SELECT {} FROM jobs WHERE id = ?1", detail::sqlite::job_columns);
+      auto select = s.db.prepare_cached(sql);
       select->bind(1, id);
       if (select->step()) {
         row = detail::sqlite::read_job_row(*select);
@@ -780,7 +1184,7 @@ class SqliteJobStore {
   }
 
   // Keeps the newest history_per_job finished fires of job `id`.
-  void trim_history(std::string_view id) {
+  void trim_history(std::string_view id) const {
     State& s = state();
     auto trim = s.db.prepare_cached(
         "DELETE FROM fires WHERE job_id = ?1 AND state <> 'submitted' AND scheduled IN "

@@ -36,7 +36,7 @@ inline constexpr std::string_view store_schema_name = "apsched_jobs";
 
 /// The migrations of the job store schema, oldest first. Never edit a released one: add the
 /// next version instead.
-inline constexpr std::array<Migration, 1> store_migrations{{
+inline constexpr std::array<Migration, 2> store_migrations{{
     {1,
      "CREATE TABLE jobs ("
      " id TEXT PRIMARY KEY NOT NULL,"
@@ -64,6 +64,16 @@ inline constexpr std::array<Migration, 1> store_migrations{{
      " error TEXT,"
      " attempt INTEGER NOT NULL DEFAULT 1,"
      " PRIMARY KEY (job_id, scheduled)) WITHOUT ROWID;"},
+    // The schedulers (store objects) with a lease on the file: the fires a dead one recorded as
+    // submitted are taken over by another.
+    {2,
+     "CREATE TABLE owners ("
+     " owner TEXT PRIMARY KEY NOT NULL,"
+     " host TEXT NOT NULL,"
+     " pid INTEGER NOT NULL,"
+     " started_at INTEGER NOT NULL,"
+     " lease_until INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE INDEX fires_submitted ON fires (owner) WHERE state = 'submitted';"},
 }};
 
 /// The columns of `jobs` in the order row_columns reads them.
@@ -124,7 +134,7 @@ struct JobRow {
 }
 
 /// The stored name of each FireState.
-inline constexpr std::array<json::EnumName<FireState>, 7> fire_state_names{{
+inline constexpr std::array<json::EnumName<FireState>, 8> fire_state_names{{
     {"submitted", FireState::submitted},
     {"succeeded", FireState::succeeded},
     {"failed", FireState::failed},
@@ -132,6 +142,7 @@ inline constexpr std::array<json::EnumName<FireState>, 7> fire_state_names{{
     {"skipped", FireState::skipped},
     {"dropped", FireState::dropped},
     {"abandoned", FireState::abandoned},
+    {"coalesced", FireState::coalesced},
 }};
 
 /// The stored name of each JobOutcome but `none` (stored as NULL).
