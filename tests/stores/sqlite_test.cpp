@@ -903,7 +903,7 @@ TEST_CASE("sqlite store: a version 1 file is migrated forward, keeping its jobs"
   }
   // What version 1 wrote: no lease table.
   raw_exec(file,
-           "DROP INDEX fires_submitted; DROP TABLE owners; "
+           "DROP TRIGGER jobs_insert_clears_fires; DROP INDEX fires_submitted; DROP TABLE owners; "
            "UPDATE apsched_schema SET version = 1 WHERE name = 'apsched_jobs'");
   const std::string row = raw_row(file, "a");
   SqliteJobStore store = open_store(file, tasks);
@@ -911,4 +911,24 @@ TEST_CASE("sqlite store: a version 1 file is migrated forward, keeping its jobs"
   CHECK(raw_int(file, "SELECT count(*) FROM owners") == 1);
   CHECK(raw_row(file, "a") == row);
   CHECK(store.find("a") != nullptr);
+}
+
+TEST_CASE("sqlite store: the options text add_job stores is their JSON encoding", "[sqlite]") {
+  const auto tasks = make_tasks();
+  JobRecord plain = make_job(*tasks, "plain", t0);
+  CHECK(apsched::detail::sqlite::encode_record_options_text(plain) ==
+        apsched::detail::sqlite::encode_record_options(plain).dump());
+  JobRecord full = make_job(*tasks, "full", t0);
+  full.extra().name = "a \"quoted\" n\u00e4me\n";
+  full.extras->misfire_grace_time = 90s;
+  full.extras->timeout = 2500ms;
+  full.coalesce = apsched::Coalesce::all;
+  full.overlap = apsched::Overlap::queue;
+  full.abandoned = apsched::Abandoned::rerun;
+  full.max_instances = 7;
+  full.executor = 3;
+  const std::string text = apsched::detail::sqlite::encode_record_options_text(full);
+  CHECK(text == apsched::detail::sqlite::encode_record_options(full).dump());
+  CHECK_THAT(text, contains(R"("name":"a \"quoted\" näme\n")"));  // UTF-8 kept, escaped quotes
+  CHECK(nlohmann::json::parse(text).at("timeout_ns") == 2'500'000'000LL);
 }

@@ -168,7 +168,7 @@ class SqliteJobStore {
           call, record.id)};
     }
     const std::string trigger = s.codecs->encode(record.trigger).dump();
-    const std::string options = detail::sqlite::encode_record_options(record).dump();
+    const std::string options = detail::sqlite::encode_record_options_text(record);
     auto insert = s.db.prepare_cached(
         "INSERT INTO jobs (id, task, arguments, trigger, options, next_fire, next_run, paused, "
         "last_run, run_count, failure_count, last_outcome, version) "
@@ -185,16 +185,9 @@ class SqliteJobStore {
     insert->bind(10, static_cast<std::int64_t>(record.run_count));
     insert->bind(11, std::int64_t{record.failure_count});
     insert->bind(12, detail::sqlite::outcome_text(record.last_outcome));
-    bool inserted = false;
-    write([&] {
-      inserted = insert->execute() > 0;
-      if (inserted) {
-        // Fires left by an earlier job with this id would collide with this job's.
-        auto fires = s.db.prepare_cached("DELETE FROM fires WHERE job_id = ?1");
-        fires->bind(1, record.id);
-        fires->execute();
-      }
-    });
+    // One statement, atomic alone (also inside a batch); a trigger clears fires left by an
+    // earlier job with this id.
+    const bool inserted = insert->execute() > 0;
     if (!inserted) {
       return nullptr;
     }

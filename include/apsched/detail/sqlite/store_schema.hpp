@@ -21,6 +21,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -73,7 +74,11 @@ inline constexpr std::array<Migration, 2> store_migrations{{
      " pid INTEGER NOT NULL,"
      " started_at INTEGER NOT NULL,"
      " lease_until INTEGER NOT NULL) WITHOUT ROWID;"
-     "CREATE INDEX fires_submitted ON fires (owner) WHERE state = 'submitted';"},
+     "CREATE INDEX fires_submitted ON fires (owner) WHERE state = 'submitted';"
+     // A new job starts a history of its own: fires left by an earlier job of its id would
+     // collide with its fires. In the INSERT statement itself, which stays atomic alone.
+     "CREATE TRIGGER jobs_insert_clears_fires AFTER INSERT ON jobs BEGIN"
+     " DELETE FROM fires WHERE job_id = NEW.id; END;"},
 }};
 
 /// The columns of `jobs` in the order row_columns reads them.
@@ -218,6 +223,37 @@ template <class E, std::size_t N>
     value["timeout_ns"] = json::option_nanoseconds("timeout", *record.extras->timeout);
   }
   return value;
+}
+
+/// encode_record_options(record).dump(), written directly: the text add_job stores, without
+/// building a JSON object (members in the same sorted order, the same escaping).
+/// @throws SerializationError as encode_record_options; nlohmann::json::type_error for a name
+/// that is not UTF-8
+[[nodiscard]] inline std::string encode_record_options_text(const JobRecord& record) {
+  std::string text =
+      fmt::format(R"({{"abandoned":"{}","coalesce":"{}","executor":{},"max_instances":{})",
+                  json::enum_name(json::abandoned_names, record.abandoned),
+                  json::enum_name(json::coalesce_names, record.coalesce), unsigned{record.executor},
+                  record.max_instances);
+  if (record.extras && record.extras->misfire_grace_time) {
+    fmt::format_to(
+        std::back_inserter(text), R"(,"misfire_grace_time_ns":{})",
+        json::option_nanoseconds("misfire_grace_time", *record.extras->misfire_grace_time));
+  }
+  text += R"(,"name":)";
+  if (!record.extras || record.extras->name.empty()) {
+    text += R"("")";
+  } else {
+    text += nlohmann::json(record.extras->name).dump();
+  }
+  fmt::format_to(std::back_inserter(text), R"(,"overlap":"{}")",
+                 json::enum_name(json::overlap_names, record.overlap));
+  if (record.extras && record.extras->timeout) {
+    fmt::format_to(std::back_inserter(text), R"(,"timeout_ns":{})",
+                   json::option_nanoseconds("timeout", *record.extras->timeout));
+  }
+  text += '}';
+  return text;
 }
 
 /// Sets the settings of `record` that encode_record_options writes from `value`.
