@@ -100,7 +100,7 @@ struct SqliteStoreOptions {
 /// apsched::BackgroundScheduler<apsched::SqliteJobStore> scheduler{
 ///     apsched::SqliteJobStore{"jobs.db"}};
 /// scheduler.register_task("report", [](std::string to) { send_report(to); });
-/// scheduler.add_job(apsched::task("report"), apsched::CronTrigger{"0 9 * * *"},
+/// scheduler.add_job(apsched::task("report"), apsched::CronTrigger::from_crontab("0 9 * * *"),
 ///                   {.id = "daily-report", .replace_existing = true}, "ops@example.com");
 /// @endcode
 ///
@@ -118,7 +118,7 @@ class SqliteJobStore {
   /// message when the file cannot be opened or is not an SQLite database:
   /// `open: "jobs.db": file is not a database`
   /// @throws SchemaVersionError when the file was written by a newer apsched:
-  /// `open: "jobs.db" has schema version 2 of apsched_jobs, this apsched supports up to version 1`
+  /// `open: "jobs.db" has schema version 3 of apsched_jobs, this apsched supports up to version 2`
   explicit SqliteJobStore(const std::filesystem::path& file, SqliteStoreOptions options = {})
       : state_{std::make_unique<State>(
             detail::sqlite::Database::open(file, database_options(options)), std::move(options))} {
@@ -366,8 +366,9 @@ class SqliteJobStore {
     }
   }
 
-  /// See DurableJobStore: in one transaction, advances (or with `remove`, deletes) the stored
-  /// job provided it is still the version handed out, and records `fires`; then trims the job's
+  /// See DurableJobStore: atomically (a transaction of its own, or a savepoint of the open round
+  /// or batch), advances (or with `remove`, deletes) the stored job provided it is still the
+  /// version handed out, and records `fires`; when some of them are finished, trims the job's
   /// fire history to SqliteStoreOptions::history_per_job finished fires.
   /// @returns false, having recorded nothing, when another process changed or processed the job
   /// (the record is reloaded before it is handed out again)
@@ -857,7 +858,7 @@ class SqliteJobStore {
     s.lease_renewed = now;
   }
 
-  // The other owners whose lease lapsed before `now` or whose process on this host is gone,
+  // The other owners whose lease lapsed before `now` or whose process on this host is gone
   // (noting when this store's own row is missing),
   // with the lease_until seen (to take them only if unchanged); on the first call also the
   // owners of submitted fires without a row in `owners` (lease_until -1).
