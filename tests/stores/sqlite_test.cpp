@@ -591,7 +591,7 @@ TEST_CASE("sqlite store: a database of a newer schema version is refused", "[sql
   raw_exec(file, "UPDATE apsched_schema SET version = 7 WHERE name = 'apsched_jobs'");
   REQUIRE_THROWS_AS(SqliteJobStore{file}, apsched::SchemaVersionError);
   REQUIRE_THROWS_WITH(SqliteJobStore{file}, contains("has schema version 7 of apsched_jobs") &&
-                                                contains("supports up to version 2"));
+                                                contains("supports up to version 3"));
 }
 
 TEST_CASE("sqlite store: a file that is not a database is refused at open", "[sqlite]") {
@@ -769,6 +769,81 @@ std::vector<apsched::AbandonedFire> take_sorted(SqliteJobStore& store) {
 
 }  // namespace
 
+TEST_CASE("sqlite store: an add the database fails partway leaves nothing, alone or in a batch",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(file, tasks);
+  // Job "a" ran once and is gone; its history stays until a job with its id is added.
+  REQUIRE(store.insert(make_other_job(*tasks, "a", t0)) != nullptr);
+  JobRecord* a = store.first_due(t0);
+  REQUIRE(a != nullptr);
+  const FireDecision fire{.scheduled = t0, .state = FireState::succeeded, .runs = 1};
+  REQUIRE(store.commit_due(*a, std::span<const FireDecision>{&fire, 1}, true));
+  // Another program makes deleting fires fail: the add of "a" fails after its INSERT.
+  raw_exec(file,
+           "CREATE TRIGGER refuse BEFORE DELETE ON fires BEGIN SELECT RAISE(ABORT, 'refused'); "
+           "END");
+  REQUIRE_THROWS_WITH(store.insert(make_other_job(*tasks, "a", t0 + 1h)), contains("refused"));
+  CHECK(store.find("a") == nullptr);
+  CHECK(store.fire_history("a").size() == 1);
+
+  store.begin_batch();
+  REQUIRE(store.insert(make_job(*tasks, "b", t0)) != nullptr);
+  CHECK_THROWS_WITH(store.insert(make_other_job(*tasks, "a", t0 + 1h)), contains("refused"));
+  REQUIRE_THROWS_AS(store.commit_batch(), apsched::StoreError);
+  // The whole batch was rolled back: the half-done add, and "b" with it.
+  CHECK(raw_int(file, "SELECT count(*) FROM jobs") == 0);
+  CHECK(store.find("b") == nullptr);
+  CHECK(store.fire_history("a").size() == 1);
+  // The store works on after the failed batch.
+  raw_exec(file, "DROP TRIGGER refuse");
+  REQUIRE(store.insert(make_other_job(*tasks, "a", t0 + 1h)) != nullptr);
+  CHECK(store.fire_history("a").empty());
+}
+
+TEST_CASE("sqlite store: a fire the database fails partway fails its round, rolled back whole",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(file, tasks);
+  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(store.insert(make_job(*tasks, "b", t0)) != nullptr);
+  const std::string row_a = raw_row(file, "a");
+  const std::string row_b = raw_row(file, "b");
+  raw_exec(file,
+           "CREATE TRIGGER refuse BEFORE INSERT ON fires WHEN NEW.job_id = 'b' BEGIN "
+           "SELECT RAISE(ABORT, 'refused'); END");
+  store.begin_round();
+  JobRecord* a = store.first_due(t0);
+  REQUIRE(a != nullptr);
+  REQUIRE(a->id == "a");
+  REQUIRE(commit_one(store, *a));
+  JobRecord* b = store.first_due(t0);
+  REQUIRE(b != nullptr);
+  REQUIRE(b->id == "b");
+  // The advance of "b" is written, its fire is refused.
+  CHECK_THROWS_WITH(commit_one(store, *b), contains("refused"));
+  CHECK_THROWS_AS(store.end_round(), apsched::StoreError);
+  CHECK(raw_row(file, "a") == row_a);
+  CHECK(raw_row(file, "b") == row_b);
+  CHECK(raw_int(file, "SELECT count(*) FROM fires") == 0);
+  // Both are handed out again as stored, and commit once the database lets them.
+  raw_exec(file, "DROP TRIGGER refuse");
+  store.begin_round();
+  int committed = 0;
+  while (JobRecord* job = store.first_due(t0)) {
+    CHECK(job->next_run == t0);
+    REQUIRE(commit_one(store, *job));
+    ++committed;
+  }
+  store.end_round();
+  CHECK(committed == 2);
+  CHECK(raw_int(file, "SELECT count(*) FROM fires") == 2);
+}
+
 TEST_CASE("sqlite store: fires of a lapsed lease are taken over once, dropped or run again",
           "[sqlite]") {
   TempDir dir;
@@ -903,11 +978,12 @@ TEST_CASE("sqlite store: a version 1 file is migrated forward, keeping its jobs"
   }
   // What version 1 wrote: no lease table.
   raw_exec(file,
-           "DROP TRIGGER jobs_insert_clears_fires; DROP INDEX fires_submitted; DROP TABLE owners; "
+           "DROP INDEX fires_submitted; DROP TABLE owners; "
            "UPDATE apsched_schema SET version = 1 WHERE name = 'apsched_jobs'");
   const std::string row = raw_row(file, "a");
   SqliteJobStore store = open_store(file, tasks);
-  CHECK(raw_int(file, "SELECT version FROM apsched_schema WHERE name = 'apsched_jobs'") == 2);
+  CHECK(raw_int(file, "SELECT version FROM apsched_schema WHERE name = 'apsched_jobs'") == 3);
+  CHECK(raw_int(file, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 0);
   CHECK(raw_int(file, "SELECT count(*) FROM owners") == 1);
   CHECK(raw_row(file, "a") == row);
   CHECK(store.find("a") != nullptr);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/json/write.hpp>
 #include <apsched/detail/sqlite/database.hpp>
 #include <apsched/detail/sqlite/error.hpp>
 #include <apsched/detail/sqlite/migrate.hpp>
@@ -118,7 +119,7 @@ class SqliteJobStore {
   /// message when the file cannot be opened or is not an SQLite database:
   /// `open: "jobs.db": file is not a database`
   /// @throws SchemaVersionError when the file was written by a newer apsched:
-  /// `open: "jobs.db" has schema version 3 of apsched_jobs, this apsched supports up to version 2`
+  /// `open: "jobs.db" has schema version 4 of apsched_jobs, this apsched supports up to version 3`
   explicit SqliteJobStore(const std::filesystem::path& file, SqliteStoreOptions options = {})
       : state_{std::make_unique<State>(
             detail::sqlite::Database::open(file, database_options(options)), std::move(options))} {
@@ -153,8 +154,10 @@ class SqliteJobStore {
   /// those fires over. Errors are ignored (the lease then lapses in time).
   ~SqliteJobStore() { release_lease(); }
 
-  /// See JobStore. Stores the job, which must name a task (JobExtras::task), in one
-  /// transaction that also deletes fire history left by an earlier job with the same id.
+  /// See JobStore. Stores the job, which must name a task (JobExtras::task), and deletes fire
+  /// history left by an earlier job with the same id, in one transaction (inside an open batch
+  /// or round: as part of it). The record stays in memory while fewer than
+  /// SqliteStoreOptions::cache_size are; else it is loaded again when it is due.
   /// @throws InvalidArgumentError for a record without a task (a closure job cannot be stored)
   /// @throws SerializationError if its trigger has no codec
   /// @throws StoreError if the database fails
@@ -167,32 +170,61 @@ class SqliteJobStore {
           "registered by name (apsched::task)",
           call, record.id)};
     }
-    const std::string trigger = s.codecs->encode(record.trigger).dump();
+    const std::string trigger = detail::json::dump_compact(s.codecs->encode(record.trigger));
     const std::string options = detail::sqlite::encode_record_options_text(record);
-    auto insert = s.db.prepare_cached(
-        "INSERT INTO jobs (id, task, arguments, trigger, options, next_fire, next_run, paused, "
-        "last_run, run_count, failure_count, last_outcome, version) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1) "
-        "ON CONFLICT (id) DO NOTHING");
-    insert->bind_all(record.id, record.extras->task->name, record.extras->task->arguments, trigger,
-                     options, detail::sqlite::to_stored_time(call, record.next_fire),
-                     detail::sqlite::to_stored_time(call, record.next_run), record.paused);
-    if (record.last_run == TimePoint::min()) {
-      insert->bind_null(9);
-    } else {
-      insert->bind(9, detail::sqlite::to_stored_time(call, record.last_run));
-    }
-    insert->bind(10, static_cast<std::int64_t>(record.run_count));
-    insert->bind(11, std::int64_t{record.failure_count});
-    insert->bind(12, detail::sqlite::outcome_text(record.last_outcome));
-    // One statement, atomic alone (also inside a batch); a trigger clears fires left by an
-    // earlier job with this id.
-    const bool inserted = insert->execute() > 0;
+    const std::int64_t next_fire = detail::sqlite::to_stored_time(call, record.next_fire);
+    const std::int64_t next_run = detail::sqlite::to_stored_time(call, record.next_run);
+    const bool ran = record.last_run != TimePoint::min();
+    const std::int64_t last_run = ran ? detail::sqlite::to_stored_time(call, record.last_run) : 0;
+    const bool inserted = write_direct([&] {
+      auto insert = s.db.prepare_cached(
+          "INSERT INTO jobs (id, task, arguments, trigger, options, next_fire, next_run, paused, "
+          "last_run, run_count, failure_count, last_outcome, version) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1) "
+          "ON CONFLICT (id) DO NOTHING");
+      // The texts outlive the handle, which clears the bindings.
+      insert->bind_static(1, record.id);
+      insert->bind_static(2, record.extras->task->name);
+      insert->bind_static(3, record.extras->task->arguments);
+      insert->bind_static(4, trigger);
+      insert->bind_static(5, options);
+      insert->bind(6, next_fire);
+      insert->bind(7, next_run);
+      insert->bind(8, record.paused);
+      if (ran) {
+        insert->bind(9, last_run);
+      } else {
+        insert->bind_null(9);
+      }
+      insert->bind(10, static_cast<std::int64_t>(record.run_count));
+      insert->bind(11, std::int64_t{record.failure_count});
+      insert->bind(12, detail::sqlite::outcome_text(record.last_outcome));
+      if (insert->execute() == 0) {
+        return false;
+      }
+      // A new job starts a history of its own: fires of an earlier job with its id would
+      // collide with its fires.
+      auto clear = s.db.prepare_cached("DELETE FROM fires WHERE job_id = ?1");
+      clear->bind_static(1, record.id);
+      clear->execute();
+      return true;
+    });
     if (!inserted) {
       return nullptr;
     }
     s.set_aside.forget(s.db, record.id);
-    return s.cache.put(std::move(record), 1);
+    // A cached record of an earlier job with this id (deleted by another process) goes, or,
+    // with a run outstanding, is marked stale; the new one is cached when there is room.
+    bool cache = s.cache.size() < s.options.cache_size;
+    if (detail::sqlite::CachedRecord* earlier = s.cache.find(record.id)) {
+      cache = detail::sqlite::RecordCache::idle(earlier->record);
+      earlier->stale = true;
+    }
+    if (cache) {
+      return s.cache.put(std::move(record), 1);  // replaces an idle earlier record
+    }
+    s.inserted = std::move(record);
+    return &*s.inserted;
   }
 
   /// See JobStore. Returns the stored job, loading it when it is not in memory or another
@@ -255,7 +287,7 @@ class SqliteJobStore {
     State& s = state();
     detail::sqlite::CachedRecord* entry = s.cache.holding(stored);
     try {
-      const std::string trigger = s.codecs->encode(stored.trigger).dump();
+      const std::string trigger = detail::json::dump_compact(s.codecs->encode(stored.trigger));
       const std::string options = detail::sqlite::encode_record_options(stored).dump();
       auto write = s.db.prepare_cached(
           "UPDATE jobs SET next_fire = ?2, next_run = ?3, paused = ?4, trigger = ?5, "
@@ -366,14 +398,17 @@ class SqliteJobStore {
     }
   }
 
-  /// See DurableJobStore: atomically (a transaction of its own, or a savepoint of the open round
-  /// or batch), advances (or with `remove`, deletes) the stored job provided it is still the
+  /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round or
+  /// batch), advances (or with `remove`, deletes) the stored job provided it is still the
   /// version handed out, and records `fires`; when some of them are finished, trims the job's
   /// fire history to SqliteStoreOptions::history_per_job finished fires.
   /// @returns false, having recorded nothing, when another process changed or processed the job
-  /// (the record is reloaded before it is handed out again)
+  /// (the record is reloaded before it is handed out again), or when one of `fires` is recorded
+  /// already (inside a round or batch, that marks it failed: its commit rolls it back)
   /// @throws InvalidArgumentError if `job` was not handed out by this store
-  /// @throws StoreError if the database fails; nothing is recorded then either
+  /// @throws SerializationError if a time is out of range; nothing is written then
+  /// @throws StoreError if the database fails; nothing is recorded then either (inside a round
+  /// or batch, its commit rolls it back)
   bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
     constexpr std::string_view call = "SqliteJobStore::commit_due";
     State& s = state();
@@ -384,26 +419,28 @@ class SqliteJobStore {
           "or find",
           call, job.id)};
     }
+    // Every value is checked before the first write (see write_direct).
+    const std::int64_t next_fire = detail::sqlite::to_stored_time(call, job.next_fire);
+    const std::int64_t next_run = detail::sqlite::to_stored_time(call, job.next_run);
+    bool missed = false;
+    for (const FireDecision& fire : fires) {
+      (void)detail::sqlite::to_stored_time(call, fire.scheduled);
+      missed = missed || fire.state == FireState::missed;
+    }
     bool committed = false;
     try {
-      committed = write_if([&] {
+      committed = write_direct([&] {
         bool done = false;
         if (remove) {
           auto erase = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND version = ?2");
           erase->bind_all(job.id, entry->version);
           done = erase->execute() > 0;
         } else {
-          bool missed = false;
-          for (const FireDecision& fire : fires) {
-            missed = missed || fire.state == FireState::missed;
-          }
           auto advance = s.db.prepare_cached(
               "UPDATE jobs SET next_fire = ?3, next_run = ?4, version = version + 1, "
               "last_outcome = CASE WHEN ?5 THEN 'missed' ELSE last_outcome END "
               "WHERE id = ?1 AND version = ?2");
-          advance->bind_all(job.id, entry->version,
-                            detail::sqlite::to_stored_time(call, job.next_fire),
-                            detail::sqlite::to_stored_time(call, job.next_run), missed);
+          advance->bind_all(job.id, entry->version, next_fire, next_run, missed);
           done = advance->execute() > 0;
         }
         if (!done) {
@@ -420,6 +457,7 @@ class SqliteJobStore {
           insert->bind(7, fire.state == FireState::submitted ? std::optional<std::int64_t>{}
                                                              : std::optional{recorded_at});
           if (insert->execute() == 0) {
+            fail_batch();  // undoes the advance
             return false;  // recorded already: another scheduler took this fire
           }
           finished = finished || fire.state != FireState::submitted;
@@ -488,7 +526,9 @@ class SqliteJobStore {
 
   /// Opens a round: until end_round or abort_round, commit_due and every other write of the
   /// store go into one transaction, opened at the first write (so a round that writes nothing
-  /// takes no lock), each write atomic on its own as a savepoint. The scheduler brackets each
+  /// takes no lock). Each write is atomic on its own (a savepoint; commit_due and insert, the
+  /// frequent ones, check their values first instead, and one that the database fails partway
+  /// makes the round fail at its end, rolled back whole). The scheduler brackets each
   /// pass over the store's due jobs with a round, and runs the fires only after end_round.
   /// @pre no batch or round is open
   void begin_round() noexcept {
@@ -589,7 +629,9 @@ class SqliteJobStore {
   }
 
   /// See DurableJobStore: opens a batch, one transaction holding every write until
-  /// commit_batch or rollback_batch (each write stays atomic on its own, as a savepoint).
+  /// commit_batch or rollback_batch. Each write stays atomic on its own, as for begin_round: a
+  /// write refused before it starts (a bad argument, a conflicting id) leaves the batch as it
+  /// was; one that the database fails partway makes commit_batch roll the batch back and throw.
   /// @pre no batch is open
   /// @throws StoreError if the write lock cannot be taken (BusyPolicy)
   void begin_batch() {
@@ -604,6 +646,13 @@ class SqliteJobStore {
   void commit_batch() {
     State& s = state();
     assert(s.batch && "commit_batch: no batch is open");
+    if (s.batch_failed) {
+      rollback_batch();
+      throw StoreError{fmt::format(
+          "SqliteJobStore::commit_batch: \"{}\": a write of the batch or round failed partway; "
+          "expected every write to succeed or leave nothing, so it was rolled back",
+          s.db.path())};
+    }
     try {
       s.batch->commit();
     } catch (...) {
@@ -617,6 +666,7 @@ class SqliteJobStore {
   /// before they are handed out again (idle ones are dropped).
   void rollback_batch() noexcept {
     State& s = state();
+    s.batch_failed = false;
     if (s.batch) {
       if (s.batch->active()) {
         s.batch->rollback();
@@ -791,6 +841,10 @@ class SqliteJobStore {
     detail::sqlite::SetAsideJobs set_aside;
     // The transaction of the open batch, if any.
     std::optional<detail::sqlite::Transaction> batch;
+    // Whether a write inside the open batch or round failed partway (see write_direct).
+    bool batch_failed = false;
+    // The record insert returned when it did not cache it; valid until the next insert.
+    std::optional<JobRecord> inserted;
   };
 
   static detail::sqlite::Options database_options(const SqliteStoreOptions& options) {
@@ -981,22 +1035,35 @@ class SqliteJobStore {
     });
   }
 
+  // Whether writes go into the transaction of an open batch or round (opening the round's at
+  // its first write) rather than into one of their own.
+  bool in_shared_transaction() const {
+    State& s = state();
+    if (s.round && !s.batch) {
+      s.batch.emplace(s.db);
+    }
+    return s.batch.has_value();
+  }
+
+  // Runs `body` in a transaction of its own, kept when `body` returns true.
+  template <class F>
+  bool write_alone(F& body) const {
+    detail::sqlite::Transaction tx{state().db};
+    if (!body()) {
+      tx.rollback();
+      return false;
+    }
+    tx.commit();
+    return true;
+  }
+
   // As write, for a `body` returning whether to keep its writes: on false they are undone.
   // Returns body's result.
   template <class F>
   bool write_if(F&& body) const {
     State& s = state();
-    if (s.round && !s.batch) {
-      s.batch.emplace(s.db);  // the round's transaction, at its first write
-    }
-    if (!s.batch) {
-      detail::sqlite::Transaction tx{s.db};
-      if (!body()) {
-        tx.rollback();
-        return false;
-      }
-      tx.commit();
-      return true;
+    if (!in_shared_transaction()) {
+      return write_alone(body);
     }
     s.db.prepare_cached("SAVEPOINT apsched_write")->execute();
     bool keep = false;
@@ -1012,6 +1079,35 @@ class SqliteJobStore {
     }
     s.db.prepare_cached("RELEASE apsched_write")->execute();
     return true;
+  }
+
+  // As write_if, for the hot writes (insert, commit_due) without a savepoint, which costs more
+  // than such a write: inside an open batch or round, `body` writes into its transaction
+  // directly. So `body` must compute every value it binds before its first write, and return
+  // false only before that write or after marking the batch failed (fail_batch). When it throws
+  // there, its writes may be half done: the batch or round is marked failed, and its commit
+  // rolls it back and throws. Outside a batch or round, `body` runs in a transaction of its own.
+  template <class F>
+  bool write_direct(F&& body) const {
+    State& s = state();
+    if (!in_shared_transaction()) {
+      return write_alone(body);
+    }
+    try {
+      return body();
+    } catch (...) {
+      s.batch_failed = true;
+      throw;
+    }
+  }
+
+  // Inside write_direct's `body`, after a write: undoes it, by marking the open batch or round
+  // failed (outside one, write_direct rolls back when `body` returns false).
+  void fail_batch() const noexcept {
+    State& s = state();
+    if (s.batch) {
+      s.batch_failed = true;
+    }
   }
 
   // Rolls back to the savepoint of write_if and releases it.

@@ -63,20 +63,54 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
     --days;
   }
   const CivilDate date = civil_from_days(days);
-  std::string text =
-      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", date.year, date.month, date.day,
-                  second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
   const std::int64_t nanoseconds = fraction * nanoseconds_per_tick;
+  int digits = 9;  // of the fraction: 0, 3, 6 or 9
+  std::int64_t shown = nanoseconds;
   if (nanoseconds % 1'000'000 == 0) {
-    if (nanoseconds != 0) {
-      text += fmt::format(".{:03}", nanoseconds / 1'000'000);
-    }
+    digits = nanoseconds == 0 ? 0 : 3;
+    shown = nanoseconds / 1'000'000;
   } else if (nanoseconds % 1'000 == 0) {
-    text += fmt::format(".{:06}", nanoseconds / 1'000);
-  } else {
-    text += fmt::format(".{:09}", nanoseconds);
+    digits = 6;
+    shown = nanoseconds / 1'000;
   }
-  return text + "Z";
+  if (date.year < 0 || date.year > 9999) {  // beyond RFC 3339; written as fmt writes it
+    std::string text =
+        fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", date.year, date.month, date.day,
+                    second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
+    if (digits != 0) {
+      text += fmt::format(".{:0{}}", shown, digits);
+    }
+    return text + "Z";
+  }
+  // Written digit by digit: this runs for every stored time, and fmt's parsing of the format
+  // string cost more than the rest of the encoding.
+  std::array<char, 30> buffer{};
+  std::size_t length = 0;
+  const auto put = [&](std::int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      buffer[length + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+    length += static_cast<std::size_t>(width);
+  };
+  const auto mark = [&](char c) { buffer[length++] = c; };
+  put(date.year, 4);
+  mark('-');
+  put(date.month, 2);
+  mark('-');
+  put(date.day, 2);
+  mark('T');
+  put(second_of_day / 3600, 2);
+  mark(':');
+  put(second_of_day / 60 % 60, 2);
+  mark(':');
+  put(second_of_day % 60, 2);
+  if (digits != 0) {
+    mark('.');
+    put(shown, digits);
+  }
+  mark('Z');
+  return std::string{buffer.data(), length};
 }
 
 /// Reads `count` decimal digits of `text` from `position` (advancing it), or empty.

@@ -84,7 +84,9 @@ struct Connection {
   // Hashes std::string and std::string_view alike, so the cache is searched without a copy.
   struct SqlHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view sql) const noexcept {
+    // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, so a lookup
+    // compares hashes instead of hashing every key it passes in the bucket chain.
+    std::size_t operator()(std::string_view sql) const {
       return std::hash<std::string_view>{}(sql);
     }
   };

@@ -112,7 +112,9 @@ class RecordCache {
  private:
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept {
+    // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, so a lookup
+    // compares hashes instead of hashing every key it passes in the bucket chain.
+    std::size_t operator()(std::string_view text) const {
       return std::hash<std::string_view>{}(text);
     }
   };

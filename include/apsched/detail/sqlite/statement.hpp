@@ -144,6 +144,16 @@ class Statement {
                                           SQLITE_UTF8));
   }
 
+  /// Binds UTF-8 text to parameter `index` without copying it: SQLite reads `text` in place, so
+  /// it must stay alive and unchanged until the binding is replaced or cleared (for a statement
+  /// from Database::prepare_cached: until its handle is destroyed). For large texts bound often.
+  /// @throws SqliteError as bind(int, std::string_view)
+  void bind_static(int index, std::string_view text) {
+    const char* data = text.data() == nullptr ? "" : text.data();
+    check_bind(index,
+               sqlite3_bind_text64(handle_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8));
+  }
+
   /// Binds NUL-terminated UTF-8 text (this overload keeps a string literal from binding as bool).
   /// @throws SqliteError as bind(int, std::string_view)
   void bind(int index, const char* text) { bind(index, std::string_view{text}); }
