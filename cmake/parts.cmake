@@ -8,23 +8,27 @@
 # apsched::json: JSON codecs of triggers, job options and task arguments, and the task registry
 #   (nlohmann/json; needs apsched::cron, since cron triggers have codecs).
 # apsched::sqlite: the durable SQLite job store (SQLite3; needs apsched::json).
+# apsched::postgres: the PostgreSQL layer for clustered scheduling (libpq).
 #
 # Each part's headers are matched by APSCHED_PART_REGEX_<part> against paths below include/;
 # tests, examples and benchmarks link a part when the header they mirror belongs to it or when
 # their path starts with the part's name.
-set(APSCHED_PARTS cron asio json sqlite)
+set(APSCHED_PARTS cron asio json sqlite postgres)
 set(APSCHED_PART_REGEX_cron
     "^apsched/(triggers/(cron|calendar_interval|exclusion)\\.hpp|detail/cron/)")
 set(APSCHED_PART_REGEX_asio "^apsched/(asio_scheduler\\.hpp|asio/|detail/asio/)")
 set(APSCHED_PART_REGEX_json "^apsched/(json/|detail/json/)")
 set(APSCHED_PART_REGEX_sqlite "^apsched/(stores/sqlite\\.hpp|detail/sqlite/)")
-set(APSCHED_OPTIONAL_HEADER_REGEX "")
-foreach(part IN LISTS APSCHED_PARTS)
-  if(APSCHED_OPTIONAL_HEADER_REGEX)
-    string(APPEND APSCHED_OPTIONAL_HEADER_REGEX "|")
-  endif()
-  string(APPEND APSCHED_OPTIONAL_HEADER_REGEX "(${APSCHED_PART_REGEX_${part}})")
-endforeach()
+set(APSCHED_PART_REGEX_postgres "^apsched/(stores/postgres\\.hpp|detail/postgres/)")
+# Removes the headers of the optional parts from the list named `headers` (one filter per part:
+# CMake's regular expressions allow only nine groups each).
+function(apsched_remove_part_headers headers)
+  set(kept ${${headers}})
+  foreach(part IN LISTS APSCHED_PARTS)
+    list(FILTER kept EXCLUDE REGEX "${APSCHED_PART_REGEX_${part}}")
+  endforeach()
+  set(${headers} ${kept} PARENT_SCOPE)
+endfunction()
 
 option(APSCHED_USE_BOOST_ASIO "Build apsched::asio over Boost.Asio instead of standalone Asio" OFF)
 
@@ -64,6 +68,11 @@ function(apsched_find_part_dependency part)
     find_package(SQLite3 QUIET)
     if(TARGET SQLite::SQLite3 AND TARGET apsched_json)
       set(deps SQLite::SQLite3 apsched_json)
+    endif()
+  elseif(part STREQUAL "postgres")
+    find_package(PostgreSQL QUIET)
+    if(TARGET PostgreSQL::PostgreSQL)
+      set(deps PostgreSQL::PostgreSQL)
     endif()
   endif()
   set(${part}_deps ${deps} PARENT_SCOPE)

@@ -2,6 +2,7 @@
 // Schema versioning: numbered migrations applied once each, recorded per schema name.
 #pragma once
 
+#include <apsched/detail/migration.hpp>
 #include <apsched/detail/sqlite/database.hpp>
 #include <apsched/detail/sqlite/error.hpp>
 #include <apsched/detail/sqlite/statement.hpp>
@@ -17,15 +18,8 @@
 
 namespace apsched::detail::sqlite {
 
-/// One step of a schema: the SQL (one or more statements) that brings it from the previous
-/// version to `version`. It runs inside a transaction, so it must not contain BEGIN, COMMIT or
-/// statements SQLite refuses there (VACUUM, PRAGMA journal_mode).
-///
-/// Thread safety: not thread-safe (a plain value).
-struct Migration {
-  int version = 0;
-  std::string_view sql;
-};
+/// See apsched::detail::Migration.
+using detail::Migration;
 
 /// The version of `schema_name` recorded in `db` (see migrate), or none when it was never migrated.
 /// Reads without taking the write lock.
@@ -66,15 +60,7 @@ struct Migration {
 /// @throws InvalidArgumentError if the versions of `migrations` are not positive and increasing
 inline std::int64_t migrate(Database& db, std::string_view schema_name,
                             std::span<const Migration> migrations) {
-  int previous = 0;
-  for (const Migration& migration : migrations) {
-    if (migration.version <= previous) {
-      throw InvalidArgumentError{
-          fmt::format("migrate: versions of {} must be positive and increasing, got {} after {}",
-                      schema_name, migration.version, previous)};
-    }
-    previous = migration.version;
-  }
+  check_migration_versions(schema_name, migrations);
   const std::int64_t newest = migrations.empty() ? 0 : migrations.back().version;
   const auto refuse_newer = [&](std::int64_t recorded) {
     if (recorded > newest) {

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// The test server of the PostgreSQL tests, and a schema of its own per test.
+#pragma once
+
+#include <apsched/detail/postgres/connection.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <random>
+#include <string>
+
+namespace apsched::test {
+
+/// The connection string of the test database: the environment variable APSCHED_TEST_POSTGRES,
+/// else the one the tests were configured with.
+inline std::string postgres_conninfo() {
+  if (const char* value = std::getenv("APSCHED_TEST_POSTGRES"); value != nullptr && *value != 0) {
+    return value;
+  }
+#ifdef APSCHED_TEST_POSTGRES_DEFAULT
+  return APSCHED_TEST_POSTGRES_DEFAULT;
+#else
+  return {};
+#endif
+}
+
+/// A new schema apsched_test_<random> in the test database, dropped with its contents on
+/// destruction, so that tests running at once do not meet. Connections from conninfo() or
+/// connect() use it as their search_path.
+/// Not thread-safe.
+class TestSchema {
+ public:
+  TestSchema() : admin_{detail::postgres::Connection::open(postgres_conninfo())} {
+    std::random_device random;
+    name_ = fmt::format("apsched_test_{:08x}{:08x}", random(), random());
+    admin_.exec(fmt::format("CREATE SCHEMA {}", name_));
+  }
+  TestSchema(const TestSchema&) = delete;
+  TestSchema& operator=(const TestSchema&) = delete;
+  ~TestSchema() {
+    try {
+      if (!admin_.connected()) {
+        admin_.reconnect();
+      }
+      admin_.exec(fmt::format("DROP SCHEMA {} CASCADE", name_));
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a schema left behind only takes space
+    }
+  }
+
+  /// The schema's name.
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+  /// The test database's connection string with this schema as the search_path.
+  [[nodiscard]] std::string conninfo() const {
+    const std::string base = postgres_conninfo();
+    if (base.starts_with("postgresql://") || base.starts_with("postgres://")) {
+      return fmt::format("{}{}options=-csearch_path%3D{}", base,
+                         base.find('?') == std::string::npos ? '?' : '&', name_);
+    }
+    return fmt::format("{} options='-csearch_path={}'", base, name_);
+  }
+
+  /// A new connection to the test database, in this schema.
+  [[nodiscard]] detail::postgres::Connection connect() const {
+    return detail::postgres::Connection::open(conninfo());
+  }
+
+  /// A connection outside the schema, for administration (pg_terminate_backend, ...).
+  [[nodiscard]] detail::postgres::Connection& admin() noexcept { return admin_; }
+
+ private:
+  detail::postgres::Connection admin_;
+  std::string name_;
+};
+
+}  // namespace apsched::test
