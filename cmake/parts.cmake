@@ -8,7 +8,8 @@
 # apsched::json: JSON codecs of triggers, job options and task arguments, and the task registry
 #   (nlohmann/json; needs apsched::cron, since cron triggers have codecs).
 # apsched::sqlite: the durable SQLite job store (SQLite3; needs apsched::json).
-# apsched::postgres: the PostgreSQL layer for clustered scheduling (libpq).
+# apsched::postgres: the PostgreSQL job store for clustered scheduling (libpq; needs
+#   apsched::json).
 #
 # Each part's headers are matched by APSCHED_PART_REGEX_<part> against paths below include/;
 # tests, examples and benchmarks link a part when the header they mirror belongs to it or when
@@ -17,7 +18,7 @@ set(APSCHED_PARTS cron asio json sqlite postgres)
 set(APSCHED_PART_REGEX_cron
     "^apsched/(triggers/(cron|calendar_interval|exclusion)\\.hpp|detail/cron/)")
 set(APSCHED_PART_REGEX_asio "^apsched/(asio_scheduler\\.hpp|asio/|detail/asio/)")
-set(APSCHED_PART_REGEX_json "^apsched/(json/|detail/json/)")
+set(APSCHED_PART_REGEX_json "^apsched/(json/|detail/json/|detail/durable/)")
 set(APSCHED_PART_REGEX_sqlite "^apsched/(stores/sqlite\\.hpp|detail/sqlite/)")
 set(APSCHED_PART_REGEX_postgres "^apsched/(stores/postgres\\.hpp|detail/postgres/)")
 # Removes the headers of the optional parts from the list named `headers` (one filter per part:
@@ -71,8 +72,8 @@ function(apsched_find_part_dependency part)
     endif()
   elseif(part STREQUAL "postgres")
     find_package(PostgreSQL QUIET)
-    if(TARGET PostgreSQL::PostgreSQL)
-      set(deps PostgreSQL::PostgreSQL)
+    if(TARGET PostgreSQL::PostgreSQL AND TARGET apsched_json)
+      set(deps PostgreSQL::PostgreSQL apsched_json)
     endif()
   endif()
   set(${part}_deps ${deps} PARENT_SCOPE)

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <string_view>
 
 namespace apsched::test {
 
@@ -51,14 +52,16 @@ class TestSchema {
   /// The schema's name.
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
-  /// The test database's connection string with this schema as the search_path.
-  [[nodiscard]] std::string conninfo() const {
+  /// The test database's connection string with this schema as the search_path, and with
+  /// `application` as the session's application_name (to find it in pg_stat_activity).
+  [[nodiscard]] std::string conninfo(std::string_view application = "apsched-test") const {
     const std::string base = postgres_conninfo();
     if (base.starts_with("postgresql://") || base.starts_with("postgres://")) {
-      return fmt::format("{}{}options=-csearch_path%3D{}", base,
-                         base.find('?') == std::string::npos ? '?' : '&', name_);
+      return fmt::format("{}{}options=-csearch_path%3D{}&application_name={}", base,
+                         base.find('?') == std::string::npos ? '?' : '&', name_, application);
     }
-    return fmt::format("{} options='-csearch_path={}'", base, name_);
+    return fmt::format("{} options='-csearch_path={}' application_name='{}'", base, name_,
+                       application);
   }
 
   /// A new connection to the test database, in this schema.

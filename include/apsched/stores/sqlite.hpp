@@ -4,11 +4,12 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/outcome.hpp>
+#include <apsched/detail/durable/record_cache.hpp>
 #include <apsched/detail/json/write.hpp>
 #include <apsched/detail/sqlite/database.hpp>
 #include <apsched/detail/sqlite/error.hpp>
 #include <apsched/detail/sqlite/migrate.hpp>
-#include <apsched/detail/sqlite/record_cache.hpp>
 #include <apsched/detail/sqlite/set_aside.hpp>
 #include <apsched/detail/sqlite/statement.hpp>
 #include <apsched/detail/sqlite/store_schema.hpp>
@@ -216,8 +217,8 @@ class SqliteJobStore {
     // A cached record of an earlier job with this id (deleted by another process) goes, or,
     // with a run outstanding, is marked stale; the new one is cached when there is room.
     bool cache = s.cache.size() < s.options.cache_size;
-    if (detail::sqlite::CachedRecord* earlier = s.cache.find(record.id)) {
-      cache = detail::sqlite::RecordCache::idle(earlier->record);
+    if (detail::durable::CachedRecord* earlier = s.cache.find(record.id)) {
+      cache = detail::durable::RecordCache::idle(earlier->record);
       earlier->stale = true;
     }
     if (cache) {
@@ -285,7 +286,7 @@ class SqliteJobStore {
   void update(JobRecord& stored) {
     constexpr std::string_view call = "SqliteJobStore::update";
     State& s = state();
-    detail::sqlite::CachedRecord* entry = s.cache.holding(stored);
+    detail::durable::CachedRecord* entry = s.cache.holding(stored);
     try {
       const std::string trigger = detail::json::dump_compact(s.codecs->encode(stored.trigger));
       const std::string options = detail::sqlite::encode_record_options(stored).dump();
@@ -385,7 +386,7 @@ class SqliteJobStore {
     }
     auto* self = const_cast<SqliteJobStore*>(this);
     for (const detail::sqlite::JobRow& row : rows) {
-      if (detail::sqlite::CachedRecord* entry = s.cache.find(row.id)) {
+      if (detail::durable::CachedRecord* entry = s.cache.find(row.id)) {
         if (JobRecord* cached = self->refresh(*entry, row)) {
           std::invoke(visit, std::as_const(*cached));
         }
@@ -412,13 +413,7 @@ class SqliteJobStore {
   bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
     constexpr std::string_view call = "SqliteJobStore::commit_due";
     State& s = state();
-    detail::sqlite::CachedRecord* entry = s.cache.holding(job);
-    if (entry == nullptr) {
-      throw InvalidArgumentError{fmt::format(
-          "{}: job \"{}\" is not a record this store handed out; expected one from first_due "
-          "or find",
-          call, job.id)};
-    }
+    detail::durable::CachedRecord* entry = &detail::durable::handed_out(s.cache, job, call);
     // Every value is checked before the first write (see write_direct).
     const std::int64_t next_fire = detail::sqlite::to_stored_time(call, job.next_fire);
     const std::int64_t next_run = detail::sqlite::to_stored_time(call, job.next_run);
@@ -427,9 +422,8 @@ class SqliteJobStore {
       (void)detail::sqlite::to_stored_time(call, fire.scheduled);
       missed = missed || fire.state == FireState::missed;
     }
-    bool committed = false;
-    try {
-      committed = write_direct([&] {
+    return detail::durable::commit_cached(s.cache, *entry, remove, [&] {
+      return write_direct([&] {
         bool done = false;
         if (remove) {
           auto erase = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND version = ?2");
@@ -467,20 +461,7 @@ class SqliteJobStore {
         }
         return true;
       });
-    } catch (...) {
-      entry->stale = true;
-      throw;
-    }
-    if (!committed) {
-      entry->stale = true;
-      return false;
-    }
-    if (remove) {
-      s.cache.erase(job.id);
-    } else {
-      ++entry->version;
-    }
-    return true;
+    });
   }
 
   /// See DurableJobStore: records how a fire recorded as submitted ended (`succeeded`, `failed`
@@ -491,8 +472,8 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
-    const PendingOutcome outcome =
-        pending_outcome(id, record, scheduled, fire_state, error, "SqliteJobStore::record_outcome");
+    const PendingOutcome outcome = detail::durable::pending_outcome(
+        id, record, scheduled, fire_state, error, "SqliteJobStore::record_outcome");
     write([&] { apply_outcome(outcome); });
   }
 
@@ -507,8 +488,8 @@ class SqliteJobStore {
   bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                      FireState fire_state, std::string_view error) {
     State& s = state();
-    s.pending.push_back(
-        pending_outcome(id, record, scheduled, fire_state, error, "SqliteJobStore::defer_outcome"));
+    s.pending.push_back(detail::durable::pending_outcome(id, record, scheduled, fire_state, error,
+                                                         "SqliteJobStore::defer_outcome"));
     return s.pending.size() == 1;
   }
 
@@ -692,20 +673,13 @@ class SqliteJobStore {
                     limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
     std::vector<FireRecord> history;
     while (select->step()) {
-      const std::string_view state_name = select->column_text_view(1);
-      const std::optional<FireState> fire_state =
-          detail::sqlite::enum_from_name(detail::sqlite::fire_state_names, state_name);
-      if (!fire_state) {
-        throw StoreError{fmt::format(
-            "SqliteJobStore::fire_history: a fire of job \"{}\" in \"{}\" has state \"{}\"; "
-            "expected submitted, succeeded, failed, missed, skipped, dropped, abandoned or "
-            "coalesced",
-            job_id, s.db.path(), state_name)};
-      }
+      const FireState fire_state = detail::durable::stored_fire_state(
+          select->column_text_view(1), "SqliteJobStore::fire_history", job_id,
+          fmt::format("\"{}\"", s.db.path()));
       const std::optional<std::int64_t> finished = select->column<std::optional<std::int64_t>>(5);
       history.push_back(FireRecord{
           .scheduled = detail::sqlite::from_stored_time(select->column_int64(0)),
-          .state = *fire_state,
+          .state = fire_state,
           .runs = static_cast<std::uint64_t>(std::max<std::int64_t>(select->column_int64(2), 0)),
           .owner = select->column_text(3),
           .recorded_at = detail::sqlite::from_stored_time(select->column_int64(4)),
@@ -778,7 +752,7 @@ class SqliteJobStore {
       }
     });
     for (const detail::sqlite::JobRow& row : rows) {
-      if (detail::sqlite::CachedRecord* entry = s.cache.find(row.id)) {
+      if (detail::durable::CachedRecord* entry = s.cache.find(row.id)) {
         entry->stale = true;
       }
       s.set_aside.forget(s.db, row.id);
@@ -792,21 +766,8 @@ class SqliteJobStore {
   [[nodiscard]] const std::string& path() const noexcept { return state().db.path(); }
 
  private:
-  // "No time" in PendingOutcome::last_run.
-  static constexpr std::int64_t no_time = std::numeric_limits<std::int64_t>::min();
-
   // An outcome of record_outcome or defer_outcome, ready to be written.
-  struct PendingOutcome {
-    std::string id;
-    std::int64_t scheduled = 0;
-    FireState state = FireState::succeeded;
-    std::string error;
-    // Whether to add the run to the job's counters (a record was given).
-    bool counted = false;
-    bool ran = false;
-    // The record's last run, or no_time.
-    std::int64_t last_run = no_time;
-  };
+  using PendingOutcome = detail::durable::PendingOutcome;
 
   struct State {
     State(detail::sqlite::Database database, SqliteStoreOptions store_options)
@@ -837,7 +798,7 @@ class SqliteJobStore {
     std::uint8_t index = 0;
     // Numbers the records loaded from the database, for their generation.
     std::uint32_t loaded = 0;
-    detail::sqlite::RecordCache cache;
+    detail::durable::RecordCache cache;
     detail::sqlite::SetAsideJobs set_aside;
     // The transaction of the open batch, if any.
     std::optional<detail::sqlite::Transaction> batch;
@@ -1120,23 +1081,6 @@ class SqliteJobStore {
     }
   }
 
-  // What record_outcome writes, taken from its arguments.
-  static PendingOutcome pending_outcome(std::string_view id, const JobRecord* record,
-                                        TimePoint scheduled, FireState fire_state,
-                                        std::string_view error, std::string_view call) {
-    const bool ran = fire_state == FireState::succeeded || fire_state == FireState::failed;
-    return PendingOutcome{
-        .id = std::string{id},
-        .scheduled = detail::sqlite::to_stored_time(call, scheduled),
-        .state = fire_state,
-        .error = std::string{error},
-        .counted = record != nullptr,
-        .ran = ran,
-        .last_run = record != nullptr && ran && record->last_run != TimePoint::min()
-                        ? detail::sqlite::to_stored_time(call, record->last_run)
-                        : no_time};
-  }
-
   // Writes outcomes, trimming each job's history once.
   void apply_outcomes(const std::vector<PendingOutcome>& outcomes) const {
     for (const PendingOutcome& outcome : outcomes) {
@@ -1179,7 +1123,7 @@ class SqliteJobStore {
                       std::int64_t{outcome.state == FireState::failed ? 1 : 0});
       // Plain branches rather than an optional: GCC 12 -O3 reports a false
       // maybe-uninitialized on an optional<int64_t> bound here.
-      if (outcome.last_run != no_time) {
+      if (outcome.last_run != detail::durable::no_time) {
         count->bind(4, outcome.last_run);
       } else {
         count->bind_null(4);
@@ -1197,7 +1141,7 @@ class SqliteJobStore {
   JobRecord* hand_out(std::string_view id, std::int64_t row_version,
                       const detail::sqlite::JobRow* read = nullptr) {
     State& s = state();
-    detail::sqlite::CachedRecord* cached = s.cache.find(id);
+    detail::durable::CachedRecord* cached = s.cache.find(id);
     if (cached != nullptr && !cached->stale && cached->version == row_version) {
       return &cached->record;
     }
@@ -1235,7 +1179,7 @@ class SqliteJobStore {
   // Brings `entry` up to `row` when it is stale or the row changed, keeping the scheduler's
   // process-local state. Returns the record, or nullptr (dropping an idle entry) when the row
   // cannot be used now.
-  JobRecord* refresh(detail::sqlite::CachedRecord& entry, const detail::sqlite::JobRow& row) {
+  JobRecord* refresh(detail::durable::CachedRecord& entry, const detail::sqlite::JobRow& row) {
     if (!entry.stale && entry.version == row.version) {
       return &entry.record;
     }
@@ -1244,17 +1188,7 @@ class SqliteJobStore {
       state().cache.drop_if_idle(row.id);
       return nullptr;
     }
-    JobRecord& record = entry.record;
-    loaded->generation = record.generation;
-    loaded->running = record.running;
-    loaded->store = record.store;
-    if (record.extras && !record.extras->queued_runs.empty()) {
-      loaded->extra().queued_runs = std::move(record.extras->queued_runs);
-    }
-    record = std::move(*loaded);
-    entry.version = row.version;
-    entry.stale = false;
-    return &record;
+    return &detail::durable::refresh(entry, std::move(*loaded), row.version);
   }
 
   // The record `row` describes, or empty when it cannot be used: then it is set aside and
@@ -1262,7 +1196,7 @@ class SqliteJobStore {
   std::optional<JobRecord> build(const detail::sqlite::JobRow& row) {
     State& s = state();
     try {
-      return detail::sqlite::record_from_row(row, s.tasks.get(), *s.codecs);
+      return detail::durable::record_from_row("SqliteJobStore", row, s.tasks.get(), *s.codecs);
     } catch (const UnknownTaskError& error) {
       s.set_aside.add(s.db, row, error.what(), true);
     } catch (const InvalidArgumentError& error) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// RecordCache: the job records SqliteJobStore handed out, at stable addresses, bounded in number.
+// RecordCache: the job records a durable store handed out, at stable addresses, bounded in
+// number.
 #pragma once
 
 #include <apsched/job_store.hpp>
@@ -13,7 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace apsched::detail::sqlite {
+namespace apsched::detail::durable {
 
 /// A record a store handed out, with the row version it was built from or last written as. A
 /// stale one is reloaded from its row before it is handed out again.
@@ -136,4 +137,4 @@ class RecordCache {
   std::unordered_map<std::string, std::unique_ptr<CachedRecord>, Hash, std::equal_to<>> entries_;
 };
 
-}  // namespace apsched::detail::sqlite
+}  // namespace apsched::detail::durable

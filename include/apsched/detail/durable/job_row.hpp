@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+// The stored form of a durable job, shared by the SQLite and PostgreSQL stores: its row, the
+// stored times, names of fire states and outcomes, the options text, and the JobRecord a row
+// describes.
+#pragma once
+
+#include <apsched/clock.hpp>
+#include <apsched/detail/abbreviate_sql.hpp>
+#include <apsched/detail/json/reader.hpp>
+#include <apsched/detail/json/time.hpp>
+#include <apsched/detail/json/write.hpp>
+#include <apsched/error.hpp>
+#include <apsched/job.hpp>
+#include <apsched/job_store.hpp>
+#include <apsched/json/job_options.hpp>
+#include <apsched/json/task_registry.hpp>
+#include <apsched/json/trigger_codec.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace apsched::detail::durable {
+
+/// One row of `jobs`, as stored.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct JobRow {
+  std::string id;
+  std::string task;
+  std::string arguments;
+  std::string trigger;
+  std::string options;
+  std::int64_t next_fire = 0;
+  std::int64_t next_run = 0;
+  bool paused = false;
+  std::optional<std::int64_t> last_run;
+  std::int64_t run_count = 0;
+  std::int64_t failure_count = 0;
+  std::optional<std::string> last_outcome;
+  std::int64_t version = 0;
+};
+
+/// `t` as integer nanoseconds since the epoch of TimePoint.
+/// @throws SerializationError naming `call` when that overflows 64 bits (coarse ticks only)
+[[nodiscard]] inline std::int64_t to_stored_time(std::string_view call, TimePoint t) {
+  const std::optional<std::int64_t> nanoseconds = json::to_nanoseconds(t.time_since_epoch());
+  if (!nanoseconds) {
+    throw SerializationError{
+        fmt::format("{}: time {} does not fit 64-bit nanoseconds", call, json::format_rfc3339(t))};
+  }
+  return *nanoseconds;
+}
+
+/// The TimePoint of stored nanoseconds (rounded down to a tick where ticks are coarser).
+[[nodiscard]] inline TimePoint from_stored_time(std::int64_t nanoseconds) noexcept {
+  return TimePoint{std::chrono::floor<Duration>(std::chrono::nanoseconds{nanoseconds})};
+}
+
+/// The stored name of each FireState.
+inline constexpr std::array<json::EnumName<FireState>, 8> fire_state_names{{
+    {"submitted", FireState::submitted},
+    {"succeeded", FireState::succeeded},
+    {"failed", FireState::failed},
+    {"missed", FireState::missed},
+    {"skipped", FireState::skipped},
+    {"dropped", FireState::dropped},
+    {"abandoned", FireState::abandoned},
+    {"coalesced", FireState::coalesced},
+}};
+
+/// The stored name of each JobOutcome but `none` (stored as NULL).
+inline constexpr std::array<json::EnumName<JobOutcome>, 4> outcome_names{{
+    {"success", JobOutcome::success},
+    {"error", JobOutcome::error},
+    {"missed", JobOutcome::missed},
+    {"dropped", JobOutcome::dropped},
+}};
+
+/// The enumerator stored as `text`, or empty for an unknown name.
+template <class E, std::size_t N>
+[[nodiscard]] constexpr std::optional<E> enum_from_name(
+    const std::array<json::EnumName<E>, N>& names, std::string_view text) noexcept {
+  for (const auto& [name, value] : names) {
+    if (name == text) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Now by the system clock, in nanoseconds since its epoch.
+[[nodiscard]] inline std::int64_t system_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The stored name of `state`.
+[[nodiscard]] inline std::string_view state_text(FireState state) noexcept {
+  return json::enum_name(fire_state_names, state);
+}
+
+/// The stored `last_outcome` of `outcome`: empty (NULL) for none.
+[[nodiscard]] inline std::optional<std::string_view> outcome_text(JobOutcome outcome) noexcept {
+  if (outcome == JobOutcome::none) {
+    return std::nullopt;
+  }
+  return json::enum_name(outcome_names, outcome);
+}
+
+/// The outcome a fire that ended in `state` gives its job.
+[[nodiscard]] inline JobOutcome outcome_of(FireState state) noexcept {
+  switch (state) {
+    case FireState::succeeded:
+      return JobOutcome::success;
+    case FireState::failed:
+      return JobOutcome::error;
+    case FireState::missed:
+      return JobOutcome::missed;
+    default:
+      return JobOutcome::dropped;
+  }
+}
+
+/// The `options` column of `record`: the settings of JobRecord that are not columns of their
+/// own, `{"name", "misfire_grace_time_ns"?, "coalesce", "max_instances", "overlap",
+/// "timeout_ns"?, "executor", "abandoned"}`, with `executor` the executor's index.
+/// @throws SerializationError only if a duration overflows 64-bit nanoseconds (coarse ticks)
+[[nodiscard]] inline nlohmann::json encode_record_options(const JobRecord& record) {
+  nlohmann::json value{{"name", record.extras ? record.extras->name : std::string{}},
+                       {"coalesce", json::enum_name(json::coalesce_names, record.coalesce)},
+                       {"max_instances", record.max_instances},
+                       {"overlap", json::enum_name(json::overlap_names, record.overlap)},
+                       {"executor", record.executor},
+                       {"abandoned", json::enum_name(json::abandoned_names, record.abandoned)}};
+  if (record.extras && record.extras->misfire_grace_time) {
+    value["misfire_grace_time_ns"] =
+        json::option_nanoseconds("misfire_grace_time", *record.extras->misfire_grace_time);
+  }
+  if (record.extras && record.extras->timeout) {
+    value["timeout_ns"] = json::option_nanoseconds("timeout", *record.extras->timeout);
+  }
+  return value;
+}
+
+/// encode_record_options(record).dump(), written directly: the text add_job stores, without
+/// building a JSON object (members in the same sorted order, the same escaping).
+/// @throws SerializationError as encode_record_options; nlohmann::json::type_error for a name
+/// that is not UTF-8
+[[nodiscard]] inline std::string encode_record_options_text(const JobRecord& record) {
+  // Appended piece by piece: this runs for every add, and formatting through fmt cost more
+  // than the rest of the options.
+  std::string text;
+  text.reserve(128);
+  text += R"({"abandoned":")";
+  text += json::enum_name(json::abandoned_names, record.abandoned);
+  text += R"(","coalesce":")";
+  text += json::enum_name(json::coalesce_names, record.coalesce);
+  text += R"(","executor":)";
+  json::write_integer(unsigned{record.executor}, text);
+  text += R"(,"max_instances":)";
+  json::write_integer(record.max_instances, text);
+  if (record.extras && record.extras->misfire_grace_time) {
+    text += R"(,"misfire_grace_time_ns":)";
+    json::write_integer(
+        json::option_nanoseconds("misfire_grace_time", *record.extras->misfire_grace_time), text);
+  }
+  text += R"(,"name":)";
+  json::write_string(record.extras ? std::string_view{record.extras->name} : std::string_view{},
+                     text);
+  text += R"(,"overlap":")";
+  text += json::enum_name(json::overlap_names, record.overlap);
+  text += '"';
+  if (record.extras && record.extras->timeout) {
+    text += R"(,"timeout_ns":)";
+    json::write_integer(json::option_nanoseconds("timeout", *record.extras->timeout), text);
+  }
+  text += '}';
+  return text;
+}
+
+/// Sets the settings of `record` that encode_record_options writes from `value`.
+/// @throws SerializationError for a value that is not such an object, naming the member
+inline void decode_record_options(const nlohmann::json& value, JobRecord& record) {
+  json::ObjectReader reader{value, "SqliteJobStore", "stored job options object", ""};
+  JobExtras& extras = record.extra();
+  extras.name = reader.optional_string("name").value_or(std::string{});
+  extras.misfire_grace_time = reader.optional_duration("misfire_grace_time_ns", Duration::min());
+  record.coalesce = reader.enumeration("coalesce", json::coalesce_names, Coalesce::latest);
+  record.max_instances = static_cast<std::uint16_t>(
+      reader.count("max_instances", 1, std::numeric_limits<std::uint16_t>::max(), 1));
+  record.overlap = reader.enumeration("overlap", json::overlap_names, Overlap::skip);
+  extras.timeout = reader.optional_duration("timeout_ns", Duration::min());
+  record.executor = static_cast<std::uint8_t>(
+      reader.count("executor", 0, std::numeric_limits<std::uint8_t>::max(), 0));
+  record.abandoned = reader.enumeration("abandoned", json::abandoned_names, Abandoned::drop);
+  reader.finish();
+}
+
+/// The JobRecord `row` describes, with its body built from `tasks` (null: none registered)
+/// and its trigger decoded by `codecs`; messages start with `call` (the store). The process-local
+/// fields (generation, store, running, queued runs) are left for the caller.
+/// @throws UnknownTaskError when the row names a task `tasks` lacks
+/// @throws SerializationError for arguments, trigger, options or outcome the store cannot read,
+/// naming the column and its value
+[[nodiscard]] inline JobRecord record_from_row(std::string_view call, const JobRow& row,
+                                               const TaskRegistry* tasks,
+                                               const TriggerCodecs& codecs) {
+  const auto parse = [&](std::string_view column, const std::string& text) {
+    try {
+      return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& error) {
+      throw SerializationError{fmt::format("{}: column {} is \"{}\"; expected JSON ({})", call,
+                                           column, abbreviate_sql(text), error.what())};
+    }
+  };
+  if (tasks == nullptr) {
+    throw UnknownTaskError{fmt::format("{}: no task is registered as \"{}\"", call, row.task)};
+  }
+  const nlohmann::json arguments = parse("arguments", row.arguments);
+  JobRecord record{.id = row.id,
+                   .body = tasks->make_body(row.task, arguments, call),
+                   .trigger = codecs.decode(parse("trigger", row.trigger))};
+  decode_record_options(parse("options", row.options), record);
+  record.extras->task = std::make_shared<const TaskCall>(TaskCall{row.task, row.arguments});
+  record.next_fire = from_stored_time(row.next_fire);
+  record.next_run = from_stored_time(row.next_run);
+  record.paused = row.paused;
+  record.last_run = row.last_run ? from_stored_time(*row.last_run) : TimePoint::min();
+  record.run_count = row.run_count < 0 ? 0 : static_cast<std::uint64_t>(row.run_count);
+  record.failure_count = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(row.failure_count, 0, std::numeric_limits<std::uint32_t>::max()));
+  record.last_outcome = JobOutcome::none;
+  if (row.last_outcome) {
+    const std::optional<JobOutcome> outcome = enum_from_name(outcome_names, *row.last_outcome);
+    if (!outcome) {
+      throw SerializationError{fmt::format(
+          "{}: column last_outcome is \"{}\"; expected NULL, \"success\", \"error\", \"missed\" "
+          "or \"dropped\"",
+          call, *row.last_outcome)};
+    }
+    record.last_outcome = *outcome;
+  }
+  return record;
+}
+
+}  // namespace apsched::detail::durable

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+// What the durable stores share around a fire: the outcome a run leaves until it is written,
+// the stored fire state read back, and the record of a job handed out again.
+#pragma once
+
+#include <apsched/clock.hpp>
+#include <apsched/detail/durable/job_row.hpp>
+#include <apsched/detail/durable/record_cache.hpp>
+#include <apsched/error.hpp>
+#include <apsched/job_store.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace apsched::detail::durable {
+
+/// "No time" in PendingOutcome::last_run.
+inline constexpr std::int64_t no_time = std::numeric_limits<std::int64_t>::min();
+
+/// The end of a fire as record_outcome or defer_outcome received it, ready to be written.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct PendingOutcome {
+  std::string id;
+  /// The fire's scheduled time, stored form.
+  std::int64_t scheduled = 0;
+  FireState state = FireState::succeeded;
+  std::string error;
+  /// Whether to add the run to the job's counters (a record was given).
+  bool counted = false;
+  /// Whether the fire ran (succeeded or failed).
+  bool ran = false;
+  /// The record's last run (stored form), or no_time.
+  std::int64_t last_run = no_time;
+};
+
+/// The PendingOutcome of record_outcome's arguments.
+/// @throws SerializationError naming `call` if a time is out of range
+[[nodiscard]] inline PendingOutcome pending_outcome(std::string_view id, const JobRecord* record,
+                                                    TimePoint scheduled, FireState fire_state,
+                                                    std::string_view error, std::string_view call) {
+  const bool ran = fire_state == FireState::succeeded || fire_state == FireState::failed;
+  return PendingOutcome{.id = std::string{id},
+                        .scheduled = to_stored_time(call, scheduled),
+                        .state = fire_state,
+                        .error = std::string{error},
+                        .counted = record != nullptr,
+                        .ran = ran,
+                        .last_run = record != nullptr && ran && record->last_run != TimePoint::min()
+                                        ? to_stored_time(call, record->last_run)
+                                        : no_time};
+}
+
+/// The entry of `cache` holding `job`.
+/// @throws InvalidArgumentError naming `call` when `job` is not one of the cache's records
+[[nodiscard]] inline CachedRecord& handed_out(RecordCache& cache, const JobRecord& job,
+                                              std::string_view call) {
+  CachedRecord* entry = cache.holding(job);
+  if (entry == nullptr) {
+    throw InvalidArgumentError{fmt::format(
+        "{}: job \"{}\" is not a record this store handed out; expected one from first_due or "
+        "find",
+        call, job.id)};
+  }
+  return *entry;
+}
+
+/// Replaces the record of `entry` by `loaded` (read at `version`), keeping what only this
+/// process knows of it: its generation, runs outstanding, store index and queued runs.
+inline JobRecord& refresh(CachedRecord& entry, JobRecord&& loaded, std::int64_t version) {
+  JobRecord& record = entry.record;
+  loaded.generation = record.generation;
+  loaded.running = record.running;
+  loaded.store = record.store;
+  if (record.extras && !record.extras->queued_runs.empty()) {
+    loaded.extra().queued_runs = std::move(record.extras->queued_runs);
+  }
+  record = std::move(loaded);
+  entry.version = version;
+  entry.stale = false;
+  return record;
+}
+
+/// Runs `write`, the database part of a store's commit_due for the record of `entry`
+/// (returning whether it was kept), and settles the record: refused or failed, it is marked
+/// stale (reloaded before it is handed out again); kept, a removed job is forgotten, else its
+/// version counts up as the row's did.
+/// @returns what `write` returned
+/// @throws what `write` throws
+template <class F>
+bool commit_cached(RecordCache& cache, CachedRecord& entry, bool remove, F&& write) {
+  bool committed = false;
+  try {
+    committed = write();
+  } catch (...) {
+    entry.stale = true;
+    throw;
+  }
+  if (!committed) {
+    entry.stale = true;
+    return false;
+  }
+  if (remove) {
+    cache.erase(entry.record.id);
+  } else {
+    ++entry.version;
+  }
+  return true;
+}
+
+/// The FireState stored as `text`.
+/// @throws StoreError naming `call`, the job, `where` (the database) and the text otherwise
+[[nodiscard]] inline FireState stored_fire_state(std::string_view text, std::string_view call,
+                                                 std::string_view job_id, std::string_view where) {
+  const std::optional<FireState> state = enum_from_name(fire_state_names, text);
+  if (!state) {
+    throw StoreError{fmt::format(
+        "{}: a fire of job \"{}\" in {} has state \"{}\"; expected submitted, succeeded, "
+        "failed, missed, skipped, dropped, abandoned or coalesced",
+        call, job_id, where, text)};
+  }
+  return *state;
+}
+
+}  // namespace apsched::detail::durable

@@ -1,0 +1,914 @@
+// SPDX-License-Identifier: MIT
+// PostgresJobStore: durable jobs in a PostgreSQL database shared by schedulers in several
+// processes and on several machines; due jobs are claimed with row locks that skip locked rows.
+#pragma once
+
+#include <apsched/clock.hpp>
+#include <apsched/detail/durable/job_row.hpp>
+#include <apsched/detail/durable/outcome.hpp>
+#include <apsched/detail/durable/record_cache.hpp>
+#include <apsched/detail/postgres/connection.hpp>
+#include <apsched/detail/postgres/migrate.hpp>
+#include <apsched/error.hpp>
+#include <apsched/job_store.hpp>
+#include <apsched/json/task_registry.hpp>
+#include <apsched/json/trigger_codec.hpp>
+
+#include <fmt/format.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace apsched {
+
+/// Settings of a PostgresJobStore.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct PostgresStoreOptions {
+  /// How often the scheduler looks for due jobs when none is due sooner: other schedulers may
+  /// have added some.
+  Duration poll_interval = std::chrono::seconds{1};
+  /// The most job records kept in memory while idle; others are loaded when they are due.
+  std::size_t cache_size = 10'000;
+  /// How many finished fires per job the fire history keeps (the newest).
+  std::size_t history_per_job = 100;
+  /// The trigger codecs for the stored triggers; null: TriggerCodecs::builtin().
+  const TriggerCodecs* codecs = nullptr;
+};
+
+/// A DurableJobStore in a PostgreSQL database (tables apsched_jobs, apsched_fires and
+/// apsched_schema in the connection's search_path, created on first use and migrated forward).
+/// Schedulers in any number of processes and machines may share the database: each fire is a
+/// row keyed by (job id, scheduled time), inserted in the transaction that advances the job, so
+/// no fire is recorded twice; a pass over the due jobs (a round) locks the jobs it claims with
+/// `FOR UPDATE SKIP LOCKED`, so schedulers passing at once take different jobs rather than
+/// waiting for each other.
+///
+/// Jobs name a task of the scheduler's TaskRegistry and keep their arguments as JSON; triggers
+/// are stored through TriggerCodecs, in the same form as SqliteJobStore stores them. A lost
+/// connection makes the call that met it throw StoreError (the scheduler reports it and goes
+/// on); the next call reconnects, no sooner than a back-off that doubles from 100 ms to 5 s.
+///
+/// Not yet here (see the SQLite store for their counterparts): leases and the take-over of fires
+/// of a scheduler that died, wake-ups through LISTEN/NOTIFY, and the database clock for due
+/// times (the scheduler's clock is used).
+///
+/// @code
+/// apsched::BackgroundScheduler<apsched::PostgresJobStore> scheduler{
+///     apsched::PostgresJobStore{"host=db.internal dbname=app user=scheduler"}};
+/// @endcode
+///
+/// Thread safety: not thread-safe; the scheduler serializes every call.
+class PostgresJobStore {
+ public:
+  static constexpr bool durable = true;
+  using Tasks = TaskRegistry;
+
+  /// Connects with `conninfo` (a libpq connection string or URI) and brings the schema up to
+  /// date.
+  /// @throws detail::postgres::PgError (a StoreError) if the server cannot be reached
+  /// @throws SchemaVersionError if the database holds a newer apsched schema
+  explicit PostgresJobStore(std::string conninfo, PostgresStoreOptions options = {})
+      : state_{std::make_unique<State>(detail::postgres::Connection::open(std::move(conninfo)),
+                                       std::move(options))} {
+    detail::postgres::migrate(state_->db, schema_name, migrations);
+  }
+
+  PostgresJobStore(PostgresJobStore&&) noexcept = default;
+  PostgresJobStore& operator=(PostgresJobStore&&) noexcept = default;
+  PostgresJobStore(const PostgresJobStore&) = delete;
+  PostgresJobStore& operator=(const PostgresJobStore&) = delete;
+  ~PostgresJobStore() = default;
+
+  /// The schema name recorded in apsched_schema.
+  static constexpr std::string_view schema_name = "apsched_jobs";
+
+  /// See JobStore. Stores the job, which must name a task, and deletes fire history left by an
+  /// earlier job with its id, in one statement (inside an open batch: as part of it).
+  /// @throws InvalidArgumentError for a record without a task (a closure job cannot be stored)
+  /// @throws SerializationError if its trigger has no codec
+  /// @throws StoreError if the database fails
+  JobRecord* insert(JobRecord&& record) {
+    constexpr std::string_view call = "PostgresJobStore::insert";
+    State& s = ready();
+    if (!record.extras || !record.extras->task) {
+      throw InvalidArgumentError{fmt::format(
+          "{}: job \"{}\" has no task; a closure job cannot be stored durably, expected a task "
+          "registered by name (apsched::task)",
+          call, record.id)};
+    }
+    const std::string trigger = detail::json::dump_compact(s.codecs->encode(record.trigger));
+    const std::string options = detail::durable::encode_record_options_text(record);
+    const std::int64_t next_fire = detail::durable::to_stored_time(call, record.next_fire);
+    const std::int64_t next_run = detail::durable::to_stored_time(call, record.next_run);
+    const OptionalInteger last_run =
+        param(record.last_run == TimePoint::min()
+                  ? std::nullopt
+                  : std::optional{detail::durable::to_stored_time(call, record.last_run)});
+    const std::optional<std::string_view> outcome =
+        detail::durable::outcome_text(record.last_outcome);
+    const auto inserted = run([&] {
+      return s.db
+          .query(
+              "WITH added AS (INSERT INTO apsched_jobs (id, task, arguments, trigger, options, "
+              "next_fire, next_run, paused, last_run, run_count, failure_count, last_outcome, "
+              "version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1) "
+              "ON CONFLICT (id) DO NOTHING RETURNING id), "
+              "cleared AS (DELETE FROM apsched_fires USING added "
+              "WHERE apsched_fires.job_id = added.id) "
+              "SELECT count(*) FROM added",
+              record.id, record.extras->task->name, record.extras->task->arguments, trigger,
+              options, next_fire, next_run, record.paused, last_run.as_param(),
+              static_cast<std::int64_t>(record.run_count), std::int64_t{record.failure_count},
+              outcome ? detail::postgres::Param{*outcome} : std::nullopt)
+          .int64(0, 0);
+    });
+    if (inserted == 0) {
+      return nullptr;
+    }
+    s.unusable.erase(record.id);
+    bool cache = s.cache.size() < s.options.cache_size;
+    if (detail::durable::CachedRecord* earlier = s.cache.find(record.id)) {
+      cache = detail::durable::RecordCache::idle(earlier->record);
+      earlier->stale = true;
+    }
+    record.store = s.index;
+    if (cache) {
+      return s.cache.put(std::move(record), 1);
+    }
+    s.inserted = std::move(record);
+    return &*s.inserted;
+  }
+
+  /// See JobStore. Returns the stored job, loading it when it is not in memory or another
+  /// scheduler changed it since; nullptr for a job that is not stored or cannot be used.
+  /// @throws StoreError if the database fails
+  [[nodiscard]] JobRecord* find(std::string_view id) {
+    State& s = ready();
+    const auto row = run([&] { return s.db.query(select_sql("WHERE id = $1"), id); });
+    if (row.rows() == 0) {
+      s.cache.drop_if_idle(id);
+      return nullptr;
+    }
+    return hand_out(read_row(row, 0));
+  }
+
+  /// See JobStore. Deletes the job and its fire history in one statement.
+  /// @throws StoreError if the database fails
+  bool erase(std::string_view id) {
+    State& s = ready();
+    const std::int64_t erased = run([&] {
+      return s.db
+          .query(
+              "WITH fires AS (DELETE FROM apsched_fires WHERE job_id = $1) "
+              "DELETE FROM apsched_jobs WHERE id = $1",
+              id)
+          .affected();
+    });
+    s.cache.erase(id);
+    s.unusable.erase(std::string{id});
+    return erased > 0;
+  }
+
+  /// See JobStore. Deletes every job, usable or not, and the fire history, in one statement.
+  /// @throws StoreError if the database fails
+  void clear() {
+    State& s = ready();
+    run([&] {
+      return s.db.exec("WITH fires AS (DELETE FROM apsched_fires) DELETE FROM apsched_jobs");
+    });
+    s.cache.clear();
+    s.unusable.clear();
+  }
+
+  /// See JobStore. Writes the job's next fire and run time, paused flag, trigger and options
+  /// (not its counters), so other schedulers reload it.
+  /// @throws SerializationError if the trigger has no codec
+  /// @throws StoreError if the database fails; the record is then reloaded before it is handed
+  /// out again
+  void update(JobRecord& stored) {
+    constexpr std::string_view call = "PostgresJobStore::update";
+    State& s = ready();
+    detail::durable::CachedRecord* entry = s.cache.holding(stored);
+    try {
+      const std::string trigger = detail::json::dump_compact(s.codecs->encode(stored.trigger));
+      const std::string options = detail::durable::encode_record_options_text(stored);
+      const std::int64_t next_fire = detail::durable::to_stored_time(call, stored.next_fire);
+      const std::int64_t next_run = detail::durable::to_stored_time(call, stored.next_run);
+      const auto written = run([&] {
+        return s.db.query(
+            "UPDATE apsched_jobs SET next_fire = $2, next_run = $3, paused = $4, trigger = $5, "
+            "options = $6, version = version + 1 WHERE id = $1 RETURNING version",
+            stored.id, next_fire, next_run, stored.paused, trigger, options);
+      });
+      if (entry != nullptr) {
+        if (written.rows() == 1) {
+          entry->version = written.int64(0, 0);
+        } else {
+          entry->stale = true;  // deleted by another scheduler: find() forgets it
+        }
+      }
+    } catch (...) {
+      if (entry != nullptr) {
+        entry->stale = true;
+      }
+      throw;
+    }
+  }
+
+  /// See JobStore. One indexed query; jobs set aside as unusable are left out.
+  /// @throws StoreError if the database fails
+  [[nodiscard]] std::optional<TimePoint> next_run_time() const {
+    State& s = ready();
+    const auto row = run([&] {
+      return s.db.query(
+          "SELECT next_run FROM apsched_jobs WHERE NOT paused AND "
+          "NOT ((id || ':' || version) = ANY($1::text[])) ORDER BY next_run LIMIT 1",
+          unusable_array());
+    });
+    if (row.rows() == 0) {
+      return std::nullopt;
+    }
+    return detail::durable::from_stored_time(row.int64(0, 0));
+  }
+
+  /// See JobStore. One indexed query per call. Inside a round, it locks the job it returns
+  /// until the round ends and skips jobs other schedulers' rounds hold (FOR UPDATE SKIP LOCKED).
+  /// @throws StoreError if the database fails
+  [[nodiscard]] JobRecord* first_due(TimePoint now) {
+    State& s = ready();
+    const std::int64_t until = detail::durable::to_stored_time("PostgresJobStore::first_due", now);
+    if (s.round && !s.open) {
+      begin_transaction();
+    }
+    for (;;) {
+      const auto row = run([&] {
+        return s.db.query(
+            select_sql(s.round ? "WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || "
+                                 "version) = ANY($2::text[])) ORDER BY next_run LIMIT 1 "
+                                 "FOR UPDATE SKIP LOCKED"
+                               : "WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || "
+                                 "version) = ANY($2::text[])) ORDER BY next_run LIMIT 1"),
+            until, unusable_array());
+      });
+      if (row.rows() == 0) {
+        return nullptr;
+      }
+      if (JobRecord* job = hand_out(read_row(row, 0))) {
+        return job;
+      }
+    }
+  }
+
+  /// See JobStore: the number of stored jobs, usable or not.
+  /// @throws StoreError if the database fails
+  [[nodiscard]] std::size_t size() const {
+    State& s = ready();
+    return static_cast<std::size_t>(
+        run([&] { return s.db.query("SELECT count(*) FROM apsched_jobs").int64(0, 0); }));
+  }
+
+  /// See JobStore. Visits every usable stored job (reading them all: for listings, not for
+  /// the scheduler's loop).
+  /// @throws StoreError if the database fails
+  template <class F>
+  void for_each(F&& visit) const {
+    State& s = ready();
+    const auto rows = run([&] { return s.db.query(select_sql("ORDER BY id")); });
+    for (int i = 0; i < rows.rows(); ++i) {
+      const detail::durable::JobRow row = read_row(rows, i);
+      if (detail::durable::CachedRecord* cached = s.cache.find(row.id);
+          cached != nullptr && !cached->stale && cached->version == row.version) {
+        std::invoke(visit, std::as_const(cached->record));
+        continue;
+      }
+      if (std::optional<JobRecord> loaded = const_cast<PostgresJobStore*>(this)->build(row)) {
+        loaded->store = s.index;
+        std::invoke(visit, std::as_const(*loaded));
+      }
+    }
+  }
+
+  /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round),
+  /// advances (or with `remove`, deletes) the stored job provided it is still the version handed
+  /// out, and records `fires`; when some of them are finished, trims the job's fire history to
+  /// PostgresStoreOptions::history_per_job finished fires.
+  /// @returns false, having recorded nothing, when another scheduler changed or processed the
+  /// job (the record is reloaded before it is handed out again), or when one of `fires` is
+  /// recorded already (inside a round, that fails the round: its end rolls it back)
+  /// @throws InvalidArgumentError if `job` was not handed out by this store
+  /// @throws StoreError if the database fails; nothing is recorded then (inside a round, the
+  /// round fails: PostgreSQL aborts its transaction)
+  bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
+    constexpr std::string_view call = "PostgresJobStore::commit_due";
+    State& s = ready();
+    detail::durable::CachedRecord* entry = &detail::durable::handed_out(s.cache, job, call);
+    const std::int64_t next_fire = detail::durable::to_stored_time(call, job.next_fire);
+    const std::int64_t next_run = detail::durable::to_stored_time(call, job.next_run);
+    std::string scheduled = "{";
+    std::string states = "{";
+    std::string runs = "{";
+    bool missed = false;
+    bool finished = false;
+    for (const FireDecision& fire : fires) {
+      const char* separator = scheduled.size() > 1 ? "," : "";
+      scheduled += separator;
+      detail::json::write_integer(detail::durable::to_stored_time(call, fire.scheduled), scheduled);
+      states += separator;
+      states += detail::durable::state_text(fire.state);
+      runs += separator;
+      detail::json::write_integer(fire.runs, runs);
+      missed = missed || fire.state == FireState::missed;
+      finished = finished || fire.state != FireState::submitted;
+    }
+    scheduled += '}';
+    states += '}';
+    runs += '}';
+    return detail::durable::commit_cached(s.cache, *entry, remove, [&] {
+      return in_transaction([&] {
+        const auto counts = s.db.query(
+            "WITH changed AS (" +
+                std::string{remove ? "DELETE FROM apsched_jobs WHERE id = $1 AND version = $2 "
+                                     "RETURNING id"
+                                   : "UPDATE apsched_jobs SET next_fire = $3, next_run = $4, "
+                                     "version = version + 1, last_outcome = CASE WHEN $5 THEN "
+                                     "'missed' ELSE last_outcome END "
+                                     "WHERE id = $1 AND version = $2 RETURNING id"} +
+                "), fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
+                "recorded_at, finished_at) SELECT changed.id, f.scheduled, f.state, f.runs, $6, "
+                "$9, CASE WHEN f.state = 'submitted' THEN NULL ELSE $9::bigint END "
+                "FROM changed, unnest($7::bigint[], $8::text[], $10::bigint[]) "
+                "AS f(scheduled, state, runs) ON CONFLICT (job_id, scheduled) DO NOTHING "
+                "RETURNING 1) "
+                "SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM fired)",
+            job.id, entry->version, next_fire, next_run, missed, s.owner, scheduled, states,
+            detail::durable::system_now(), runs);
+        if (counts.int64(0, 0) == 0) {
+          return false;  // changed or processed by another scheduler: nothing was written
+        }
+        if (counts.int64(0, 1) != static_cast<std::int64_t>(fires.size())) {
+          s.failed = s.round || s.batch;  // recorded already: undo the advance
+          return false;
+        }
+        if (finished) {
+          trim_history(job.id);
+        }
+        return true;
+      });
+    });
+  }
+
+  /// See DurableJobStore: records how a fire recorded as submitted ended (`succeeded`, `failed`
+  /// with `error`, `dropped`) and, with `record`, adds the run to the job's stored counters (in
+  /// SQL, so runs recorded by other schedulers add up). The history of a job no longer stored is
+  /// kept (until a job with its id is added).
+  /// @throws StoreError if the database fails
+  void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
+                      FireState fire_state, std::string_view error) {
+    ready();
+    const PendingOutcome outcome = detail::durable::pending_outcome(
+        id, record, scheduled, fire_state, error, "PostgresJobStore::record_outcome");
+    in_transaction([&] {
+      apply_outcome(outcome);
+      return true;
+    });
+  }
+
+  /// As record_outcome, but kept in memory until the scheduler's next step writes it with the
+  /// other outcomes of that step in one transaction (see flush_outcomes).
+  /// @returns whether it is the only pending outcome (the scheduler then wakes its loop)
+  /// @throws std::bad_alloc; SerializationError if `scheduled` is out of range
+  bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
+                     FireState fire_state, std::string_view error) {
+    State& s = state();
+    s.pending.push_back(detail::durable::pending_outcome(id, record, scheduled, fire_state, error,
+                                                         "PostgresJobStore::defer_outcome"));
+    return s.pending.size() == 1;
+  }
+
+  /// Writes the outcomes defer_outcome holds, in one transaction (inside an open batch: as part
+  /// of it; while a round is open: not yet).
+  /// @throws StoreError if the database fails; the outcomes are kept, to be written later
+  void flush_outcomes() const {
+    State& s = state();
+    if (s.pending.empty() || s.round) {
+      return;
+    }
+    ready();
+    // In one order, so that schedulers writing outcomes of the same jobs at once take the
+    // jobs' row locks in the same order and cannot deadlock.
+    std::sort(s.pending.begin(), s.pending.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.id, a.scheduled) < std::tie(b.id, b.scheduled);
+    });
+    const_cast<PostgresJobStore*>(this)->in_transaction([&] {
+      for (const PendingOutcome& outcome : s.pending) {
+        apply_outcome(outcome);
+      }
+      return true;
+    });
+    s.pending.clear();
+  }
+
+  /// Opens a round: until end_round or abort_round, the store's reads and writes go into one
+  /// transaction, begun at the first first_due, whose row locks keep the jobs it claims from
+  /// other schedulers. A failing statement fails the whole round (PostgreSQL aborts the
+  /// transaction): end_round then rolls it back and throws.
+  /// @pre no batch or round is open
+  void begin_round() noexcept { state().round = true; }
+
+  /// Commits the round. Pending outcomes are left for flush_outcomes: written inside the round,
+  /// they would lock jobs other schedulers' rounds hold, and the rounds could deadlock.
+  /// @throws StoreError if COMMIT fails, or a statement of the round failed: the round is rolled
+  /// back as by abort_round
+  void end_round() {
+    State& s = state();
+    s.round = false;
+    try {
+      commit_transaction("PostgresJobStore::end_round");
+    } catch (...) {
+      abort_round();
+      throw;
+    }
+  }
+
+  /// Rolls the round back: nothing of it stays, and the records it changed are reloaded before
+  /// they are handed out again. Pending outcomes are kept.
+  void abort_round() noexcept {
+    state().round = false;
+    rollback_transaction();
+  }
+
+  /// See DurableJobStore: opens a batch, one transaction holding every write until
+  /// commit_batch or rollback_batch. A statement that fails inside it fails the whole batch
+  /// (PostgreSQL aborts the transaction); commit_batch then rolls back and throws.
+  /// @pre no batch or round is open
+  /// @throws StoreError if the database fails
+  void begin_batch() {
+    State& s = ready();
+    s.batch = true;
+    try {
+      begin_transaction();
+    } catch (...) {
+      s.batch = false;
+      throw;
+    }
+  }
+
+  /// See DurableJobStore: makes the writes of the batch durable at once.
+  /// @throws StoreError if COMMIT fails or a write of the batch failed; the batch is then rolled
+  /// back, as by rollback_batch
+  void commit_batch() {
+    State& s = state();
+    s.batch = false;
+    try {
+      commit_transaction("PostgresJobStore::commit_batch");
+    } catch (...) {
+      rollback_transaction();
+      throw;
+    }
+  }
+
+  /// See DurableJobStore: undoes the writes of the batch. Records in memory are reloaded
+  /// before they are handed out again (idle ones are dropped).
+  void rollback_batch() noexcept {
+    state().batch = false;
+    rollback_transaction();
+  }
+
+  /// See DurableJobStore: the reports about stored jobs set aside since the last call.
+  [[nodiscard]] std::vector<StoreReport> take_reports() noexcept {
+    return std::exchange(state().reports, {});
+  }
+
+  /// See DurableJobStore: the jobs set aside for naming `task`, unknown then, are tried again.
+  void task_registered(std::string_view task) {
+    State& s = state();
+    std::erase_if(s.unusable, [&](const auto& entry) {
+      return entry.second.unknown_task && (task.empty() || entry.second.task == task);
+    });
+  }
+
+  /// See DurableJobStore: PostgresStoreOptions::poll_interval.
+  [[nodiscard]] Duration poll_interval() const noexcept { return state().options.poll_interval; }
+
+  /// See DurableJobStore: the registry job bodies are built from, and the store's index in its
+  /// scheduler.
+  void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
+    State& s = state();
+    s.tasks = std::move(tasks);
+    s.index = index;
+    s.cache.for_each([index](JobRecord& record) { record.store = index; });
+    task_registered({});
+  }
+
+  /// The recorded fires of job `job_id`, newest first, at most `limit`; pending outcomes are
+  /// written first.
+  /// @throws StoreError if the database fails or holds a fire state this version does not know
+  [[nodiscard]] std::vector<FireRecord> fire_history(std::string_view job_id,
+                                                     std::size_t limit = 100) const {
+    State& s = ready();
+    flush_outcomes();
+    const auto rows = run([&] {
+      return s.db.query(
+          "SELECT scheduled, state, runs, owner, recorded_at, finished_at, error, attempt "
+          "FROM apsched_fires WHERE job_id = $1 ORDER BY scheduled DESC LIMIT $2",
+          job_id,
+          static_cast<std::int64_t>(std::min<std::size_t>(
+              limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+    });
+    std::vector<FireRecord> history;
+    for (int i = 0; i < rows.rows(); ++i) {
+      const FireState fire_state = detail::durable::stored_fire_state(
+          rows.text(i, 1), "PostgresJobStore::fire_history", job_id,
+          fmt::format("database \"{}\"", PQdb(s.db.handle())));
+      history.push_back(FireRecord{
+          .scheduled = detail::durable::from_stored_time(rows.int64(i, 0)),
+          .state = fire_state,
+          .runs = static_cast<std::uint64_t>(std::max<std::int64_t>(rows.int64(i, 2), 0)),
+          .owner = std::string{rows.text(i, 3)},
+          .recorded_at = detail::durable::from_stored_time(rows.int64(i, 4)),
+          .finished_at = rows.is_null(i, 5)
+                             ? std::nullopt
+                             : std::optional{detail::durable::from_stored_time(rows.int64(i, 5))},
+          .error = std::string{rows.text(i, 6)},
+          .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
+              rows.int64(i, 7), 0, std::numeric_limits<unsigned>::max()))});
+    }
+    return history;
+  }
+
+  /// The token that identifies this store object in the fires it records.
+  [[nodiscard]] const std::string& owner() const noexcept { return state().owner; }
+
+  /// The job records the store holds in memory now (see PostgresStoreOptions::cache_size).
+  [[nodiscard]] std::size_t cached_count() const noexcept { return state().cache.size(); }
+
+ private:
+  static constexpr std::array<detail::postgres::Migration, 1> migrations{{
+      {1,
+       "CREATE TABLE apsched_jobs ("
+       " id text PRIMARY KEY,"
+       " task text NOT NULL,"
+       " arguments text NOT NULL,"
+       " trigger text NOT NULL,"
+       " options text NOT NULL,"
+       " next_fire bigint NOT NULL,"
+       " next_run bigint NOT NULL,"
+       " paused boolean NOT NULL,"
+       " last_run bigint,"
+       " run_count bigint NOT NULL DEFAULT 0,"
+       " failure_count bigint NOT NULL DEFAULT 0,"
+       " last_outcome text,"
+       " version bigint NOT NULL);"
+       "CREATE INDEX apsched_jobs_due ON apsched_jobs (next_run) WHERE NOT paused;"
+       // The same fire-record model as the SQLite store: times in nanoseconds since the epoch.
+       "CREATE TABLE apsched_fires ("
+       " job_id text NOT NULL,"
+       " scheduled bigint NOT NULL,"
+       " state text NOT NULL,"
+       " runs bigint NOT NULL,"
+       " owner text,"
+       " recorded_at bigint NOT NULL,"
+       " finished_at bigint,"
+       " error text,"
+       " attempt integer NOT NULL DEFAULT 1,"
+       " PRIMARY KEY (job_id, scheduled));"
+       "CREATE INDEX apsched_fires_submitted ON apsched_fires (owner) "
+       "WHERE state = 'submitted';"},
+  }};
+
+  using PendingOutcome = detail::durable::PendingOutcome;
+
+  struct Unusable {
+    std::string task;
+    bool unknown_task = false;
+    std::int64_t version = 0;
+  };
+
+  struct State {
+    State(detail::postgres::Connection connection, PostgresStoreOptions store_options)
+        : db{std::move(connection)},
+          options{std::move(store_options)},
+          codecs{options.codecs != nullptr ? options.codecs : &TriggerCodecs::builtin()},
+          owner{random_token()},
+          cache{options.cache_size} {}
+
+    detail::postgres::Connection db;
+    PostgresStoreOptions options;
+    const TriggerCodecs* codecs;
+    std::string owner;
+    std::shared_ptr<const TaskRegistry> tasks;
+    std::uint8_t index = 0;
+    std::uint32_t loaded = 0;
+    detail::durable::RecordCache cache;
+    std::optional<JobRecord> inserted;
+    std::vector<PendingOutcome> pending;
+    // Unusable jobs by id, and the reports about them not yet taken; each job reported once.
+    std::map<std::string, Unusable, std::less<>> unusable;
+    std::vector<StoreReport> reports;
+    std::map<std::string, std::string, std::less<>> reported;
+    // Whether a batch or round is open, whether its transaction is, and whether a statement
+    // of it failed.
+    bool batch = false;
+    bool round = false;
+    bool open = false;
+    bool failed = false;
+    // When a lost connection may be tried again, and the next back-off.
+    std::chrono::steady_clock::time_point retry_at{};
+    std::chrono::milliseconds backoff{100};
+  };
+
+  static std::string random_token() {
+    std::random_device random;
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0) {
+      host[0] = 0;
+    }
+    return fmt::format("{}:{}:{:08x}{:08x}", host.data(), ::getpid(), random(), random());
+  }
+
+  [[nodiscard]] State& state() const noexcept { return *state_; }
+
+  // The state, with the connection open again if it was lost (no sooner than the back-off).
+  State& ready() const {
+    State& s = state();
+    if (s.db.connected()) {
+      return s;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < s.retry_at) {
+      throw StoreError{fmt::format(
+          "PostgresJobStore: the connection to the server is lost; trying again in {} ms",
+          std::chrono::ceil<std::chrono::milliseconds>(s.retry_at - now).count())};
+    }
+    try {
+      s.db.reconnect();
+    } catch (...) {
+      s.retry_at = now + s.backoff;
+      s.backoff = std::min<std::chrono::milliseconds>(s.backoff * 2, std::chrono::seconds{5});
+      throw;
+    }
+    s.backoff = std::chrono::milliseconds{100};
+    return s;
+  }
+
+  // Runs `query`; a failure inside an open transaction fails it (PostgreSQL aborted it), and a
+  // lost connection ends it.
+  template <class F>
+  auto run(F&& query) const -> decltype(query()) {
+    State& s = state();
+    try {
+      return query();
+    } catch (const detail::postgres::PgError& error) {
+      if (s.open) {
+        s.failed = true;
+      }
+      if (error.connection_lost()) {
+        s.open = false;
+      }
+      throw;
+    }
+  }
+
+  // Runs `body` (returning whether to keep its writes) in the open batch or round, or else in a
+  // transaction of its own. Inside a batch or round, false after a write must have set failed.
+  template <class F>
+  bool in_transaction(F&& body) {
+    State& s = state();
+    if (s.open || s.batch || s.round) {
+      if (!s.open) {
+        begin_transaction();
+      }
+      return run(body);
+    }
+    begin_transaction();
+    bool keep = false;
+    try {
+      keep = run(body);
+    } catch (...) {
+      rollback_transaction();
+      throw;
+    }
+    if (!keep) {
+      rollback_transaction();
+      return false;
+    }
+    commit_transaction("PostgresJobStore");
+    return true;
+  }
+
+  void begin_transaction() const {
+    State& s = state();
+    run([&] { return s.db.exec("BEGIN"); });
+    s.open = true;
+    s.failed = false;
+  }
+
+  void commit_transaction(std::string_view call) const {
+    State& s = state();
+    if (!s.open) {
+      if (s.failed) {
+        s.failed = false;
+        throw StoreError{
+            fmt::format("{}: the connection was lost during the transaction; "
+                        "nothing of it was written",
+                        call)};
+      }
+      return;
+    }
+    if (s.failed) {
+      rollback_transaction();
+      throw StoreError{fmt::format(
+          "{}: a statement of the transaction failed; expected every statement to succeed, so "
+          "it was rolled back",
+          call)};
+    }
+    s.open = false;
+    run([&] { return s.db.exec("COMMIT"); });
+  }
+
+  void rollback_transaction() const noexcept {
+    State& s = state();
+    s.failed = false;
+    if (s.open) {
+      s.open = false;
+      try {
+        s.db.exec("ROLLBACK");
+      } catch (...) {  // NOLINT(bugprone-empty-catch): a lost connection rolled it back
+      }
+    }
+    s.cache.drop_all_idle();
+  }
+
+  static std::string select_sql(std::string_view where) {
+    return fmt::format(
+        "SELECT id, task, arguments, trigger, options, next_fire, next_run, paused, last_run, "
+        "run_count, failure_count, last_outcome, version FROM apsched_jobs {}",
+        where);
+  }
+
+  static detail::durable::JobRow read_row(const detail::postgres::Result& rows, int i) {
+    return detail::durable::JobRow{
+        .id = std::string{rows.text(i, 0)},
+        .task = std::string{rows.text(i, 1)},
+        .arguments = std::string{rows.text(i, 2)},
+        .trigger = std::string{rows.text(i, 3)},
+        .options = std::string{rows.text(i, 4)},
+        .next_fire = rows.int64(i, 5),
+        .next_run = rows.int64(i, 6),
+        .paused = rows.text(i, 7) == "t",
+        .last_run = rows.is_null(i, 8) ? std::nullopt : std::optional{rows.int64(i, 8)},
+        .run_count = rows.int64(i, 9),
+        .failure_count = rows.int64(i, 10),
+        .last_outcome =
+            rows.is_null(i, 11) ? std::nullopt : std::optional{std::string{rows.text(i, 11)}},
+        .version = rows.int64(i, 12)};
+  }
+
+  // An optional integer as the text of a parameter (empty: NULL); see as_param.
+  struct OptionalInteger {
+    std::string text;
+    bool null = true;
+    [[nodiscard]] detail::postgres::Param as_param() const {
+      return null ? std::nullopt : detail::postgres::Param{text};
+    }
+  };
+  static OptionalInteger param(const std::optional<std::int64_t>& value) {
+    OptionalInteger result;
+    if (value) {
+      detail::json::write_integer(*value, result.text);
+      result.null = false;
+    }
+    return result;
+  }
+
+  // The set-aside jobs as a PostgreSQL text array of "id:version".
+  std::string unusable_array() const {
+    std::string array = "{";
+    for (const auto& [id, entry] : state().unusable) {
+      if (array.size() > 1) {
+        array += ',';
+      }
+      array += '"';
+      for (const char c : id) {
+        if (c == '"' || c == '\\') {
+          array += '\\';
+        }
+        array += c;
+      }
+      array += ':';
+      detail::json::write_integer(entry.version, array);
+      array += '"';
+    }
+    array += '}';
+    return array;
+  }
+
+  JobRecord* hand_out(const detail::durable::JobRow& row) {
+    State& s = state();
+    detail::durable::CachedRecord* cached = s.cache.find(row.id);
+    if (cached != nullptr) {
+      if (!cached->stale && cached->version == row.version) {
+        return &cached->record;
+      }
+      std::optional<JobRecord> loaded = build(row);
+      if (!loaded) {
+        s.cache.drop_if_idle(row.id);
+        return nullptr;
+      }
+      return &detail::durable::refresh(*cached, std::move(*loaded), row.version);
+    }
+    std::optional<JobRecord> loaded = build(row);
+    if (!loaded) {
+      return nullptr;
+    }
+    loaded->generation = 0x8000'0000U | (s.loaded++ & 0x7FFF'FFFFU);
+    loaded->store = s.index;
+    return s.cache.put(std::move(*loaded), row.version);
+  }
+
+  // The record `row` describes, or empty when it cannot be used: then it is set aside (left
+  // out of the due queries at this version) and reported once.
+  std::optional<JobRecord> build(const detail::durable::JobRow& row) {
+    State& s = state();
+    std::string cause;
+    bool unknown_task = false;
+    try {
+      return detail::durable::record_from_row("PostgresJobStore", row, s.tasks.get(), *s.codecs);
+    } catch (const UnknownTaskError& error) {
+      cause = error.what();
+      unknown_task = true;
+    } catch (const InvalidArgumentError& error) {
+      cause = error.what();
+    } catch (const nlohmann::json::exception& error) {
+      cause = error.what();
+    }
+    s.unusable.insert_or_assign(row.id, Unusable{row.task, unknown_task, row.version});
+    std::string message = fmt::format(
+        "PostgresJobStore: stored job \"{}\" (task \"{}\") cannot be used and is left unchanged "
+        "until its task is registered or the store is opened again: {}",
+        row.id, row.task, cause);
+    if (s.reported.emplace(row.id, message).second) {
+      s.reports.push_back(StoreReport{row.id, std::move(message)});
+    }
+    return std::nullopt;
+  }
+
+  void apply_outcome(const PendingOutcome& outcome) const {
+    State& s = state();
+    const std::optional<std::string_view> error =
+        outcome.error.empty() ? std::nullopt : std::optional<std::string_view>{outcome.error};
+    const OptionalInteger last_run =
+        param(outcome.last_run == detail::durable::no_time ? std::nullopt
+                                                           : std::optional{outcome.last_run});
+    s.db.query(
+        "WITH finished AS (UPDATE apsched_fires SET state = $3, finished_at = $4, error = $5 "
+        "WHERE job_id = $1 AND scheduled = $2 AND owner = $6) "
+        "UPDATE apsched_jobs SET run_count = run_count + $8, failure_count = failure_count + $9, "
+        "last_run = greatest(last_run, $10::bigint), last_outcome = $11 WHERE id = $1 AND $7",
+        outcome.id, outcome.scheduled, detail::durable::state_text(outcome.state),
+        detail::durable::system_now(), error, s.owner, outcome.counted,
+        std::int64_t{outcome.ran ? 1 : 0}, std::int64_t{outcome.state == FireState::failed ? 1 : 0},
+        last_run.as_param(),
+        detail::durable::outcome_text(detail::durable::outcome_of(outcome.state)));
+    if (outcome.state != FireState::submitted) {
+      trim_history(outcome.id);
+    }
+  }
+
+  // Keeps the newest history_per_job finished fires of job `id`.
+  void trim_history(std::string_view id) const {
+    State& s = state();
+    s.db.query(
+        "DELETE FROM apsched_fires WHERE job_id = $1 AND state <> 'submitted' AND scheduled IN "
+        "(SELECT scheduled FROM apsched_fires WHERE job_id = $1 AND state <> 'submitted' "
+        "ORDER BY scheduled DESC OFFSET $2)",
+        id,
+        static_cast<std::int64_t>(std::min<std::size_t>(
+            s.options.history_per_job,
+            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+  }
+
+  std::unique_ptr<State> state_;
+};
+
+static_assert(DurableJobStore<PostgresJobStore>);
+
+}  // namespace apsched

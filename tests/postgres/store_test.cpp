@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+// PostgresJobStore against a real server: jobs round-trip, fires recorded once, rounds of two
+// schedulers claim different jobs, unusable rows set aside, batches, a lost connection, and
+// schedulers on one database running every fire once. Time moves by a manual clock.
+#include <apsched/apsched.hpp>
+#include <apsched/stores/postgres.hpp>
+#include <apsched/testing/manual_clock.hpp>
+
+#include "support/catch.hpp"
+#include "support/postgres.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using apsched::FireDecision;
+using apsched::FireState;
+using apsched::JobRecord;
+using apsched::PostgresJobStore;
+using apsched::TimePoint;
+using apsched::test::contains;
+using apsched::test::TestSchema;
+
+namespace {
+
+const TimePoint t0 = TimePoint{std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
+
+std::shared_ptr<apsched::TaskRegistry> make_tasks() {
+  auto tasks = std::make_shared<apsched::TaskRegistry>();
+  tasks->add("ping", [](int /*value*/) {});
+  return tasks;
+}
+
+// A durable job running task "ping" with `value` every 10 s from `first`.
+JobRecord ping_job(const apsched::TaskRegistry& tasks, std::string id, TimePoint first,
+                   int value = 1) {
+  const std::string arguments = fmt::format("[{}]", value);
+  JobRecord record{
+      .id = std::move(id),
+      .body = tasks.make_body("ping", nlohmann::json::parse(arguments)),
+      .trigger = apsched::AnyTrigger{apsched::IntervalTrigger{10s, {.start_date = first}}}};
+  record.extra().task =
+      std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"ping", arguments});
+  record.next_fire = first;
+  record.next_run = first;
+  return record;
+}
+
+PostgresJobStore open_store(const TestSchema& schema,
+                            std::shared_ptr<const apsched::TaskRegistry> tasks) {
+  PostgresJobStore store{schema.conninfo()};
+  store.attach(std::move(tasks), 0);
+  return store;
+}
+
+// Advances `job` by one interval and commits one submitted fire at its current next_run.
+bool commit_one(PostgresJobStore& store, JobRecord& job) {
+  const FireDecision fire{.scheduled = job.next_run, .state = FireState::submitted, .runs = 1};
+  job.next_fire += 10s;
+  job.next_run += 10s;
+  return store.commit_due(job, std::span<const FireDecision>{&fire, 1}, false);
+}
+
+}  // namespace
+
+TEST_CASE("postgres store: satisfies DurableJobStore", "[postgres]") {
+  STATIC_REQUIRE(apsched::DurableJobStore<PostgresJobStore>);
+}
+
+TEST_CASE("postgres store: jobs are stored, found by another store and rebuilt equal",
+          "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore store = open_store(schema, tasks);
+  JobRecord job = ping_job(*tasks, "a", t0 + 5s, 42);
+  job.extra().name = "the \"a\" job";
+  job.extras->misfire_grace_time = 30s;
+  job.coalesce = apsched::Coalesce::all;
+  job.max_instances = 3;
+  job.abandoned = apsched::Abandoned::rerun;
+  job.run_count = 7;
+  job.last_run = t0 - 1s;
+  job.last_outcome = apsched::JobOutcome::error;
+  REQUIRE(store.insert(std::move(job)) != nullptr);
+  CHECK(store.insert(ping_job(*tasks, "a", t0)) == nullptr);  // the id is taken
+  REQUIRE(store.insert(ping_job(*tasks, "paused", t0)) != nullptr);
+  JobRecord* paused = store.find("paused");
+  REQUIRE(paused != nullptr);
+  paused->paused = true;
+  store.update(*paused);
+
+  PostgresJobStore other = open_store(schema, tasks);
+  CHECK(other.size() == 2);
+  CHECK(other.next_run_time() == t0 + 5s);
+  const JobRecord* found = other.find("a");
+  REQUIRE(found != nullptr);
+  CHECK(found->extras->name == "the \"a\" job");
+  CHECK(found->extras->misfire_grace_time == 30s);
+  CHECK(found->coalesce == apsched::Coalesce::all);
+  CHECK(found->max_instances == 3);
+  CHECK(found->abandoned == apsched::Abandoned::rerun);
+  CHECK(found->run_count == 7);
+  CHECK(found->last_run == t0 - 1s);
+  CHECK(found->last_outcome == apsched::JobOutcome::error);
+  CHECK(found->next_run == t0 + 5s);
+  CHECK(found->trigger.describe() == "interval[10s, start=2026-01-01T00:00:05.000000Z]");
+  CHECK(other.find("paused")->paused);
+  std::vector<std::string> ids;
+  other.for_each([&ids](const JobRecord& record) { ids.push_back(record.id); });
+  CHECK(ids == std::vector<std::string>{"a", "paused"});
+  CHECK(other.erase("a"));
+  CHECK_FALSE(other.erase("a"));
+  CHECK(store.find("a") == nullptr);
+  other.clear();
+  CHECK(store.size() == 0);
+  CHECK_FALSE(store.next_run_time().has_value());
+}
+
+TEST_CASE("postgres store: a fire is recorded once, by the store holding the current version",
+          "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore first = open_store(schema, tasks);
+  PostgresJobStore second = open_store(schema, tasks);
+  REQUIRE(first.insert(ping_job(*tasks, "a", t0)) != nullptr);
+  JobRecord* a1 = first.first_due(t0);
+  JobRecord* a2 = second.first_due(t0);
+  REQUIRE(a1 != nullptr);
+  REQUIRE(a2 != nullptr);
+  CHECK(commit_one(first, *a1));
+  CHECK_FALSE(commit_one(second, *a2));  // its copy is stale: nothing recorded
+  CHECK(second.first_due(t0) == nullptr);
+  JobRecord* reloaded = second.first_due(t0 + 10s);
+  REQUIRE(reloaded != nullptr);
+  CHECK(reloaded->next_run == t0 + 10s);
+
+  first.record_outcome("a", a1, t0, FireState::failed, "it broke");
+  const std::vector<apsched::FireRecord> history = second.fire_history("a");
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].scheduled == t0);
+  CHECK(history[0].state == FireState::failed);
+  CHECK(history[0].error == "it broke");
+  CHECK(history[0].owner == first.owner());
+  CHECK(history[0].finished_at.has_value());
+  // Outcomes keep the job's version (other copies stay valid): a new store reads the counters.
+  PostgresJobStore third = open_store(schema, tasks);
+  const JobRecord* counted = third.find("a");
+  REQUIRE(counted != nullptr);
+  CHECK(counted->failure_count == 1);
+  CHECK(counted->last_outcome == apsched::JobOutcome::error);
+}
+
+TEST_CASE("postgres store: rounds of two schedulers claim different due jobs", "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore first = open_store(schema, tasks);
+  PostgresJobStore second = open_store(schema, tasks);
+  REQUIRE(first.insert(ping_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(first.insert(ping_job(*tasks, "b", t0 + 1s)) != nullptr);
+  first.begin_round();
+  JobRecord* claimed = first.first_due(t0 + 5s);
+  REQUIRE(claimed != nullptr);
+  CHECK(claimed->id == "a");
+  second.begin_round();
+  JobRecord* other = second.first_due(t0 + 5s);
+  REQUIRE(other != nullptr);
+  CHECK(other->id == "b");  // "a" is locked by the first round: skipped, not waited for
+  CHECK(commit_one(second, *other));
+  CHECK(second.first_due(t0 + 5s) == nullptr);
+  second.end_round();
+  CHECK(commit_one(first, *claimed));
+  first.end_round();
+  CHECK(first.fire_history("a").size() == 1);
+  CHECK(first.fire_history("b").size() == 1);
+  CHECK(first.fire_history("b")[0].owner == second.owner());
+}
+
+TEST_CASE("postgres store: a round whose statement fails is rolled back whole", "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore store = open_store(schema, tasks);
+  REQUIRE(store.insert(ping_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(store.insert(ping_job(*tasks, "b", t0)) != nullptr);
+  schema.admin().exec(fmt::format(
+      "CREATE FUNCTION {0}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "RAISE EXCEPTION 'refused'; END $$; CREATE TRIGGER refuse BEFORE INSERT ON "
+      "{0}.apsched_fires FOR EACH ROW WHEN (NEW.job_id = 'b') EXECUTE FUNCTION {0}.refuse()",
+      schema.name()));
+  store.begin_round();
+  JobRecord* a = store.first_due(t0);
+  REQUIRE(a != nullptr);
+  REQUIRE(commit_one(store, *a));
+  JobRecord* b = store.first_due(t0);
+  REQUIRE(b != nullptr);
+  CHECK_THROWS_WITH(commit_one(store, *b), contains("refused"));
+  CHECK_THROWS_AS(store.end_round(), apsched::StoreError);
+  schema.admin().exec(fmt::format("DROP TRIGGER refuse ON {}.apsched_fires", schema.name()));
+  CHECK(store.fire_history("a").empty());
+  int committed = 0;
+  store.begin_round();
+  while (JobRecord* job = store.first_due(t0)) {
+    CHECK(job->next_run == t0);
+    REQUIRE(commit_one(store, *job));
+    ++committed;
+  }
+  store.end_round();
+  CHECK(committed == 2);
+}
+
+TEST_CASE("postgres store: a row with an unknown task is set aside, reported once, kept",
+          "[postgres]") {
+  TestSchema schema;
+  auto tasks = make_tasks();
+  PostgresJobStore store = open_store(schema, tasks);
+  REQUIRE(store.insert(ping_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(store.insert(ping_job(*tasks, "b", t0 + 1s)) != nullptr);
+  schema.connect().query("UPDATE apsched_jobs SET task = 'gone' WHERE id = $1", "a");
+  PostgresJobStore reader = open_store(schema, tasks);
+  JobRecord* due = reader.first_due(t0 + 5s);
+  REQUIRE(due != nullptr);
+  CHECK(due->id == "b");
+  CHECK(reader.next_run_time() == t0 + 1s);
+  std::vector<apsched::StoreReport> reports = reader.take_reports();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].job_id == "a");
+  CHECK_THAT(reports[0].message, contains("\"gone\""));
+  CHECK(reader.find("a") == nullptr);
+  CHECK(reader.take_reports().empty());
+  CHECK(reader.size() == 2);  // left in the database
+  tasks->add("gone", [](int /*value*/) {});
+  reader.task_registered("gone");
+  REQUIRE(reader.find("a") != nullptr);
+  CHECK(reader.next_run_time() == t0);
+}
+
+TEST_CASE("postgres store: a batch commits at once or leaves nothing", "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore store = open_store(schema, tasks);
+  PostgresJobStore other = open_store(schema, tasks);
+  store.begin_batch();
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(store.insert(ping_job(*tasks, fmt::format("job-{:02}", i), t0 + i * 1s)) != nullptr);
+  }
+  CHECK(store.size() == 50);
+  CHECK(other.size() == 0);  // not committed yet
+  store.commit_batch();
+  CHECK(other.size() == 50);
+  store.begin_batch();
+  CHECK(store.erase("job-00"));
+  store.rollback_batch();
+  CHECK(other.size() == 50);
+  CHECK(store.find("job-00") != nullptr);
+}
+
+TEST_CASE("postgres store: a lost connection fails one call; the next reconnects", "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore store{schema.conninfo(schema.name())};
+  store.attach(tasks, 0);
+  REQUIRE(store.insert(ping_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(schema.admin()
+              .query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                     "WHERE application_name = $1",
+                     schema.name())
+              .int64(0, 0) == 1);
+  bool failed_once = false;
+  try {
+    (void)store.size();
+  } catch (const apsched::StoreError&) {
+    failed_once = true;
+  }
+  CHECK(failed_once);
+  CHECK(store.size() == 1);
+  REQUIRE(store.find("a") != nullptr);
+}
+
+namespace {
+
+using Scheduler =
+    apsched::CallbackScheduler<PostgresJobStore, apsched::InlineExecutor, apsched::ManualClock>;
+
+// One scheduler on the test schema, counting the runs of task "run" per (job, argument).
+struct Node {
+  apsched::ManualClock clock;
+  Scheduler scheduler;
+  std::map<std::string, int>* runs;
+
+  Node(const TestSchema& schema, TimePoint now, std::map<std::string, int>& ledger)
+      : clock{now}, scheduler{PostgresJobStore{schema.conninfo()}, {}, clock}, runs{&ledger} {
+    scheduler.register_task("run", [this](const apsched::JobContext& context) {
+      ++(*runs)[fmt::format("{}@{}", context.job_id,
+                            apsched::detail::format_time(context.scheduled_run_time))];
+    });
+    scheduler.start();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("postgres scheduler: jobs added on one node run once across two nodes", "[postgres]") {
+  TestSchema schema;
+  std::map<std::string, int> ledger;
+  Node first{schema, t0, ledger};
+  Node second{schema, t0, ledger};
+  first.scheduler.batch([&] {
+    for (int i = 0; i < 100; ++i) {
+      first.scheduler.add_job(apsched::task("run"),
+                              apsched::IntervalTrigger{10s, {.start_date = t0 + (i % 7) * 1s}},
+                              {.id = fmt::format("job-{:03}", i)});
+    }
+  });
+  for (int step = 1; step <= 6; ++step) {
+    const TimePoint now = t0 + step * 5s;
+    first.clock.set(now);
+    second.clock.set(now);
+    (step % 2 == 0 ? first : second).scheduler.process_due_jobs();
+    (step % 2 == 0 ? second : first).scheduler.process_due_jobs();
+  }
+  // Fires from t0 to t0 + 30 s: every job fired at its start and each 10 s after, once.
+  int fires = 0;
+  for (const auto& [fire, count] : ledger) {
+    INFO(fire);
+    CHECK(count == 1);
+    fires += count;
+  }
+  int expected = 0;
+  for (int i = 0; i < 100; ++i) {
+    for (int offset = i % 7; offset <= 30; offset += 10) {
+      ++expected;
+    }
+  }
+  CHECK(fires == expected);
+  const std::vector<apsched::FireRecord> history = second.scheduler.get_fire_history("job-000");
+  REQUIRE(history.size() == 4);
+  for (const apsched::FireRecord& fire : history) {
+    CHECK(fire.state == FireState::succeeded);
+  }
+}
