@@ -9,8 +9,11 @@
 #include "support/catch.hpp"
 #include "support/postgres.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -342,4 +345,157 @@ TEST_CASE("postgres scheduler: jobs added on one node run once across two nodes"
   for (const apsched::FireRecord& fire : history) {
     CHECK(fire.state == FireState::succeeded);
   }
+}
+
+namespace {
+
+// Records a submitted fire at t0 of job `id` (Abandoned policy `policy`) through `store`.
+void submit_fire(PostgresJobStore& store, const apsched::TaskRegistry& tasks, std::string id,
+                 apsched::Abandoned policy) {
+  JobRecord record = ping_job(tasks, id, t0);
+  record.abandoned = policy;
+  REQUIRE(store.insert(std::move(record)) != nullptr);
+  JobRecord* job = store.find(id);
+  REQUIRE(job != nullptr);
+  REQUIRE(commit_one(store, *job));
+}
+
+// The fires `store` takes over now, by job id.
+std::vector<apsched::AbandonedFire> take_sorted(PostgresJobStore& store) {
+  std::vector<apsched::AbandonedFire> fires = store.take_abandoned();
+  std::sort(fires.begin(), fires.end(),
+            [](const auto& a, const auto& b) { return a.job_id < b.job_id; });
+  return fires;
+}
+
+}  // namespace
+
+TEST_CASE("postgres store: fires of a lapsed lease are taken over once, dropped or run again",
+          "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore first = open_store(schema, tasks);
+  submit_fire(first, *tasks, "drop", apsched::Abandoned::drop);
+  submit_fire(first, *tasks, "again", apsched::Abandoned::rerun);
+  PostgresJobStore second = open_store(schema, tasks);
+  PostgresJobStore third = open_store(schema, tasks);
+  CHECK(second.take_abandoned().empty());  // the first store's lease holds
+  // Its lease lapses by the database clock (as when it stops renewing it for lease_duration).
+  schema.connect().query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1",
+                         first.owner());
+  const std::vector<apsched::AbandonedFire> taken = take_sorted(third);
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].job_id == "again");
+  CHECK(taken[0].rerun);
+  CHECK(taken[0].attempt == 1);
+  CHECK(taken[0].scheduled == t0);
+  CHECK(taken[1].job_id == "drop");
+  CHECK_FALSE(taken[1].rerun);
+  // Taken once: the owner's row is gone; a later poll of another store finds nothing.
+  CHECK(second.take_abandoned().empty());  // within its poll interval: not even looked
+  PostgresJobStore fourth = open_store(schema, tasks);
+  CHECK(fourth.take_abandoned().empty());
+  const apsched::FireRecord dropped = third.fire_history("drop").at(0);
+  CHECK(dropped.state == FireState::abandoned);
+  CHECK_THAT(dropped.error, contains(first.owner()));
+  const apsched::FireRecord again = third.fire_history("again").at(0);
+  CHECK(again.state == FireState::submitted);
+  CHECK(again.owner == third.owner());
+  CHECK(again.attempt == 2);
+  third.record_outcome("again", nullptr, t0, FireState::succeeded, "");
+  CHECK(third.fire_history("again").at(0).state == FireState::succeeded);
+}
+
+TEST_CASE("postgres store: a store closed with fires in flight is taken over at once",
+          "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  {
+    PostgresJobStore first = open_store(schema, tasks);
+    submit_fire(first, *tasks, "a", apsched::Abandoned::drop);
+  }
+  {
+    PostgresJobStore idle = open_store(schema, tasks);  // leaves no fire: its row goes
+  }
+  CHECK(schema.connect().query("SELECT count(*) FROM apsched_owners").int64(0, 0) == 1);
+  PostgresJobStore next = open_store(schema, tasks);
+  const std::vector<apsched::AbandonedFire> taken = next.take_abandoned();
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].job_id == "a");
+  CHECK(schema.connect().query("SELECT count(*) FROM apsched_owners").int64(0, 0) == 1);
+}
+
+TEST_CASE("postgres store: a scheduler on this host whose process is gone is taken over at once",
+          "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore first = open_store(schema, tasks);
+  submit_fire(first, *tasks, "a", apsched::Abandoned::drop);
+  // A process that has exited (and been reaped) owns the lease now, as if it had recorded it.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::_exit(0);
+  }
+  REQUIRE(child > 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  schema.connect().query("UPDATE apsched_owners SET pid = $2 WHERE owner = $1", first.owner(),
+                         std::int64_t{child});
+  PostgresJobStore next = open_store(schema, tasks);
+  const std::vector<apsched::AbandonedFire> taken = next.take_abandoned();
+  REQUIRE(taken.size() == 1);  // its lease has not lapsed, but its process is gone
+  CHECK(taken[0].job_id == "a");
+}
+
+TEST_CASE("postgres store: lease_duration must exceed poll_interval", "[postgres]") {
+  TestSchema schema;
+  CHECK_THROWS_WITH(
+      (PostgresJobStore{schema.conninfo(), {.poll_interval = 5s, .lease_duration = 5s}}),
+      contains("lease_duration is 5000000000 ns; expected more than poll_interval"));
+}
+
+TEST_CASE(
+    "postgres scheduler: a fire in flight when its scheduler stopped is dropped or run "
+    "again",
+    "[postgres]") {
+  TestSchema schema;
+  {
+    // A scheduler records two fires and "dies" before they end; here the store is given the
+    // fires directly, as the scheduler would.
+    auto tasks = std::make_shared<apsched::TaskRegistry>();
+    tasks->add("run", [] {});
+    PostgresJobStore store{schema.conninfo()};
+    store.attach(tasks, 0);
+    for (const char* id : {"drop", "again"}) {
+      JobRecord record{
+          .id = id,
+          .body = tasks->make_body("run", nlohmann::json::array()),
+          .trigger = apsched::AnyTrigger{apsched::IntervalTrigger{10s, {.start_date = t0}}}};
+      record.extra().task =
+          std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"run", "[]"});
+      record.next_fire = record.next_run = t0;
+      record.abandoned =
+          std::string_view{id} == "again" ? apsched::Abandoned::rerun : apsched::Abandoned::drop;
+      REQUIRE(store.insert(std::move(record)) != nullptr);
+      REQUIRE(commit_one(store, *store.find(id)));
+    }
+  }
+  std::map<std::string, int> ledger;
+  Node next{schema, t0 + 5s, ledger};
+  std::vector<apsched::Event> abandoned;
+  next.scheduler.add_listener([&abandoned](const apsched::Event& event) {
+    if (event.type == apsched::EventType::job_abandoned) {
+      abandoned.push_back(event);
+    }
+  });
+  next.scheduler.process_due_jobs();
+  REQUIRE(abandoned.size() == 2);
+  CHECK(ledger ==
+        std::map<std::string, int>{{fmt::format("again@{}", apsched::detail::format_time(t0)), 1}});
+  const apsched::FireRecord rerun = next.scheduler.get_fire_history("again").at(0);
+  CHECK(rerun.state == FireState::succeeded);
+  CHECK(rerun.attempt == 2);
+  CHECK(next.scheduler.get_fire_history("drop").at(0).state == FireState::abandoned);
+  next.scheduler.process_due_jobs();
+  CHECK(abandoned.size() == 2);
 }

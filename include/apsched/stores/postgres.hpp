@@ -15,11 +15,14 @@
 #include <apsched/json/trigger_codec.hpp>
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +54,13 @@ struct PostgresStoreOptions {
   std::size_t history_per_job = 100;
   /// The trigger codecs for the stored triggers; null: TriggerCodecs::builtin().
   const TriggerCodecs* codecs = nullptr;
+  /// How long the store's lease lasts after each renewal (at most once per poll interval, by
+  /// the database clock). When a scheduler stops renewing it (its process or machine died, or
+  /// it lost the database), another takes over the fires it recorded as submitted once the
+  /// lease has lapsed (see take_abandoned). A scheduler on the same host whose process is gone
+  /// is taken over at once. Must exceed poll_interval, and outlast any stall of the scheduler's
+  /// loop (a blocking scheduler running a long job inline does not poll).
+  Duration lease_duration = std::chrono::seconds{30};
 };
 
 /// A DurableJobStore in a PostgreSQL database (tables apsched_jobs, apsched_fires and
@@ -66,9 +76,12 @@ struct PostgresStoreOptions {
 /// connection makes the call that met it throw StoreError (the scheduler reports it and goes
 /// on); the next call reconnects, no sooner than a back-off that doubles from 100 ms to 5 s.
 ///
-/// Not yet here (see the SQLite store for their counterparts): leases and the take-over of fires
-/// of a scheduler that died, wake-ups through LISTEN/NOTIFY, and the database clock for due
-/// times (the scheduler's clock is used).
+/// Each store object holds a lease (table apsched_owners), renewed by the database clock; when
+/// a scheduler dies, another takes over the fires it left submitted once its lease lapses, per
+/// each job's Abandoned policy (see take_abandoned).
+///
+/// Not yet here: wake-ups through LISTEN/NOTIFY (schedulers notice other schedulers' new jobs
+/// within poll_interval), and the database clock for due times (the scheduler's clock is used).
 ///
 /// @code
 /// apsched::BackgroundScheduler<apsched::PostgresJobStore> scheduler{
@@ -88,14 +101,31 @@ class PostgresJobStore {
   explicit PostgresJobStore(std::string conninfo, PostgresStoreOptions options = {})
       : state_{std::make_unique<State>(detail::postgres::Connection::open(std::move(conninfo)),
                                        std::move(options))} {
+    const PostgresStoreOptions& o = state_->options;
+    if (o.lease_duration <= o.poll_interval) {
+      throw InvalidArgumentError{fmt::format(
+          "PostgresJobStore: lease_duration is {} ns; expected more than poll_interval ({} ns)",
+          std::chrono::nanoseconds{o.lease_duration}.count(),
+          std::chrono::nanoseconds{o.poll_interval}.count())};
+    }
     detail::postgres::migrate(state_->db, schema_name, migrations);
+    renew_lease();
   }
 
   PostgresJobStore(PostgresJobStore&&) noexcept = default;
-  PostgresJobStore& operator=(PostgresJobStore&&) noexcept = default;
+  PostgresJobStore& operator=(PostgresJobStore&& other) noexcept {
+    if (this != &other) {
+      release_lease();
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
   PostgresJobStore(const PostgresJobStore&) = delete;
   PostgresJobStore& operator=(const PostgresJobStore&) = delete;
-  ~PostgresJobStore() = default;
+  /// Closes the connection. The store's lease is given up: its row goes when it left no fire
+  /// recorded as submitted, else it lapses at once, so that the next scheduler to poll takes
+  /// those fires over. Errors are ignored (the lease then lapses in time).
+  ~PostgresJobStore() { release_lease(); }
 
   /// The schema name recorded in apsched_schema.
   static constexpr std::string_view schema_name = "apsched_jobs";
@@ -505,6 +535,39 @@ class PostgresJobStore {
     });
   }
 
+  /// See DurableJobStore: the fires that schedulers which stopped without finishing them had
+  /// recorded as submitted, taken over by this store since the last call. At most once per
+  /// poll interval, the store renews its own lease and looks for other owners whose lease has
+  /// lapsed by the database clock, or whose process on this host is gone; in one transaction
+  /// per such owner it deletes the owner and, per fire, records it as `abandoned` or
+  /// (Abandoned::rerun, the job still stored) takes it over as its own with the next attempt
+  /// number. Two stores never take the same fire: deleting the owner's row locks it, and the
+  /// second store finds it gone.
+  /// @throws StoreError if the database fails; nothing is taken over then
+  [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
+    State& s = ready();
+    const auto now = std::chrono::steady_clock::now();
+    if (s.batch || s.round || now < s.next_lease_check) {
+      return {};
+    }
+    s.next_lease_check = now + s.options.poll_interval;
+    renew_lease();
+    std::vector<AbandonedFire> taken;
+    for (const Lapsed& owner : lapsed_owners()) {
+      in_transaction([&] {
+        if (!owner.orphan && s.db.query("DELETE FROM apsched_owners WHERE owner = $1 AND "
+                                        "lease_until = $2",
+                                        owner.owner, owner.lease_until)
+                                     .affected() == 0) {
+          return true;  // taken by another store, or renewed: alive
+        }
+        take_fires_of(owner.owner, taken);
+        return true;
+      });
+    }
+    return taken;
+  }
+
   /// See DurableJobStore: PostgresStoreOptions::poll_interval.
   [[nodiscard]] Duration poll_interval() const noexcept { return state().options.poll_interval; }
 
@@ -591,8 +654,21 @@ class PostgresJobStore {
        " attempt integer NOT NULL DEFAULT 1,"
        " PRIMARY KEY (job_id, scheduled));"
        "CREATE INDEX apsched_fires_submitted ON apsched_fires (owner) "
-       "WHERE state = 'submitted';"},
+       "WHERE state = 'submitted';"
+       // The schedulers (store objects) with a lease: the fires a dead one recorded as
+       // submitted are taken over by another. lease_until by the database clock, in
+       // nanoseconds since the epoch.
+       "CREATE TABLE apsched_owners ("
+       " owner text PRIMARY KEY,"
+       " host text NOT NULL,"
+       " pid bigint NOT NULL,"
+       " started_at bigint NOT NULL,"
+       " lease_until bigint NOT NULL);"},
   }};
+
+  // Now by the database's clock, in nanoseconds since the epoch (microsecond precision).
+  static constexpr std::string_view db_now =
+      "(extract(epoch FROM clock_timestamp()) * 1e9)::bigint";
 
   using PendingOutcome = detail::durable::PendingOutcome;
 
@@ -630,6 +706,13 @@ class PostgresJobStore {
     bool round = false;
     bool open = false;
     bool failed = false;
+    // When take_abandoned renews the lease and looks at the others' next.
+    std::chrono::steady_clock::time_point next_lease_check{};
+    // Whether the lapsed owners without a row (fires of an owner that released it) were
+    // looked for.
+    bool orphans_checked = false;
+    // The process that opened the store, which alone releases its lease.
+    std::int64_t owner_pid = static_cast<std::int64_t>(::getpid());
     // When a lost connection may be tried again, and the next back-off.
     std::chrono::steady_clock::time_point retry_at{};
     std::chrono::milliseconds backoff{100};
@@ -755,6 +838,134 @@ class PostgresJobStore {
       }
     }
     s.cache.drop_all_idle();
+  }
+
+  static std::string host_name() {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0) {
+      return {};
+    }
+    return std::string{host.data()};
+  }
+
+  // Whether process `pid` of this host is certainly gone.
+  static bool process_gone(std::int64_t pid) noexcept {
+    if (pid <= 0 || !std::in_range<::pid_t>(pid)) {
+      return false;
+    }
+    return ::kill(static_cast<::pid_t>(pid), 0) != 0 && errno == ESRCH;
+  }
+
+  // Writes this store's lease, until now + lease_duration by the database clock.
+  void renew_lease() const {
+    State& s = state();
+    const std::int64_t lease =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(s.options.lease_duration).count();
+    run([&] {
+      return s.db.query(fmt::format("INSERT INTO apsched_owners (owner, host, pid, started_at, "
+                                    "lease_until) VALUES ($1, $2, $3, {0}, {0} + $4) "
+                                    "ON CONFLICT (owner) DO UPDATE SET lease_until = "
+                                    "excluded.lease_until",
+                                    db_now),
+                        s.owner, host_name(), s.owner_pid, lease);
+    });
+  }
+
+  // An owner whose fires are to be taken over; `orphan`: it has no row (it released it).
+  struct Lapsed {
+    std::string owner;
+    std::int64_t lease_until = 0;
+    bool orphan = false;
+  };
+
+  std::vector<Lapsed> lapsed_owners() {
+    State& s = state();
+    const std::string host = host_name();
+    std::vector<Lapsed> dead;
+    const auto rows = run([&] {
+      return s.db.query(fmt::format("SELECT owner, host, pid, lease_until, lease_until < {} "
+                                    "FROM apsched_owners WHERE owner <> $1",
+                                    db_now),
+                        s.owner);
+    });
+    for (int i = 0; i < rows.rows(); ++i) {
+      const bool gone = !host.empty() && rows.text(i, 1) == host && process_gone(rows.int64(i, 2));
+      if (rows.text(i, 4) == "t" || gone) {
+        dead.push_back(Lapsed{std::string{rows.text(i, 0)}, rows.int64(i, 3), false});
+      }
+    }
+    if (!s.orphans_checked) {
+      s.orphans_checked = true;
+      const auto orphans = run([&] {
+        return s.db.query(
+            "SELECT DISTINCT owner FROM apsched_fires WHERE state = 'submitted' AND owner IS NOT "
+            "NULL AND owner NOT IN (SELECT owner FROM apsched_owners)");
+      });
+      for (int i = 0; i < orphans.rows(); ++i) {
+        dead.push_back(Lapsed{std::string{orphans.text(i, 0)}, 0, true});
+      }
+    }
+    return dead;
+  }
+
+  // Inside a transaction: records the submitted fires of dead `owner` as abandoned, or takes
+  // the ones whose job says Abandoned::rerun over for this store, appending them to `taken`.
+  void take_fires_of(const std::string& owner, std::vector<AbandonedFire>& taken) {
+    State& s = state();
+    const auto rows = s.db.query(
+        "SELECT f.job_id, f.scheduled, f.attempt, j.id IS NOT NULL AND "
+        "(j.options::jsonb ->> 'abandoned') = 'rerun' FROM apsched_fires f "
+        "LEFT JOIN apsched_jobs j ON j.id = f.job_id "
+        "WHERE f.owner = $1 AND f.state = 'submitted' ORDER BY f.job_id, f.scheduled "
+        "FOR UPDATE OF f",
+        owner);
+    for (int i = 0; i < rows.rows(); ++i) {
+      const AbandonedFire fire{.job_id = std::string{rows.text(i, 0)},
+                               .scheduled = detail::durable::from_stored_time(rows.int64(i, 1)),
+                               .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
+                                   rows.int64(i, 2), 1, std::numeric_limits<unsigned>::max() - 1)),
+                               .rerun = rows.text(i, 3) == "t"};
+      if (fire.rerun) {
+        s.db.query(fmt::format("UPDATE apsched_fires SET owner = $3, attempt = $4, recorded_at = "
+                               "{} WHERE job_id = $1 AND scheduled = $2",
+                               db_now),
+                   fire.job_id, rows.int64(i, 1), s.owner, std::int64_t{fire.attempt} + 1);
+      } else {
+        s.db.query(fmt::format("WITH dropped AS (UPDATE apsched_fires SET state = 'abandoned', "
+                               "finished_at = {}, error = $3 WHERE job_id = $1 AND scheduled = "
+                               "$2) UPDATE apsched_jobs SET last_outcome = 'dropped' "
+                               "WHERE id = $1",
+                               db_now),
+                   fire.job_id, rows.int64(i, 1),
+                   fmt::format("its scheduler ({}) stopped while it ran", owner));
+        trim_history(fire.job_id);
+      }
+      taken.push_back(fire);
+    }
+  }
+
+  // Gives up this store's lease: see ~PostgresJobStore.
+  void release_lease() noexcept {
+    if (!state_ || state_->owner_pid != static_cast<std::int64_t>(::getpid())) {
+      return;  // moved from, or inherited through fork(): the lease is the parent's
+    }
+    State& s = *state_;
+    try {
+      rollback_transaction();
+      s.round = false;
+      s.batch = false;
+      if (!s.db.connected()) {
+        return;  // the lease lapses in time
+      }
+      flush_outcomes();
+      if (s.db.query("DELETE FROM apsched_owners WHERE owner = $1 AND NOT EXISTS (SELECT 1 "
+                     "FROM apsched_fires WHERE owner = $1 AND state = 'submitted')",
+                     s.owner)
+              .affected() == 0) {
+        s.db.query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1", s.owner);
+      }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the lease lapses in time
+    }
   }
 
   static std::string select_sql(std::string_view where) {
