@@ -10,6 +10,7 @@
 #include <apsched/triggers/interval.hpp>
 
 #include "support/catch.hpp"
+#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
 #include <fcntl.h>
@@ -34,13 +35,12 @@
 
 using namespace std::chrono_literals;
 using apsched::TimePoint;
+using apsched::test::spawn;
+using apsched::test::wait_for;
 
 namespace {
 
 using Scheduler = apsched::BackgroundScheduler<apsched::SqliteJobStore>;
-
-// How long a child may take before the test calls it hung.
-constexpr auto hang_limit = 120s;
 
 std::int64_t nanoseconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -75,41 +75,6 @@ void register_work(Scheduler& scheduler, const std::filesystem::path& ledger) {
     append_line(ledger,
                 fmt::format("{} {}\n", context.job_id, nanoseconds(context.scheduled_run_time)));
   });
-}
-
-// Forks a child running `body`; the child never returns into the test.
-template <class F>
-pid_t spawn(F body) {
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int status = 0;
-    try {
-      body();
-    } catch (const std::exception& error) {
-      fmt::print(stderr, "child {}: {}\n", ::getpid(), error.what());
-      status = 2;
-    } catch (...) {
-      status = 2;
-    }
-    std::_Exit(status);
-  }
-  return pid;
-}
-
-// Waits for `pid` to exit on its own; kills it after hang_limit. Returns its exit status.
-int wait_for(pid_t pid) {
-  const auto deadline = std::chrono::steady_clock::now() + hang_limit;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      FAIL("a child process hung");
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // A read-only look at the file through SQLite itself.
@@ -226,7 +191,7 @@ TEST_CASE("sqlite processes: SIGKILL at random moments never corrupts, loses or 
           apsched::SqliteJobStore{file, {.poll_interval = 20ms, .history_per_job = 1'000'000}}};
       register_work(scheduler, ledger);
       scheduler.start();
-      std::this_thread::sleep_for(hang_limit);  // until killed
+      std::this_thread::sleep_for(apsched::test::hang_limit);  // until killed
     });
     std::this_thread::sleep_for(std::chrono::milliseconds{kill_after_ms(random)});
     ::kill(child, SIGKILL);

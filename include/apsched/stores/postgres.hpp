@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <map>
@@ -285,17 +286,38 @@ class PostgresJobStore {
   [[nodiscard]] JobRecord* first_due(TimePoint now) {
     State& s = ready();
     const std::int64_t until = detail::durable::to_stored_time("PostgresJobStore::first_due", now);
-    if (s.round && !s.open) {
-      begin_transaction();
+    if (s.round) {
+      open_shared();
     }
     for (;;) {
+      if (s.round) {
+        // Claimed a batch at a time: the rows stay locked, and due, until the round ends.
+        if (s.claimed.empty() || s.claimed.front().next_run > until) {
+          s.claimed.clear();
+          const auto rows = run([&] {
+            return s.db.query(
+                select_sql("WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || version) "
+                           "= ANY($2::text[])) ORDER BY next_run LIMIT $3 FOR UPDATE SKIP LOCKED"),
+                until, unusable_array(), std::int64_t{claim_batch});
+          });
+          for (int i = 0; i < rows.rows(); ++i) {
+            s.claimed.push_back(read_row(rows, i));
+          }
+          if (s.claimed.empty()) {
+            return nullptr;
+          }
+        }
+        const detail::durable::JobRow row = std::move(s.claimed.front());
+        s.claimed.pop_front();
+        if (JobRecord* job = hand_out(row)) {
+          return job;
+        }
+        continue;
+      }
       const auto row = run([&] {
         return s.db.query(
-            select_sql(s.round ? "WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || "
-                                 "version) = ANY($2::text[])) ORDER BY next_run LIMIT 1 "
-                                 "FOR UPDATE SKIP LOCKED"
-                               : "WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || "
-                                 "version) = ANY($2::text[])) ORDER BY next_run LIMIT 1"),
+            select_sql("WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || version) = "
+                       "ANY($2::text[])) ORDER BY next_run LIMIT 1"),
             until, unusable_array());
       });
       if (row.rows() == 0) {
@@ -374,12 +396,15 @@ class PostgresJobStore {
     return detail::durable::commit_cached(s.cache, *entry, remove, [&] {
       return in_transaction([&] {
         const auto counts = s.db.query(
-            "WITH changed AS (" +
+            // Every parameter is typed here: the DELETE leaves $3 .. $5 unused.
+            "WITH input AS (SELECT $3::bigint AS next_fire, $4::bigint AS next_run, "
+            "$5::boolean AS missed), changed AS (" +
                 std::string{remove ? "DELETE FROM apsched_jobs WHERE id = $1 AND version = $2 "
                                      "RETURNING id"
-                                   : "UPDATE apsched_jobs SET next_fire = $3, next_run = $4, "
-                                     "version = version + 1, last_outcome = CASE WHEN $5 THEN "
-                                     "'missed' ELSE last_outcome END "
+                                   : "UPDATE apsched_jobs SET next_fire = input.next_fire, "
+                                     "next_run = input.next_run, version = version + 1, "
+                                     "last_outcome = CASE WHEN input.missed THEN 'missed' ELSE "
+                                     "last_outcome END FROM input "
                                      "WHERE id = $1 AND version = $2 RETURNING id"} +
                 "), fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
                 "recorded_at, finished_at) SELECT changed.id, f.scheduled, f.state, f.runs, $6, "
@@ -416,7 +441,7 @@ class PostgresJobStore {
     const PendingOutcome outcome = detail::durable::pending_outcome(
         id, record, scheduled, fire_state, error, "PostgresJobStore::record_outcome");
     in_transaction([&] {
-      apply_outcome(outcome);
+      apply_outcomes(std::span{&outcome, 1});
       return true;
     });
   }
@@ -448,9 +473,7 @@ class PostgresJobStore {
       return std::tie(a.id, a.scheduled) < std::tie(b.id, b.scheduled);
     });
     const_cast<PostgresJobStore*>(this)->in_transaction([&] {
-      for (const PendingOutcome& outcome : s.pending) {
-        apply_outcome(outcome);
-      }
+      apply_outcomes(s.pending);
       return true;
     });
     s.pending.clear();
@@ -461,7 +484,11 @@ class PostgresJobStore {
   /// other schedulers. A failing statement fails the whole round (PostgreSQL aborts the
   /// transaction): end_round then rolls it back and throws.
   /// @pre no batch or round is open
-  void begin_round() noexcept { state().round = true; }
+  void begin_round() noexcept {
+    State& s = state();
+    s.round = true;
+    s.failed = false;
+  }
 
   /// Commits the round. Pending outcomes are left for flush_outcomes: written inside the round,
   /// they would lock jobs other schedulers' rounds hold, and the rounds could deadlock.
@@ -493,6 +520,7 @@ class PostgresJobStore {
   void begin_batch() {
     State& s = ready();
     s.batch = true;
+    s.failed = false;
     try {
       begin_transaction();
     } catch (...) {
@@ -624,6 +652,9 @@ class PostgresJobStore {
   [[nodiscard]] std::size_t cached_count() const noexcept { return state().cache.size(); }
 
  private:
+  // How many due jobs a round claims (locks) per query.
+  static constexpr int claim_batch = 64;
+
   static constexpr std::array<detail::postgres::Migration, 1> migrations{{
       {1,
        "CREATE TABLE apsched_jobs ("
@@ -696,6 +727,8 @@ class PostgresJobStore {
     detail::durable::RecordCache cache;
     std::optional<JobRecord> inserted;
     std::vector<PendingOutcome> pending;
+    // Due rows the open round has locked and not yet handed out, by next_run.
+    std::deque<detail::durable::JobRow> claimed;
     // Unusable jobs by id, and the reports about them not yet taken; each job reported once.
     std::map<std::string, Unusable, std::less<>> unusable;
     std::vector<StoreReport> reports;
@@ -776,9 +809,7 @@ class PostgresJobStore {
   bool in_transaction(F&& body) {
     State& s = state();
     if (s.open || s.batch || s.round) {
-      if (!s.open) {
-        begin_transaction();
-      }
+      open_shared();
       return run(body);
     }
     begin_transaction();
@@ -786,11 +817,11 @@ class PostgresJobStore {
     try {
       keep = run(body);
     } catch (...) {
-      rollback_transaction();
+      rollback_transaction(false);
       throw;
     }
     if (!keep) {
-      rollback_transaction();
+      rollback_transaction(false);
       return false;
     }
     commit_transaction("PostgresJobStore");
@@ -801,11 +832,26 @@ class PostgresJobStore {
     State& s = state();
     run([&] { return s.db.exec("BEGIN"); });
     s.open = true;
-    s.failed = false;
+  }
+
+  // Opens the transaction of the open batch or round at its first statement. A batch or round
+  // whose transaction failed (a statement failed, or the connection was lost with it) stays
+  // failed until it ends: its writes are gone, so nothing more may be added to it.
+  void open_shared() const {
+    State& s = state();
+    if (s.failed) {
+      throw StoreError{
+          "PostgresJobStore: an earlier statement of this batch or round failed; expected the "
+          "scheduler to end it (it is rolled back)"};
+    }
+    if (!s.open) {
+      begin_transaction();
+    }
   }
 
   void commit_transaction(std::string_view call) const {
     State& s = state();
+    s.claimed.clear();
     if (!s.open) {
       if (s.failed) {
         s.failed = false;
@@ -827,8 +873,13 @@ class PostgresJobStore {
     run([&] { return s.db.exec("COMMIT"); });
   }
 
-  void rollback_transaction() const noexcept {
+  // Rolls back the open transaction. `forget_records`: the transaction was a batch or round,
+  // whose writes the cached records may show: idle ones are dropped, the others reloaded
+  // before they are handed out again. A transaction of one write changed no record before it
+  // committed.
+  void rollback_transaction(bool forget_records = true) const noexcept {
     State& s = state();
+    s.claimed.clear();
     s.failed = false;
     if (s.open) {
       s.open = false;
@@ -837,7 +888,9 @@ class PostgresJobStore {
       } catch (...) {  // NOLINT(bugprone-empty-catch): a lost connection rolled it back
       }
     }
-    s.cache.drop_all_idle();
+    if (forget_records) {
+      s.cache.drop_all_idle();
+    }
   }
 
   static std::string host_name() {
@@ -1082,26 +1135,77 @@ class PostgresJobStore {
     return std::nullopt;
   }
 
-  void apply_outcome(const PendingOutcome& outcome) const {
-    State& s = state();
-    const std::optional<std::string_view> error =
-        outcome.error.empty() ? std::nullopt : std::optional<std::string_view>{outcome.error};
-    const OptionalInteger last_run =
-        param(outcome.last_run == detail::durable::no_time ? std::nullopt
-                                                           : std::optional{outcome.last_run});
-    s.db.query(
-        "WITH finished AS (UPDATE apsched_fires SET state = $3, finished_at = $4, error = $5 "
-        "WHERE job_id = $1 AND scheduled = $2 AND owner = $6) "
-        "UPDATE apsched_jobs SET run_count = run_count + $8, failure_count = failure_count + $9, "
-        "last_run = greatest(last_run, $10::bigint), last_outcome = $11 WHERE id = $1 AND $7",
-        outcome.id, outcome.scheduled, detail::durable::state_text(outcome.state),
-        detail::durable::system_now(), error, s.owner, outcome.counted,
-        std::int64_t{outcome.ran ? 1 : 0}, std::int64_t{outcome.state == FireState::failed ? 1 : 0},
-        last_run.as_param(),
-        detail::durable::outcome_text(detail::durable::outcome_of(outcome.state)));
-    if (outcome.state != FireState::submitted) {
-      trim_history(outcome.id);
+  // Appends `text` to `array` as an element of a PostgreSQL array literal.
+  static void append_element(std::string& array, std::string_view text) {
+    array += array.size() > 1 ? ",\"" : "\"";
+    for (const char c : text) {
+      if (c == '"' || c == '\\') {
+        array += '\\';
+      }
+      array += c;
     }
+    array += '"';
+  }
+
+  // Writes `outcomes` in one statement: each fire's end (if this store owns it), each job's
+  // counters, and the trimmed history of the jobs whose fires ended.
+  void apply_outcomes(std::span<const PendingOutcome> outcomes) const {
+    State& s = state();
+    std::string ids = "{";
+    std::string scheduled = "{";
+    std::string states = "{";
+    std::string errors = "{";
+    std::string counted = "{";
+    std::string ran = "{";
+    std::string last_runs = "{";
+    for (const PendingOutcome& outcome : outcomes) {
+      const char* separator = ids.size() > 1 ? "," : "";
+      append_element(ids, outcome.id);
+      scheduled += separator;
+      detail::json::write_integer(outcome.scheduled, scheduled);
+      append_element(states, detail::durable::state_text(outcome.state));
+      append_element(errors, outcome.error);
+      counted += separator;
+      counted += outcome.counted ? "t" : "f";
+      ran += separator;
+      ran += outcome.ran ? "t" : "f";
+      last_runs += separator;
+      if (outcome.last_run == detail::durable::no_time) {
+        last_runs += "NULL";
+      } else {
+        detail::json::write_integer(outcome.last_run, last_runs);
+      }
+    }
+    for (std::string* array : {&ids, &scheduled, &states, &errors, &counted, &ran, &last_runs}) {
+      *array += '}';
+    }
+    s.db.query(
+        "WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
+        "$5::boolean[], $6::boolean[], $7::bigint[]) AS u(id, scheduled, state, error, counted, "
+        "ran, last_run)), "
+        "finished AS (UPDATE apsched_fires f SET state = u.state, finished_at = $9, "
+        "error = NULLIF(u.error, '') FROM u WHERE f.job_id = u.id AND f.scheduled = u.scheduled "
+        "AND f.owner = $8 RETURNING 1), "
+        "counts AS (SELECT id, sum(ran::int) AS runs, sum((state = 'failed')::int) AS failures, "
+        "max(last_run) AS last_run, (array_agg(state ORDER BY scheduled DESC))[1] AS last_state "
+        "FROM u WHERE counted GROUP BY id), "
+        "jobs AS (UPDATE apsched_jobs j SET run_count = run_count + c.runs, "
+        "failure_count = failure_count + c.failures, last_run = greatest(j.last_run, c.last_run), "
+        "last_outcome = CASE c.last_state WHEN 'succeeded' THEN 'success' WHEN 'failed' THEN "
+        "'error' WHEN 'missed' THEN 'missed' ELSE 'dropped' END FROM counts c WHERE j.id = c.id "
+        "RETURNING 1), "
+        // The snapshot of this statement still shows the fires it ends as submitted: they count
+        // towards the next trim.
+        "old AS (SELECT job_id, scheduled, row_number() OVER (PARTITION BY job_id ORDER BY "
+        "scheduled DESC) AS n FROM apsched_fires WHERE job_id IN (SELECT id FROM u) AND "
+        "state <> 'submitted') "
+        "DELETE FROM apsched_fires f USING old WHERE f.job_id = old.job_id AND "
+        "f.scheduled = old.scheduled AND old.n > $10",
+        ids, scheduled, states, errors, counted, ran, last_runs, s.owner,
+        detail::durable::system_now(),
+        static_cast<std::int64_t>(std::min<std::size_t>(
+            s.options.history_per_job,
+            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
   }
 
   // Keeps the newest history_per_job finished fires of job `id`.
