@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -294,6 +295,7 @@ class PostgresJobStore {
         // Claimed a batch at a time: the rows stay locked, and due, until the round ends.
         if (s.claimed.empty() || s.claimed.front().next_run > until) {
           s.claimed.clear();
+          write_commits();  // so that the query sees the jobs this round advanced
           const auto rows = run([&] {
             return s.db.query(
                 select_sql("WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || version) "
@@ -302,6 +304,7 @@ class PostgresJobStore {
           });
           for (int i = 0; i < rows.rows(); ++i) {
             s.claimed.push_back(read_row(rows, i));
+            s.claimed_ids.insert(s.claimed.back().id);
           }
           if (s.claimed.empty()) {
             return nullptr;
@@ -393,6 +396,23 @@ class PostgresJobStore {
     scheduled += '}';
     states += '}';
     runs += '}';
+    if (s.round && s.open && !s.failed && s.claimed_ids.contains(job.id)) {
+      // Claimed by this round: its row is locked since, so the version still holds. Written
+      // with the round's other commits in one statement, before its next query.
+      s.commits.push_back(
+          DeferredCommit{job.id, entry->version, remove, next_fire, next_run, missed, finished});
+      for (const FireDecision& fire : fires) {
+        append_element(s.fire_ids, job.id);
+        s.fire_scheduled += s.fire_scheduled.size() > 1 ? "," : "";
+        detail::json::write_integer(detail::durable::to_stored_time(call, fire.scheduled),
+                                    s.fire_scheduled);
+        append_element(s.fire_states, detail::durable::state_text(fire.state));
+        s.fire_runs += s.fire_runs.size() > 1 ? "," : "";
+        detail::json::write_integer(fire.runs, s.fire_runs);
+        ++s.fire_count;
+      }
+      return detail::durable::commit_cached(s.cache, *entry, remove, [] { return true; });
+    }
     return detail::durable::commit_cached(s.cache, *entry, remove, [&] {
       return in_transaction([&] {
         const auto counts = s.db.query(
@@ -496,8 +516,11 @@ class PostgresJobStore {
   /// back as by abort_round
   void end_round() {
     State& s = state();
-    s.round = false;
     try {
+      if (s.open && !s.failed) {
+        write_commits();
+      }
+      s.round = false;
       commit_transaction("PostgresJobStore::end_round");
     } catch (...) {
       abort_round();
@@ -703,6 +726,17 @@ class PostgresJobStore {
 
   using PendingOutcome = detail::durable::PendingOutcome;
 
+  // A commit_due of a job the open round claimed, written at the round's next query.
+  struct DeferredCommit {
+    std::string id;
+    std::int64_t version = 0;
+    bool remove = false;
+    std::int64_t next_fire = 0;
+    std::int64_t next_run = 0;
+    bool missed = false;
+    bool finished = false;
+  };
+
   struct Unusable {
     std::string task;
     bool unknown_task = false;
@@ -727,8 +761,17 @@ class PostgresJobStore {
     detail::durable::RecordCache cache;
     std::optional<JobRecord> inserted;
     std::vector<PendingOutcome> pending;
-    // Due rows the open round has locked and not yet handed out, by next_run.
+    // Due rows the open round has locked and not yet handed out, by next_run; the ids of all
+    // it has locked.
     std::deque<detail::durable::JobRow> claimed;
+    std::unordered_set<std::string> claimed_ids;
+    // The commits of claimed jobs not yet written, and their fires as array literals.
+    std::vector<DeferredCommit> commits;
+    std::string fire_ids = "{";
+    std::string fire_scheduled = "{";
+    std::string fire_states = "{";
+    std::string fire_runs = "{";
+    std::size_t fire_count = 0;
     // Unusable jobs by id, and the reports about them not yet taken; each job reported once.
     std::map<std::string, Unusable, std::less<>> unusable;
     std::vector<StoreReport> reports;
@@ -810,6 +853,7 @@ class PostgresJobStore {
     State& s = state();
     if (s.open || s.batch || s.round) {
       open_shared();
+      write_commits();
       return run(body);
     }
     begin_transaction();
@@ -834,6 +878,113 @@ class PostgresJobStore {
     s.open = true;
   }
 
+  // Forgets the claims of the round and its commits not written (the round ends).
+  void forget_claims() const noexcept {
+    State& s = state();
+    s.claimed.clear();
+    s.claimed_ids.clear();
+    forget_commits();
+  }
+
+  // Writes the deferred commits of the round in one statement. Their rows are locked by the
+  // round, so every one applies; if one did not, or a fire was recorded already, the round
+  // fails (its end rolls it back).
+  void write_commits() const {
+    State& s = state();
+    if (s.commits.empty()) {
+      return;
+    }
+    std::string ids = "{";
+    std::string versions = "{";
+    std::string removes = "{";
+    std::string next_fires = "{";
+    std::string next_runs = "{";
+    std::string misses = "{";
+    std::string trimmed = "{";
+    for (const DeferredCommit& commit : s.commits) {
+      const char* separator = ids.size() > 1 ? "," : "";
+      append_element(ids, commit.id);
+      versions += separator;
+      detail::json::write_integer(commit.version, versions);
+      removes += separator;
+      removes += commit.remove ? "t" : "f";
+      next_fires += separator;
+      detail::json::write_integer(commit.next_fire, next_fires);
+      next_runs += separator;
+      detail::json::write_integer(commit.next_run, next_runs);
+      misses += separator;
+      misses += commit.missed ? "t" : "f";
+      if (commit.finished) {
+        append_element(trimmed, commit.id);
+      }
+    }
+    for (std::string* array :
+         {&ids, &versions, &removes, &next_fires, &next_runs, &misses, &trimmed}) {
+      *array += '}';
+    }
+    const std::size_t expected_commits = s.commits.size();
+    const std::size_t expected_fires = s.fire_count;
+    // Moved out and closed with '}' (not `s.fire_ids + "}"`: GCC 12 -O3 warns falsely of an
+    // overlapping copy in that operator+).
+    std::string fire_ids = std::move(s.fire_ids);
+    std::string fire_scheduled = std::move(s.fire_scheduled);
+    std::string fire_states = std::move(s.fire_states);
+    std::string fire_runs = std::move(s.fire_runs);
+    for (std::string* array : {&fire_ids, &fire_scheduled, &fire_states, &fire_runs}) {
+      array->push_back('}');
+    }
+    forget_commits();
+    const auto counts = run([&] {
+      return s.db.query(
+          "WITH c AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[], "
+          "$4::bigint[], $5::bigint[], $6::boolean[]) AS c(id, version, remove, next_fire, "
+          "next_run, missed)), "
+          "removed AS (DELETE FROM apsched_jobs j USING c WHERE c.remove AND j.id = c.id AND "
+          "j.version = c.version RETURNING 1), "
+          "advanced AS (UPDATE apsched_jobs j SET next_fire = c.next_fire, next_run = c.next_run, "
+          "version = j.version + 1, last_outcome = CASE WHEN c.missed THEN 'missed' ELSE "
+          "j.last_outcome END FROM c WHERE NOT c.remove AND j.id = c.id AND "
+          "j.version = c.version RETURNING 1), "
+          "fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
+          "recorded_at, finished_at) SELECT f.job_id, f.scheduled, f.state, f.runs, $11, $12, "
+          "CASE WHEN f.state = 'submitted' THEN NULL ELSE $12::bigint END FROM "
+          "unnest($7::text[], $8::bigint[], $9::text[], $10::bigint[]) AS f(job_id, scheduled, "
+          "state, runs) ON CONFLICT (job_id, scheduled) DO NOTHING RETURNING 1), "
+          // Older finished fires past history_per_job (the ones written here count next time).
+          "old AS (SELECT job_id, scheduled, row_number() OVER (PARTITION BY job_id ORDER BY "
+          "scheduled DESC) AS n FROM apsched_fires WHERE job_id = ANY($13::text[]) AND "
+          "state <> 'submitted'), "
+          "trimmed AS (DELETE FROM apsched_fires f USING old WHERE f.job_id = old.job_id AND "
+          "f.scheduled = old.scheduled AND old.n > $14 RETURNING 1) "
+          "SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM advanced), "
+          "(SELECT count(*) FROM fired)",
+          ids, versions, removes, next_fires, next_runs, misses, fire_ids, fire_scheduled,
+          fire_states, fire_runs, s.owner, detail::durable::system_now(), trimmed,
+          static_cast<std::int64_t>(std::min<std::size_t>(
+              s.options.history_per_job,
+              static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+    });
+    if (counts.int64(0, 0) != static_cast<std::int64_t>(expected_commits) ||
+        counts.int64(0, 1) != static_cast<std::int64_t>(expected_fires)) {
+      s.failed = true;
+      throw StoreError{fmt::format(
+          "PostgresJobStore::end_round: {} of {} claimed jobs advanced and {} of {} fires "
+          "recorded; expected all (a fire recorded already?), so the round is rolled back",
+          counts.int64(0, 0), expected_commits, counts.int64(0, 1), expected_fires)};
+    }
+  }
+
+  // Forgets the deferred commits (written, or about to be).
+  void forget_commits() const noexcept {
+    State& s = state();
+    s.commits.clear();
+    for (std::string* array : {&s.fire_ids, &s.fire_scheduled, &s.fire_states, &s.fire_runs}) {
+      array->clear();
+      array->push_back('{');
+    }
+    s.fire_count = 0;
+  }
+
   // Opens the transaction of the open batch or round at its first statement. A batch or round
   // whose transaction failed (a statement failed, or the connection was lost with it) stays
   // failed until it ends: its writes are gone, so nothing more may be added to it.
@@ -851,7 +1002,7 @@ class PostgresJobStore {
 
   void commit_transaction(std::string_view call) const {
     State& s = state();
-    s.claimed.clear();
+    forget_claims();
     if (!s.open) {
       if (s.failed) {
         s.failed = false;
@@ -879,7 +1030,7 @@ class PostgresJobStore {
   // committed.
   void rollback_transaction(bool forget_records = true) const noexcept {
     State& s = state();
-    s.claimed.clear();
+    forget_claims();
     s.failed = false;
     if (s.open) {
       s.open = false;

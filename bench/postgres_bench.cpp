@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// postgres_bench: the PostgreSQL store with 1, 2 and 3 scheduler processes on one database:
+// fires per second, each exactly once, and how late due jobs start (p50/p99). Needs a server:
+// APSCHED_TEST_POSTGRES (a libpq connection string; .ci/postgres start prints one). Each
+// measurement works in a schema of its own, dropped afterwards. Prints markdown tables.
+#include <apsched/background_scheduler.hpp>
+#include <apsched/stores/postgres.hpp>
+#include <apsched/triggers/date.hpp>
+
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using apsched::TimePoint;
+using apsched::detail::postgres::Connection;
+using Scheduler = apsched::BackgroundScheduler<apsched::PostgresJobStore>;
+
+// Memory shared with the forked processes: a run counter and each job's start lateness (ns).
+struct Shared {
+  std::atomic<std::int64_t> runs{0};
+  // `jobs` entries, in the same mapping after this struct.
+  std::atomic<std::int64_t>* late = nullptr;
+};
+
+Shared* shared_memory(std::size_t jobs) {
+  const std::size_t size = sizeof(Shared) + jobs * sizeof(std::atomic<std::int64_t>);
+  void* memory = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) {
+    throw std::runtime_error{"mmap failed"};
+  }
+  auto* shared = new (memory) Shared{};
+  auto* late =
+      reinterpret_cast<std::atomic<std::int64_t>*>(static_cast<char*>(memory) + sizeof(Shared));
+  for (std::size_t i = 0; i < jobs; ++i) {
+    new (late + i) std::atomic<std::int64_t>{0};
+  }
+  shared->late = late;
+  return shared;
+}
+
+// A schema of its own on the server, dropped at the end.
+class Schema {
+ public:
+  explicit Schema(std::string base) : base_{std::move(base)}, admin_{Connection::open(base_)} {
+    std::random_device random;
+    name_ = fmt::format("apsched_bench_{:08x}", random());
+    admin_.exec(fmt::format("CREATE SCHEMA {}", name_));
+  }
+  Schema(const Schema&) = delete;
+  Schema& operator=(const Schema&) = delete;
+  ~Schema() {
+    try {
+      admin_.exec(fmt::format("DROP SCHEMA {} CASCADE", name_));
+    } catch (...) {  // NOLINT(bugprone-empty-catch): left behind, it only takes space
+    }
+  }
+  [[nodiscard]] std::string conninfo() const {
+    return fmt::format("{} options='-csearch_path={}'", base_, name_);
+  }
+
+ private:
+  std::string base_;
+  Connection admin_;
+  std::string name_;
+};
+
+void register_work(Scheduler& scheduler, Shared* shared) {
+  scheduler.register_task("work", [shared](const apsched::JobContext& context, int index) {
+    shared->late[index].store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  context.started_at - context.scheduled_run_time)
+                                  .count(),
+                              std::memory_order_relaxed);
+    shared->runs.fetch_add(1, std::memory_order_relaxed);
+  });
+}
+
+// Forks `processes` schedulers on `conninfo` that run until `jobs` runs are counted; returns the
+// seconds from their start until then.
+double run_processes(const std::string& conninfo, std::size_t processes, std::int64_t jobs,
+                     Shared* shared) {
+  int go[2];
+  if (::pipe(go) != 0) {
+    throw std::runtime_error{"pipe failed"};
+  }
+  std::vector<pid_t> children;
+  for (std::size_t p = 0; p < processes; ++p) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(go[1]);
+      int status = 0;
+      try {
+        Scheduler scheduler{
+            apsched::PostgresJobStore{conninfo, {.poll_interval = 100ms, .lease_duration = 5s}}};
+        register_work(scheduler, shared);
+        char byte = 0;
+        if (::read(go[0], &byte, 1) != 1) {
+          std::_Exit(4);
+        }
+        scheduler.start();
+        while (shared->runs.load() < jobs) {
+          std::this_thread::sleep_for(1ms);
+        }
+        scheduler.shutdown();
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "child: %s\n", error.what());
+        status = 2;
+      }
+      std::_Exit(status);
+    }
+    children.push_back(pid);
+  }
+  ::close(go[0]);
+  const auto begin = std::chrono::steady_clock::now();
+  const std::string bytes(processes, 'g');
+  if (::write(go[1], bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+    throw std::runtime_error{"write failed"};
+  }
+  ::close(go[1]);
+  while (shared->runs.load() < jobs) {
+    std::this_thread::sleep_for(200us);
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  bool failed = false;
+  for (const pid_t child : children) {
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    failed = failed || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  }
+  if (failed) {
+    throw std::runtime_error{"a child process failed"};
+  }
+  return seconds;
+}
+
+// Adds `jobs` date jobs, job i due at `due(i)`, in one batch.
+template <class Due>
+void add_jobs(const std::string& conninfo, std::int64_t jobs, Shared* shared, Due due) {
+  Scheduler setup{apsched::PostgresJobStore{conninfo}};
+  register_work(setup, shared);
+  setup.batch([&] {
+    for (std::int64_t i = 0; i < jobs; ++i) {
+      setup.add_job(apsched::task("work"), apsched::DateTrigger{due(i)},
+                    {.id = fmt::format("job-{:06}", i)}, static_cast<int>(i));
+    }
+  });
+}
+
+double percentile(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
+  return values[index];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* base = std::getenv("APSCHED_TEST_POSTGRES");
+  if (base == nullptr || *base == 0) {
+    fmt::print("postgres_bench: set APSCHED_TEST_POSTGRES to a connection string; skipped\n");
+    return 0;
+  }
+  const bool quick = argc > 1 && std::string_view{argv[1]} == "--quick";
+  const std::int64_t burst = quick ? 2'000 : 10'000;
+  const std::int64_t spread = quick ? 500 : 2'000;
+  try {
+    fmt::print("## Fires per second: {} jobs due at once, each run exactly once\n\n", burst);
+    fmt::print(
+        "BackgroundScheduler + thread pool per process, all on one PostgreSQL 15 database on "
+        "this machine (loopback). From the processes' start until every job has run.\n\n");
+    fmt::print("| processes | fires | seconds | fires/s |\n|---:|---:|---:|---:|\n");
+    for (std::size_t processes = 1; processes <= 3; ++processes) {
+      Schema schema{base};
+      Shared* shared = shared_memory(static_cast<std::size_t>(burst));
+      const TimePoint past = apsched::SystemClock{}.now() - 1s;
+      add_jobs(schema.conninfo(), burst, shared, [past](std::int64_t) { return past; });
+      const double seconds = run_processes(schema.conninfo(), processes, burst, shared);
+      fmt::print("| {} | {} | {:.3f} | {:.0f} |\n", processes, burst, seconds,
+                 static_cast<double>(burst) / seconds);
+    }
+    fmt::print("\n## Start lateness: {} jobs due over 2 s\n\n", spread);
+    fmt::print(
+        "How long after its scheduled time each job started (claim, commit and hand-over to "
+        "the pool), with 1 to 3 processes.\n\n");
+    fmt::print("| processes | jobs | p50 ms | p99 ms | max ms |\n|---:|---:|---:|---:|---:|\n");
+    for (std::size_t processes = 1; processes <= 3; ++processes) {
+      Schema schema{base};
+      Shared* shared = shared_memory(static_cast<std::size_t>(spread));
+      const TimePoint first = apsched::SystemClock{}.now() + 2s;
+      add_jobs(schema.conninfo(), spread, shared,
+               [first, spread](std::int64_t i) { return first + 2000ms * i / spread; });
+      (void)run_processes(schema.conninfo(), processes, spread, shared);
+      std::vector<double> late;
+      for (std::int64_t i = 0; i < spread; ++i) {
+        late.push_back(static_cast<double>(shared->late[i].load()) / 1e6);
+      }
+      fmt::print("| {} | {} | {:.2f} | {:.2f} | {:.2f} |\n", processes, spread,
+                 percentile(late, 0.5), percentile(late, 0.99), percentile(late, 1.0));
+    }
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "postgres_bench: {}\n", error.what());
+    return 1;
+  }
+  return 0;
+}
