@@ -65,8 +65,9 @@ struct PostgresStoreOptions {
   Duration lease_duration = std::chrono::seconds{30};
 };
 
-/// A DurableJobStore in a PostgreSQL database (tables apsched_jobs, apsched_fires and
-/// apsched_schema in the connection's search_path, created on first use and migrated forward).
+/// A DurableJobStore in a PostgreSQL database (tables apsched_jobs, apsched_fires,
+/// apsched_owners and apsched_schema in the connection's search_path, created on first use and
+/// migrated forward).
 /// Schedulers in any number of processes and machines may share the database: each fire is a
 /// row keyed by (job id, scheduled time), inserted in the transaction that advances the job, so
 /// no fire is recorded twice; a pass over the due jobs (a round) locks the jobs it claims with
@@ -76,14 +77,16 @@ struct PostgresStoreOptions {
 /// Jobs name a task of the scheduler's TaskRegistry and keep their arguments as JSON; triggers
 /// are stored through TriggerCodecs, in the same form as SqliteJobStore stores them. A lost
 /// connection makes the call that met it throw StoreError (the scheduler reports it and goes
-/// on); the next call reconnects, no sooner than a back-off that doubles from 100 ms to 5 s.
+/// on); the next call reconnects. After a failed attempt, calls fail at once until a back-off
+/// has passed, which doubles from 100 ms up to 5 s and starts over after a success.
 ///
 /// Each store object holds a lease (table apsched_owners), renewed by the database clock; when
 /// a scheduler dies, another takes over the fires it left submitted once its lease lapses, per
 /// each job's Abandoned policy (see take_abandoned).
 ///
 /// Not yet here: wake-ups through LISTEN/NOTIFY (schedulers notice other schedulers' new jobs
-/// within poll_interval), and the database clock for due times (the scheduler's clock is used).
+/// within poll_interval), the database clock for due times (the scheduler's clock is used), and
+/// max_instances across schedulers (each scheduler counts its own runs).
 ///
 /// @code
 /// apsched::BackgroundScheduler<apsched::PostgresJobStore> scheduler{
@@ -281,8 +284,9 @@ class PostgresJobStore {
     return detail::durable::from_stored_time(row.int64(0, 0));
   }
 
-  /// See JobStore. One indexed query per call. Inside a round, it locks the job it returns
-  /// until the round ends and skips jobs other schedulers' rounds hold (FOR UPDATE SKIP LOCKED).
+  /// See JobStore. One indexed query per call; inside a round, one per 64 due jobs: the round
+  /// claims them at once, locking them until it ends, and skips jobs other schedulers' rounds
+  /// hold (FOR UPDATE SKIP LOCKED). Jobs a round claimed and did not hand out go back with it.
   /// @throws StoreError if the database fails
   [[nodiscard]] JobRecord* first_due(TimePoint now) {
     State& s = ready();
@@ -364,7 +368,10 @@ class PostgresJobStore {
   /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round),
   /// advances (or with `remove`, deletes) the stored job provided it is still the version handed
   /// out, and records `fires`; when some of them are finished, trims the job's fire history to
-  /// PostgresStoreOptions::history_per_job finished fires.
+  /// PostgresStoreOptions::history_per_job finished fires. The commit of a job the open round
+  /// claimed (its row is locked since, so its version holds) is kept and written with the
+  /// round's other such commits in one statement, at the round's next query or its end; if that
+  /// statement fails, or finds a job changed or a fire recorded already, the round fails.
   /// @returns false, having recorded nothing, when another scheduler changed or processed the
   /// job (the record is reloaded before it is handed out again), or when one of `fires` is
   /// recorded already (inside a round, that fails the round: its end rolls it back)
