@@ -153,10 +153,10 @@ class PostgresJobStore {
     const std::string options = detail::durable::encode_record_options_text(record);
     const std::int64_t next_fire = detail::durable::to_stored_time(call, record.next_fire);
     const std::int64_t next_run = detail::durable::to_stored_time(call, record.next_run);
-    const OptionalInteger last_run =
-        param(record.last_run == TimePoint::min()
-                  ? std::nullopt
-                  : std::optional{detail::durable::to_stored_time(call, record.last_run)});
+    const std::optional<std::int64_t> last_run =
+        record.last_run == TimePoint::min()
+            ? std::nullopt
+            : std::optional{detail::durable::to_stored_time(call, record.last_run)};
     const std::optional<std::string_view> outcome =
         detail::durable::outcome_text(record.last_outcome);
     const auto inserted = run([&] {
@@ -170,7 +170,7 @@ class PostgresJobStore {
               "WHERE apsched_fires.job_id = added.id) "
               "SELECT count(*) FROM added",
               record.id, record.extras->task->name, record.extras->task->arguments, trigger,
-              options, next_fire, next_run, record.paused, last_run.as_param(),
+              options, next_fire, next_run, record.paused, last_run,
               static_cast<std::int64_t>(record.run_count), std::int64_t{record.failure_count},
               outcome ? detail::postgres::Param{*outcome} : std::nullopt)
           .int64(0, 0);
@@ -179,17 +179,8 @@ class PostgresJobStore {
       return nullptr;
     }
     s.unusable.erase(record.id);
-    bool cache = s.cache.size() < s.options.cache_size;
-    if (detail::durable::CachedRecord* earlier = s.cache.find(record.id)) {
-      cache = detail::durable::RecordCache::idle(earlier->record);
-      earlier->stale = true;
-    }
     record.store = s.index;
-    if (cache) {
-      return s.cache.put(std::move(record), 1);
-    }
-    s.inserted = std::move(record);
-    return &*s.inserted;
+    return s.cache.add_new(std::move(record), s.inserted);
   }
 
   /// See JobStore. Returns the stored job, loading it when it is not in memory or another
@@ -1204,40 +1195,14 @@ class PostgresJobStore {
         .version = rows.int64(i, 12)};
   }
 
-  // An optional integer as the text of a parameter (empty: NULL); see as_param.
-  struct OptionalInteger {
-    std::string text;
-    bool null = true;
-    [[nodiscard]] detail::postgres::Param as_param() const {
-      return null ? std::nullopt : detail::postgres::Param{text};
-    }
-  };
-  static OptionalInteger param(const std::optional<std::int64_t>& value) {
-    OptionalInteger result;
-    if (value) {
-      detail::json::write_integer(*value, result.text);
-      result.null = false;
-    }
-    return result;
-  }
-
   // The set-aside jobs as a PostgreSQL text array of "id:version".
   std::string unusable_array() const {
     std::string array = "{";
     for (const auto& [id, entry] : state().unusable) {
-      if (array.size() > 1) {
-        array += ',';
-      }
-      array += '"';
-      for (const char c : id) {
-        if (c == '"' || c == '\\') {
-          array += '\\';
-        }
-        array += c;
-      }
-      array += ':';
-      detail::json::write_integer(entry.version, array);
-      array += '"';
+      std::string element = id;
+      element += ':';
+      detail::json::write_integer(entry.version, element);
+      append_element(array, element);
     }
     array += '}';
     return array;

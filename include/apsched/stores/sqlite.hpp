@@ -214,18 +214,7 @@ class SqliteJobStore {
       return nullptr;
     }
     s.set_aside.forget(s.db, record.id);
-    // A cached record of an earlier job with this id (deleted by another process) goes, or,
-    // with a run outstanding, is marked stale; the new one is cached when there is room.
-    bool cache = s.cache.size() < s.options.cache_size;
-    if (detail::durable::CachedRecord* earlier = s.cache.find(record.id)) {
-      cache = detail::durable::RecordCache::idle(earlier->record);
-      earlier->stale = true;
-    }
-    if (cache) {
-      return s.cache.put(std::move(record), 1);  // replaces an idle earlier record
-    }
-    s.inserted = std::move(record);
-    return &*s.inserted;
+    return s.cache.add_new(std::move(record), s.inserted);
   }
 
   /// See JobStore. Returns the stored job, loading it when it is not in memory or another

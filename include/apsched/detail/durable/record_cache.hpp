@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -63,6 +64,24 @@ class RecordCache {
       evict(stored);
     }
     return stored;
+  }
+
+  /// Keeps `record`, just stored as version 1: cached while fewer than the limit are, else in
+  /// `overflow` (valid until the next call). A cached record of an earlier job with its id
+  /// (deleted by another process) is replaced when idle; with a run outstanding, it is marked
+  /// stale and the new one goes to `overflow`.
+  /// @returns the record kept
+  JobRecord* add_new(JobRecord&& record, std::optional<JobRecord>& overflow) {
+    bool cache = entries_.size() < limit_;
+    if (CachedRecord* earlier = find(record.id)) {
+      cache = idle(earlier->record);
+      earlier->stale = true;
+    }
+    if (cache) {
+      return put(std::move(record), 1);
+    }
+    overflow = std::move(record);
+    return &*overflow;
   }
 
   /// Forgets the entry of job `id`, if any.

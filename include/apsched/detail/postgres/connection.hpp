@@ -186,7 +186,7 @@ class Connection {
   }
 
   /// Runs the single statement `sql` with `params` as $1, $2, ... Integers and bools are sent as
-  /// text, std::nullopt as NULL.
+  /// text, std::nullopt (or an empty optional integer) as NULL.
   /// @throws PgError naming "query", the SQL (abbreviated) and the server's message
   template <class... Args>
   Result query(std::string_view sql, const Args&... params) {
@@ -350,6 +350,10 @@ class Connection {
       const auto end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value).ptr;
       return std::string_view{buffer.data(), static_cast<std::size_t>(end - buffer.data())};
     }
+  }
+  template <std::integral T>
+  static Param to_param(const std::optional<T>& value, std::array<char, 24>& buffer) {
+    return value ? to_param(*value, buffer) : std::nullopt;
   }
   static Param to_param(std::string_view value, std::array<char, 24>& /*buffer*/) { return value; }
   static Param to_param(const std::string& value, std::array<char, 24>& /*buffer*/) {
