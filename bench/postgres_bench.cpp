@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // postgres_bench: the PostgreSQL store with 1, 2 and 3 scheduler processes on one database:
-// fires per second, each exactly once, and how late due jobs start (p50/p99). Needs a server:
+// fires per second, each exactly once, and how late due jobs start (p50/p99), also with
+// 1,000,000 further jobs stored; and how soon a job added on one scheduler starts on another
+// (LISTEN/NOTIFY). Needs a server:
 // APSCHED_TEST_POSTGRES (a libpq connection string; .ci/postgres start prints one). Each
 // measurement works in a schema of its own, dropped afterwards. Prints markdown tables.
 #include <apsched/background_scheduler.hpp>
@@ -15,10 +17,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <new>
 #include <random>
 #include <stdexcept>
@@ -165,6 +169,59 @@ void add_jobs(const std::string& conninfo, std::int64_t jobs, Shared* shared, Du
   });
 }
 
+// Stores `count` further jobs due in a year, copies of one added through the scheduler (in one
+// statement: adding them one by one would take minutes).
+void add_idle_jobs(const std::string& conninfo, std::int64_t count, Shared* shared) {
+  const TimePoint later = apsched::SystemClock{}.now() + std::chrono::hours{24 * 365};
+  {
+    Scheduler setup{apsched::PostgresJobStore{conninfo}};
+    register_work(setup, shared);
+    setup.add_job(apsched::task("work"), apsched::DateTrigger{later}, {.id = "idle"}, 0);
+  }
+  Connection db = Connection::open(conninfo);
+  db.query(
+      "INSERT INTO apsched_jobs (id, task, arguments, trigger, options, next_fire, next_run, "
+      "paused, run_count, failure_count, version) SELECT 'idle-' || g, task, arguments, trigger, "
+      "options, next_fire, next_run, paused, 0, 0, 1 FROM apsched_jobs, generate_series(1, $1) g "
+      "WHERE id = 'idle'",
+      count);
+  db.exec("ANALYZE apsched_jobs");
+}
+
+// Milliseconds from adding a job due now on one scheduler until it starts on another, which is
+// idle and polls every 10 s, `samples` times.
+std::vector<double> wake_latencies(const std::string& conninfo, int samples) {
+  std::mutex mutex;
+  std::condition_variable started_cv;
+  std::int64_t started = 0;
+  TimePoint started_at;
+  Scheduler idle{
+      apsched::PostgresJobStore{conninfo, {.poll_interval = 10s, .lease_duration = 20s}}};
+  idle.register_task("mark", [&](const apsched::JobContext& context) {
+    const std::lock_guard lock{mutex};
+    started_at = context.started_at;
+    ++started;
+    started_cv.notify_all();
+  });
+  idle.start();
+  Scheduler adder{apsched::PostgresJobStore{conninfo, {.listen = false}}};
+  adder.register_task("mark", [](const apsched::JobContext&) {});
+  std::vector<double> latencies;
+  for (int i = 0; i < samples; ++i) {
+    std::this_thread::sleep_for(100ms);  // the idle scheduler is back asleep
+    const TimePoint added = apsched::SystemClock{}.now();
+    adder.add_job(apsched::task("mark"), apsched::DateTrigger{added},
+                  {.id = fmt::format("m-{}", i)});
+    std::unique_lock lock{mutex};
+    if (!started_cv.wait_for(lock, 30s, [&] { return started > i; })) {
+      throw std::runtime_error{"a job added on another scheduler did not start within 30 s"};
+    }
+    latencies.push_back(std::chrono::duration<double, std::milli>(started_at - added).count());
+  }
+  idle.shutdown();
+  return latencies;
+}
+
 double percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
@@ -182,6 +239,7 @@ int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::string_view{argv[1]} == "--quick";
   const std::int64_t burst = quick ? 2'000 : 10'000;
   const std::int64_t spread = quick ? 500 : 2'000;
+  const std::int64_t stored = quick ? 100'000 : 1'000'000;
   try {
     fmt::print("## Fires per second: {} jobs due at once, each run exactly once\n\n", burst);
     fmt::print(
@@ -215,6 +273,46 @@ int main(int argc, char** argv) {
       }
       fmt::print("| {} | {} | {:.2f} | {:.2f} | {:.2f} |\n", processes, spread,
                  percentile(late, 0.5), percentile(late, 0.99), percentile(late, 1.0));
+    }
+    fmt::print("\n## With {} further jobs stored (due in a year)\n\n", stored);
+    fmt::print(
+        "The same measurements on a database that also holds {} idle jobs: {} jobs due at "
+        "once, then {} due over 2 s.\n\n",
+        stored, burst, spread);
+    fmt::print(
+        "| processes | fires/s | lateness p50 ms | p99 ms | max ms "
+        "|\n|---:|---:|---:|---:|---:|\n");
+    for (const std::size_t processes : {std::size_t{1}, std::size_t{3}}) {
+      Schema schema{base};
+      Shared* shared = shared_memory(static_cast<std::size_t>(burst));
+      add_idle_jobs(schema.conninfo(), stored, shared);
+      const TimePoint past = apsched::SystemClock{}.now() - 1s;
+      add_jobs(schema.conninfo(), burst, shared, [past](std::int64_t) { return past; });
+      const double seconds = run_processes(schema.conninfo(), processes, burst, shared);
+      Shared* timed = shared_memory(static_cast<std::size_t>(spread));
+      const TimePoint first = apsched::SystemClock{}.now() + 2s;
+      add_jobs(schema.conninfo(), spread, timed,
+               [first, spread](std::int64_t i) { return first + 2000ms * i / spread; });
+      (void)run_processes(schema.conninfo(), processes, spread, timed);
+      std::vector<double> late;
+      for (std::int64_t i = 0; i < spread; ++i) {
+        late.push_back(static_cast<double>(timed->late[i].load()) / 1e6);
+      }
+      fmt::print("| {} | {:.0f} | {:.2f} | {:.2f} | {:.2f} |\n", processes,
+                 static_cast<double>(burst) / seconds, percentile(late, 0.5),
+                 percentile(late, 0.99), percentile(late, 1.0));
+    }
+    {
+      const int samples = quick ? 5 : 20;
+      Schema schema{base};
+      const std::vector<double> latencies = wake_latencies(schema.conninfo(), samples);
+      fmt::print("\n## Wake-up through LISTEN/NOTIFY\n\n");
+      fmt::print(
+          "A job due now, added on one scheduler; from the add until it starts on another, "
+          "idle scheduler that polls every 10 s ({} samples).\n\n",
+          samples);
+      fmt::print("| p50 ms | max ms |\n|---:|---:|\n| {:.2f} | {:.2f} |\n",
+                 percentile(latencies, 0.5), percentile(latencies, 1.0));
     }
   } catch (const std::exception& error) {
     fmt::print(stderr, "postgres_bench: {}\n", error.what());

@@ -34,10 +34,9 @@ int main() {
   }};
   while (ticks < 5) {
     const auto next = scheduler.process_due_jobs();
-    const auto wait =
-        next
-            ? std::chrono::ceil<std::chrono::milliseconds>(*next - std::chrono::system_clock::now())
-            : std::chrono::milliseconds{-1};
+    // In the scheduler's time (now()), which a PostgreSQL store corrects to the server's clock.
+    const auto wait = next ? std::chrono::ceil<std::chrono::milliseconds>(*next - scheduler.now())
+                           : std::chrono::milliseconds{-1};
     pollfd fd{wake_pipe[0], POLLIN, 0};
     if (poll(&fd, 1, next ? static_cast<int>(std::max<long long>(wait.count(), 0)) : -1) > 0) {
       char buffer[64];

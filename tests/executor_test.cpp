@@ -62,7 +62,7 @@ TEST_CASE("a default task is empty and running it does nothing", "[executor][tas
   CHECK_FALSE(static_cast<bool>(task));
 }
 
-TEST_CASE("a task runs its work once; a second run does nothing", "[executor][task]") {
+TEST_CASE("a task runs its work once, and a second run does nothing", "[executor][task]") {
   int runs = 0;
   Task task{[&runs] { ++runs; }};
   CHECK(static_cast<bool>(task));

@@ -74,7 +74,7 @@ TEST_CASE("a job body passes the context and the bound arguments", "[job]") {
   CHECK(seen == "job/hello/7");
 }
 
-TEST_CASE("stateless callables share one body; others own theirs", "[job]") {
+TEST_CASE("stateless callables share one body, and others own theirs", "[job]") {
   auto first = apsched::detail::make_body([] {});
   const auto lambda = [] {};
   auto second = apsched::detail::make_body(lambda);

@@ -213,8 +213,8 @@ class AsioScheduler : public BasicScheduler<SchedulerMode::callback, C, Stores<S
       return;
     }
     // Wall-clock steps are noticed within a second, as by SystemClock::wait_until.
-    const Duration remaining = std::clamp(*next - this->clock().now(), Duration::zero(),
-                                          Duration{std::chrono::seconds{1}});
+    const Duration remaining =
+        std::clamp(*next - this->now(), Duration::zero(), Duration{std::chrono::seconds{1}});
     timer_.expires_after(
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining));
     timer_.async_wait(detail::net::bind_executor(

@@ -67,4 +67,12 @@ class SystemClock {
 
 static_assert(Clock<SystemClock>);
 
+/// Whether clock type `C` reads real time: true unless `C` declares `static constexpr bool
+/// real_time = false` (as ManualClock does). The scheduler corrects only a real-time clock by
+/// the offset of a store that follows a database's clock (PostgresJobStore).
+template <class C>
+inline constexpr bool follows_real_time = !requires {
+  requires !C::real_time;
+};
+
 }  // namespace apsched

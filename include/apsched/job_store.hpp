@@ -65,6 +65,10 @@ struct JobRecord {
   std::uint16_t max_instances = 1;
   /// Runs submitted and not yet finished.
   std::uint16_t running = 0;
+  /// Runs that other schedulers sharing the job's durable store submitted and did not finish,
+  /// as the store read them when it last handed the job out (PostgresJobStore); they count
+  /// towards max_instances with `running`.
+  std::uint16_t running_elsewhere = 0;
   Coalesce coalesce = Coalesce::latest;
   Overlap overlap = Overlap::skip;
   Abandoned abandoned = Abandoned::drop;
@@ -231,6 +235,10 @@ struct StoreReport {
 /// returning whether it is the only pending outcome) and `s.flush_outcomes()`, the scheduler
 /// hands over outcomes as runs end, wakes its loop for the first, and has them written at the
 /// end of its next step (a round writes the pending ones too).
+/// Optionally, `s.set_waker(wake)` (a `std::function<void()>`, callable from any thread) lets a
+/// store that learns of other schedulers' changes (PostgreSQL's notifications) wake the
+/// scheduler's loop; the scheduler sets it at construction and empties it, with no lock held,
+/// at destruction; the store must not call the old function once set_waker returns.
 /// 7. `s.attach(tasks, index)` gives the store the scheduler's task registry (a
 ///    `std::shared_ptr<const typename S::Tasks>`), with which it rebuilds the bodies of jobs it
 ///    loads, and its index among the scheduler's stores (`std::uint8_t`), which the records it

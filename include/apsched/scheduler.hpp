@@ -174,6 +174,15 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         }
       });
     }
+    for_each_store([&](std::size_t /*index*/, auto& store) {
+      if constexpr (requires { store.set_waker(std::function<void()>{}); }) {
+        store.set_waker([this] { wake_from_store(); });
+      }
+      if constexpr (follows_real_time<C> &&
+                    requires { store.set_clock(std::function<TimePoint()>{}); }) {
+        store.set_clock([this] { return clock_.now(); });
+      }
+    });
   }
 
   BasicScheduler(const BasicScheduler&) = delete;
@@ -192,6 +201,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       std::lock_guard lock{wakeup_mutex_};
       wakeup_handler_ = nullptr;
     }
+    for_each_store([](std::size_t /*index*/, auto& store) {
+      if constexpr (requires { store.set_waker(std::function<void()>{}); }) {
+        try {
+          store.set_waker(nullptr);  // waits for a wake-up in progress, which takes mutex_
+        } catch (...) {              // NOLINT(bugprone-empty-catch): stopping a waker does not fail
+        }
+      }
+    });
     try {
       if (state() != SchedulerState::stopped) {
         shutdown(false);
@@ -457,7 +474,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   JobInfo reschedule_job(std::string_view id, T trigger) {
     AnyTrigger replacement{std::move(trigger)};
     return change_job(id, "reschedule_job", [&](JobRecord& job, auto& store) {
-      const TimePoint now = clock_.now();
+      const TimePoint now = this->now();
       const std::optional<TimePoint> first = replacement.next_fire_time(std::nullopt, now);
       if (!first) {
         throw InvalidTriggerError{fmt::format(
@@ -490,7 +507,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (!job.paused) {
         return;
       }
-      const TimePoint now = clock_.now();
+      const TimePoint now = this->now();
       if (missed == MissedRuns::skip && job.next_run < now) {
         const std::optional<TimePoint> next = job.trigger.next_fire_time(job.next_fire, now);
         if (!next) {
@@ -547,7 +564,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
     if (listeners_.wants(EventType::all_jobs_removed)) {
       listeners_.emit(Event{
-          .type = EventType::all_jobs_removed, .time = clock_.now(), .store = std::string{store}});
+          .type = EventType::all_jobs_removed, .time = this->now(), .store = std::string{store}});
     }
   }
 
@@ -568,7 +585,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (!found) {
         throw JobLookupError{fmt::format("run_job_now: no job has id \"{}\"", id)};
       }
-      offer_run_locked(*found.job, clock_.now(), 0, batch, events);
+      offer_run_locked(*found.job, this->now(), 0, batch, events);
     }
     const bool submitted = !batch.empty();
     deliver(events, batch);
@@ -694,20 +711,26 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// The scheduler's clock.
   [[nodiscard]] const C& clock() const noexcept { return clock_; }
 
+  /// The scheduler's time, by which jobs are due: the clock's now, corrected by the offset a
+  /// store that follows a database's clock measured (PostgresJobStore, for a clock that
+  /// follows_real_time; else the clock's now).
+  /// Thread safety: thread-safe.
+  [[nodiscard]] TimePoint now() const { return clock_.now() + clock_offset(); }
+
   /// The executor with index `I` (thread-safe by the Executor concept).
   template <std::size_t I = 0>
   [[nodiscard]] auto& executor() noexcept {
     return std::get<I>(executors_);
   }
 
-  /// Processes the jobs due at the clock's now and returns the next wake-up: the instant the
+  /// Processes the jobs due at now() and returns the next wake-up: the instant (of now()) the
   /// application's loop should call again (empty: nothing is scheduled; it is woken through the
   /// wake-up handler when that changes). Runs due jobs only while running; see CallbackScheduler.
   std::optional<TimePoint> process_due_jobs() requires(M == SchedulerMode::callback) {
-    return process_due_jobs(clock_.now());
+    return process_due_jobs(this->now());
   }
 
-  /// As `process_due_jobs()`, at the given instant instead of the clock's now.
+  /// As `process_due_jobs()`, at the given instant instead of now().
   std::optional<TimePoint> process_due_jobs(TimePoint now) requires(M == SchedulerMode::callback) {
     step(now);
     std::lock_guard lock{mutex_};
@@ -939,6 +962,25 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     (std::index_sequence_for<E...>{});
   }
 
+  // The job with `id` as store `index` holds it in memory (nullptr if not held): a job with a
+  // run outstanding or queued is. A durable store's database is not read, since it may be
+  // unreachable when a run ends.
+  JobRecord* find_held_locked(std::size_t index, std::string_view id) noexcept {
+    JobRecord* job = nullptr;
+    try {
+      with_store(index, [&](auto& store) {
+        if constexpr (requires { store.find_cached(id); }) {
+          job = store.find_cached(id);
+        } else {
+          job = store.find(id);
+        }
+      });
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory hashing the id: not held
+      job = nullptr;
+    }
+    return job;
+  }
+
   // The job with `id` in any store but `skip` (by default, in any store).
   Located find_locked(std::string_view id, std::size_t skip = sizeof...(S)) const {
     Located found;
@@ -965,7 +1007,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           "registered with register_task and named with apsched::task(\"name\")",
           store_aliases_[record.store])};
     }
-    const TimePoint now = clock_.now();
+    const TimePoint now = this->now();
     const std::optional<TimePoint> first = options.next_run_time
                                                ? options.next_run_time
                                                : record.trigger.next_fire_time(std::nullopt, now);
@@ -1135,6 +1177,44 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return false;
   }
 
+  // The offset of the first store that follows a database's clock (zero without one): the
+  // database's time minus the clock's.
+  Duration clock_offset() const noexcept {
+    Duration offset = Duration::zero();
+    bool found = false;
+    for_each_store([&](std::size_t /*index*/, const auto& store) {
+      if constexpr (requires { store.clock_offset(); }) {
+        if (!found) {
+          offset = store.clock_offset();
+          found = true;
+        }
+      }
+    });
+    return offset;
+  }
+
+  // Instant `t` of the scheduler's time on its clock.
+  TimePoint to_clock_time(TimePoint t) const noexcept {
+    const Duration offset = clock_offset();
+    if (t == TimePoint::max() || (offset < Duration::zero() && t > TimePoint::max() + offset)) {
+      return TimePoint::max();
+    }
+    if (offset > Duration::zero() && t < TimePoint::min() + offset) {
+      return TimePoint::min();
+    }
+    return t - offset;
+  }
+
+  // A store saw another scheduler change what is due (see DurableJobStore's set_waker): the
+  // loop steps again, or the application's loop is asked to.
+  void wake_from_store() {
+    {
+      std::lock_guard lock{mutex_};
+      wake_requested_ = true;
+    }
+    notify();
+  }
+
   void notify() {
     cv_.notify_one();
     if constexpr (M == SchedulerMode::callback) {
@@ -1217,7 +1297,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       // Paused, a step runs nothing but still writes the outcomes of runs that ended.
       if (state_ == SchedulerState::running || (any_durable && state_ == SchedulerState::paused)) {
         lock.unlock();
-        step(clock_.now());
+        step(this->now());
         lock.lock();
         if (state_ == SchedulerState::stopped) {
           break;
@@ -1228,10 +1308,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         continue;
       }
       const TimePoint deadline = state_ == SchedulerState::running
-                                     ? next_wakeup_locked(clock_.now()).value_or(TimePoint::max())
+                                     ? next_wakeup_locked(this->now()).value_or(TimePoint::max())
                                      : TimePoint::max();
       waiting_until_ = deadline;
-      clock_.wait_until(lock, cv_, deadline);
+      clock_.wait_until(lock, cv_, to_clock_time(deadline));
       waiting_until_ = TimePoint::min();
       wake_requested_ = false;
     }
@@ -1305,13 +1385,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::vector<std::string> pending;
     pending.swap(pending_queues_);
     for (const std::string& id : pending) {
-      const Located found = find_locked(id);
+      Located found;
+      for (std::size_t index = 0; index < sizeof...(S) && !found; ++index) {
+        found = Located{find_held_locked(index, id), index};
+      }
       if (!found || !found.job->extras) {
         continue;
       }
       JobRecord& job = *found.job;
       std::deque<TimePoint>& queue = job.extras->queued_runs;
-      while (!queue.empty() && job.running < job.max_instances) {
+      while (!queue.empty() && below_max_instances(job)) {
         const TimePoint scheduled = queue.front();
         queue.pop_front();
         if (late(job, scheduled, now)) {
@@ -1739,10 +1822,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return Decision::exhausted;
   }
 
+  // Whether max_instances allows one more run: this scheduler's, and those other schedulers
+  // sharing the job's store have in flight (as the store last read them).
+  static bool below_max_instances(const JobRecord& job) noexcept {
+    return std::uint32_t{job.running} + job.running_elsewhere < job.max_instances;
+  }
+
   // Submits a run if max_instances allows, else applies the overlap policy.
   void offer_run_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
                         std::vector<Dispatch>& batch, std::vector<Event>& events) {
-    if (job.running < job.max_instances) {
+    if (below_max_instances(job)) {
       dispatch_locked(job, scheduled, folded, batch, events);
       return;
     }
@@ -1759,7 +1848,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
     if (listeners_.wants(EventType::job_max_instances)) {
       events.push_back(Event{.type = EventType::job_max_instances,
-                             .time = clock_.now(),
+                             .time = this->now(),
                              .job_id = job.id,
                              .store = store_aliases_[job.store],
                              .scheduled_run_time = scheduled});
@@ -1804,7 +1893,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       Run& run = *dispatch.run;
       if (listeners_.wants(EventType::job_submitted)) {
         listeners_.emit(Event{.type = EventType::job_submitted,
-                              .time = clock_.now(),
+                              .time = this->now(),
                               .job_id = run.job_id,
                               .store = store_aliases_[run.store],
                               .scheduled_run_time = run.scheduled,
@@ -1818,7 +1907,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       } catch (...) {
         if (listeners_.wants(EventType::executor_error)) {
           listeners_.emit(Event{.type = EventType::executor_error,
-                                .time = clock_.now(),
+                                .time = this->now(),
                                 .exception = std::current_exception()});
         }
       }
@@ -1828,7 +1917,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   // Runs on the executor's thread.
   void execute(std::unique_ptr<Run> run) {
-    const TimePoint started = clock_.now();
+    const TimePoint started = this->now();
     if (run->timeout) {
       bool wake = false;
       {
@@ -1897,8 +1986,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (run->timeout) {
         std::erase(timed_, run.get());
       }
-      JobRecord* job = nullptr;
-      with_store(run->store, [&](auto& store) { job = store.find(run->job_id); });
+      JobRecord* job = find_held_locked(run->store, run->job_id);
       if (job != nullptr && job->generation == run->generation) {
         --job->running;
         job->last_outcome = outcome;
@@ -1947,7 +2035,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (store_failure && listeners_.wants(EventType::store_error)) {
       try {
         listeners_.emit(Event{.type = EventType::store_error,
-                              .time = clock_.now(),
+                              .time = this->now(),
                               .store = store_aliases_[run->store],
                               .exception = store_failure});
       } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory building the event
@@ -1959,7 +2047,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (listeners_.wants(type)) {
       try {
         listeners_.emit(Event{.type = type,
-                              .time = clock_.now(),
+                              .time = this->now(),
                               .job_id = run->job_id,
                               .store = store_aliases_[run->store],
                               .scheduled_run_time = run->scheduled,
@@ -1974,7 +2062,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   void emit_job_event(EventType type, std::string_view id, std::string_view store) {
     if (listeners_.wants(type)) {
       listeners_.emit(Event{.type = type,
-                            .time = clock_.now(),
+                            .time = this->now(),
                             .job_id = std::string{id},
                             .store = std::string{store}});
     }
@@ -1982,7 +2070,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   void emit_scheduler_event(EventType type) {
     if (listeners_.wants(type)) {
-      listeners_.emit(Event{.type = type, .time = clock_.now()});
+      listeners_.emit(Event{.type = type, .time = this->now()});
     }
   }
 

@@ -151,7 +151,7 @@ TEST_CASE("durable: add_job refuses closures, unknown tasks and mismatched argum
   CHECK(f.scheduler.get_jobs().empty());
 }
 
-TEST_CASE("durable: a refused commit undoes the step; the job runs once when it commits",
+TEST_CASE("durable: a refused commit undoes the step, and the job runs once when it commits",
           "[durable]") {
   Fixture f;
   f.scheduler.add_job(apsched::task("send"), IntervalTrigger{10s},
@@ -183,7 +183,7 @@ TEST_CASE("durable: a job another scheduler ran is not run here", "[durable]") {
   CHECK(f.scheduler.get_job("tick")->next_run_time == t0 + 10s + 1h);
 }
 
-TEST_CASE("durable: a failing commit is a store error; the store is retried after a back-off",
+TEST_CASE("durable: a failing commit is a store error, and the store is retried after a back-off",
           "[durable]") {
   Fixture f;
   f.scheduler.add_job(apsched::task("send"), IntervalTrigger{10s},

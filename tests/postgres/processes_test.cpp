@@ -133,6 +133,10 @@ void kill_first(Connection& db, const std::vector<pid_t>& children) {
   const auto deadline = std::chrono::steady_clock::now() + apsched::test::hang_limit;
   while (single(db, fmt::format("SELECT count(*) FROM ledger WHERE pid = {}", children[0])) < 5 &&
          std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(children[0], &status, WNOHANG) == children[0]) {
+      FAIL("the scheduler to be killed exited on its own, with status " << status);
+    }
     std::this_thread::sleep_for(5ms);
   }
   ::kill(children[0], SIGKILL);

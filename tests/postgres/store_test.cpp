@@ -5,8 +5,10 @@
 #include <apsched/apsched.hpp>
 #include <apsched/stores/postgres.hpp>
 #include <apsched/testing/manual_clock.hpp>
+#include <apsched/testing/manual_executor.hpp>
 
 #include "support/catch.hpp"
+#include "support/event_log.hpp"
 #include "support/postgres.hpp"
 
 #include <sys/wait.h>
@@ -15,8 +17,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -269,7 +274,8 @@ TEST_CASE("postgres store: a batch commits at once or leaves nothing", "[postgre
   CHECK(store.find("job-00") != nullptr);
 }
 
-TEST_CASE("postgres store: a lost connection fails one call; the next reconnects", "[postgres]") {
+TEST_CASE("postgres store: a lost connection fails one call, and the next reconnects",
+          "[postgres]") {
   TestSchema schema;
   const auto tasks = make_tasks();
   PostgresJobStore store{schema.conninfo(schema.name())};
@@ -505,4 +511,151 @@ TEST_CASE(
   CHECK(next.scheduler.get_fire_history("drop").at(0).state == FireState::abandoned);
   next.scheduler.process_due_jobs();
   CHECK(abandoned.size() == 2);
+}
+
+namespace {
+
+// Counts the calls of a waker, and waits for them.
+class WakeCounter {
+ public:
+  std::function<void()> waker() {
+    return [this] {
+      const std::lock_guard lock{mutex_};
+      ++count_;
+      changed_.notify_all();
+    };
+  }
+
+  // The count once it exceeds `seen`, or after a time-out that only a hang reaches.
+  int wait_beyond(int seen) {
+    std::unique_lock lock{mutex_};
+    changed_.wait_for(lock, 30s, [&] { return count_ > seen; });
+    return count_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int count_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("postgres store: another store's adds and changes wake a listening store",
+          "[postgres][notify]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore listening = open_store(schema, tasks);
+  WakeCounter wakes;
+  listening.set_waker(wakes.waker());
+  REQUIRE(wakes.wait_beyond(0) == 1);  // its listener connected: notifications may be lost
+  PostgresJobStore other = open_store(schema, tasks);
+  REQUIRE(other.insert(ping_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(wakes.wait_beyond(1) == 2);
+  JobRecord* job = other.find("a");
+  REQUIRE(job != nullptr);
+  job->paused = true;
+  other.update(*job);
+  REQUIRE(wakes.wait_beyond(2) == 3);
+  // In a batch: one notification when it commits.
+  other.begin_batch();
+  REQUIRE(other.insert(ping_job(*tasks, "b", t0)) != nullptr);
+  REQUIRE(other.insert(ping_job(*tasks, "c", t0)) != nullptr);
+  other.commit_batch();
+  REQUIRE(wakes.wait_beyond(3) == 4);
+  listening.set_waker(nullptr);  // stops the listener
+  REQUIRE(other.insert(ping_job(*tasks, "d", t0)) != nullptr);
+  CHECK(other.size() == 4);
+}
+
+TEST_CASE(
+    "postgres store: a store closed with fires in flight wakes the listening ones, which "
+    "take them over before their next lease check",
+    "[postgres][notify]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore listening{schema.conninfo(), {.poll_interval = 60s, .lease_duration = 120s}};
+  listening.attach(tasks, 0);
+  WakeCounter wakes;
+  listening.set_waker(wakes.waker());
+  REQUIRE(wakes.wait_beyond(0) == 1);
+  CHECK(listening.take_abandoned().empty());  // looked at the other owners; next in 60 s
+  {
+    PostgresJobStore first = open_store(schema, tasks);
+    submit_fire(first, *tasks, "a", apsched::Abandoned::drop);
+    REQUIRE(wakes.wait_beyond(1) == 2);  // its add
+    CHECK(listening.take_abandoned().empty());
+  }  // closed with its fire submitted: the lease is given up, and the listening store woken
+  REQUIRE(wakes.wait_beyond(2) == 3);
+  const std::vector<apsched::AbandonedFire> taken = listening.take_abandoned();
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].job_id == "a");
+}
+
+TEST_CASE("postgres scheduler: a job added by another scheduler wakes it through its store",
+          "[postgres][notify]") {
+  TestSchema schema;
+  apsched::ManualClock clock{t0};
+  Scheduler scheduler{
+      PostgresJobStore{schema.conninfo(), {.poll_interval = 60s, .lease_duration = 120s}},
+      {},
+      clock};
+  int runs = 0;
+  scheduler.register_task("ping", [&runs](int /*value*/) { ++runs; });
+  WakeCounter wakes;
+  scheduler.set_wakeup_handler(wakes.waker());
+  scheduler.start();                                  // calls the handler once
+  REQUIRE(wakes.wait_beyond(1) == 2);                 // and the store's listener once it listens
+  REQUIRE(scheduler.process_due_jobs() == t0 + 60s);  // nothing due: polls in a minute
+  {
+    apsched::ManualClock other_clock{t0};
+    Scheduler other{PostgresJobStore{schema.conninfo(), {.listen = false}}, {}, other_clock};
+    other.register_task("ping", [](int /*value*/) {});
+    other.add_job(apsched::task("ping"), apsched::DateTrigger{t0}, {.id = "now"}, 1);
+  }
+  REQUIRE(wakes.wait_beyond(2) == 3);
+  scheduler.process_due_jobs();
+  CHECK(runs == 1);
+}
+
+TEST_CASE("postgres scheduler: max_instances counts the runs other schedulers have in flight",
+          "[postgres]") {
+  using Held =
+      apsched::CallbackScheduler<PostgresJobStore, apsched::ManualExecutor, apsched::ManualClock>;
+  TestSchema schema;
+  std::map<std::string, int> runs;
+  const auto make = [&](apsched::ManualClock& clock) {
+    auto scheduler = std::make_unique<Held>(PostgresJobStore{schema.conninfo()},
+                                            apsched::ManualExecutor{}, clock);
+    scheduler->register_task("run", [&runs](const apsched::JobContext& context) {
+      ++runs[apsched::detail::format_time(context.scheduled_run_time)];
+    });
+    scheduler->start();
+    return scheduler;
+  };
+  apsched::ManualClock first_clock{t0};
+  apsched::ManualClock second_clock{t0};
+  const auto first = make(first_clock);
+  const auto second = make(second_clock);
+  apsched::test::EventLog second_events;
+  second->add_listener(second_events.listener());
+  first->add_job(apsched::task("run"), apsched::IntervalTrigger{10s, {.start_date = t0}},
+                 {.id = "one-at-a-time", .max_instances = 1});
+  first->process_due_jobs();  // submits the run of t0, which is held in its executor
+  second_clock.set(t0 + 10s);
+  second->process_due_jobs();  // the run of t0 + 10 s would be a second one at a time
+  CHECK(second->executor().run_all() == 0);
+  REQUIRE(second_events.count(apsched::EventType::job_max_instances) == 1);
+  CHECK(second_events.of(apsched::EventType::job_max_instances)[0].scheduled_run_time == t0 + 10s);
+  CHECK(first->executor().run_all() == 1);
+  first_clock.set(t0 + 10s);
+  first->process_due_jobs();  // writes the outcome of its run
+  second_clock.set(t0 + 20s);
+  second->process_due_jobs();
+  CHECK(second->executor().run_all() == 1);
+  CHECK(runs == std::map<std::string, int>{{apsched::detail::format_time(t0), 1},
+                                           {apsched::detail::format_time(t0 + 20s), 1}});
+  const std::vector<apsched::FireRecord> history = second->get_fire_history("one-at-a-time");
+  REQUIRE(history.size() == 3);
+  CHECK(history[1].state == FireState::skipped);
 }

@@ -8,6 +8,7 @@
 #include <apsched/detail/durable/outcome.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
 #include <apsched/detail/postgres/connection.hpp>
+#include <apsched/detail/postgres/listener.hpp>
 #include <apsched/detail/postgres/migrate.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job_store.hpp>
@@ -22,6 +23,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -31,6 +33,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <span>
@@ -63,6 +66,16 @@ struct PostgresStoreOptions {
   /// is taken over at once. Must exceed poll_interval, and outlast any stall of the scheduler's
   /// loop (a blocking scheduler running a long job inline does not poll).
   Duration lease_duration = std::chrono::seconds{30};
+  /// Whether a store that a scheduler runs listens (LISTEN/NOTIFY, on a connection and thread
+  /// of its own) for jobs other schedulers add, change or release, and wakes its scheduler at
+  /// once. Without, or while that connection is lost, they are noticed within poll_interval.
+  bool listen = true;
+  /// Whether the scheduler's time follows the database server's clock: the store measures the
+  /// offset between the scheduler's clock and the server's at each lease renewal (from the
+  /// round trip's midpoint; a round trip over 50 ms is not used once an offset is known), and
+  /// the scheduler adds it to its clock (BasicScheduler::now), so that a node whose clock is
+  /// off decides due times like the others. Only a clock that follows_real_time is corrected.
+  bool database_clock = true;
 };
 
 /// A DurableJobStore in a PostgreSQL database (tables apsched_jobs, apsched_fires,
@@ -84,9 +97,18 @@ struct PostgresStoreOptions {
 /// a scheduler dies, another takes over the fires it left submitted once its lease lapses, per
 /// each job's Abandoned policy (see take_abandoned).
 ///
-/// Not yet here: wake-ups through LISTEN/NOTIFY (schedulers notice other schedulers' new jobs
-/// within poll_interval), the database clock for due times (the scheduler's clock is used), and
-/// max_instances across schedulers (each scheduler counts its own runs).
+/// Wake-ups: adding or changing a job, and giving up a lease with fires left submitted, notify
+/// the other schedulers of the database (channel "apsched:" followed by the schema's name), whose
+/// stores listen when PostgresStoreOptions::listen is set; they still poll every poll_interval,
+/// since notifications sent while a listener is disconnected are lost.
+///
+/// max_instances holds across schedulers: when a job is handed out as due, the store counts its
+/// fires other schedulers recorded as submitted and have not finished
+/// (JobRecord::running_elsewhere), and the scheduler adds them to its own runs. The round's row
+/// lock on the job keeps two schedulers from deciding its fires at once.
+///
+/// Time: leases are compared by the database clock in SQL; due times by the scheduler's time,
+/// which follows the database clock (PostgresStoreOptions::database_clock).
 ///
 /// @code
 /// apsched::BackgroundScheduler<apsched::PostgresJobStore> scheduler{
@@ -104,7 +126,7 @@ class PostgresJobStore {
   /// @throws detail::postgres::PgError (a StoreError) if the server cannot be reached
   /// @throws SchemaVersionError if the database holds a newer apsched schema
   explicit PostgresJobStore(std::string conninfo, PostgresStoreOptions options = {})
-      : state_{std::make_unique<State>(detail::postgres::Connection::open(std::move(conninfo)),
+      : state_{std::make_unique<State>(detail::postgres::Connection::open(conninfo),
                                        std::move(options))} {
     const PostgresStoreOptions& o = state_->options;
     if (o.lease_duration <= o.poll_interval) {
@@ -114,6 +136,8 @@ class PostgresJobStore {
           std::chrono::nanoseconds{o.poll_interval}.count())};
     }
     detail::postgres::migrate(state_->db, schema_name, migrations);
+    state_->conninfo = std::move(conninfo);
+    state_->channel = channel_name(state_->db.query("SELECT current_schema()").text(0, 0));
     renew_lease();
   }
 
@@ -127,16 +151,18 @@ class PostgresJobStore {
   }
   PostgresJobStore(const PostgresJobStore&) = delete;
   PostgresJobStore& operator=(const PostgresJobStore&) = delete;
-  /// Closes the connection. The store's lease is given up: its row goes when it left no fire
-  /// recorded as submitted, else it lapses at once, so that the next scheduler to poll takes
-  /// those fires over. Errors are ignored (the lease then lapses in time).
+  /// Writes the outcomes still pending (reconnecting once if the connection was lost) and
+  /// closes the connection. The store's lease is given up: its row goes when it left no fire
+  /// recorded as submitted, else it lapses at once and the other schedulers are notified, so
+  /// that they take those fires over. Errors are ignored (the lease then lapses in time).
   ~PostgresJobStore() { release_lease(); }
 
   /// The schema name recorded in apsched_schema.
   static constexpr std::string_view schema_name = "apsched_jobs";
 
-  /// See JobStore. Stores the job, which must name a task, and deletes fire history left by an
-  /// earlier job with its id, in one statement (inside an open batch: as part of it).
+  /// See JobStore. Stores the job, which must name a task, deletes fire history left by an
+  /// earlier job with its id and notifies the other schedulers, in one statement (inside an open
+  /// batch: as part of it).
   /// @throws InvalidArgumentError for a record without a task (a closure job cannot be stored)
   /// @throws SerializationError if its trigger has no codec
   /// @throws StoreError if the database fails
@@ -168,11 +194,12 @@ class PostgresJobStore {
               "ON CONFLICT (id) DO NOTHING RETURNING id), "
               "cleared AS (DELETE FROM apsched_fires USING added "
               "WHERE apsched_fires.job_id = added.id) "
-              "SELECT count(*) FROM added",
+              // Delivered when the transaction commits; the same one once per transaction.
+              "SELECT count(*) FROM (SELECT pg_notify($13, $14) FROM added) AS notified",
               record.id, record.extras->task->name, record.extras->task->arguments, trigger,
               options, next_fire, next_run, record.paused, last_run,
               static_cast<std::int64_t>(record.run_count), std::int64_t{record.failure_count},
-              outcome ? detail::postgres::Param{*outcome} : std::nullopt)
+              outcome ? detail::postgres::Param{*outcome} : std::nullopt, s.channel, s.owner)
           .int64(0, 0);
     });
     if (inserted == 0) {
@@ -188,7 +215,7 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails
   [[nodiscard]] JobRecord* find(std::string_view id) {
     State& s = ready();
-    const auto row = run([&] { return s.db.query(select_sql("WHERE id = $1"), id); });
+    const auto row = run([&] { return s.db.query(select_sql("WHERE id = $1", 2), id, s.owner); });
     if (row.rows() == 0) {
       s.cache.drop_if_idle(id);
       return nullptr;
@@ -225,7 +252,7 @@ class PostgresJobStore {
   }
 
   /// See JobStore. Writes the job's next fire and run time, paused flag, trigger and options
-  /// (not its counters), so other schedulers reload it.
+  /// (not its counters), so other schedulers reload it, and notifies them.
   /// @throws SerializationError if the trigger has no codec
   /// @throws StoreError if the database fails; the record is then reloaded before it is handed
   /// out again
@@ -241,8 +268,9 @@ class PostgresJobStore {
       const auto written = run([&] {
         return s.db.query(
             "UPDATE apsched_jobs SET next_fire = $2, next_run = $3, paused = $4, trigger = $5, "
-            "options = $6, version = version + 1 WHERE id = $1 RETURNING version",
-            stored.id, next_fire, next_run, stored.paused, trigger, options);
+            "options = $6, version = version + 1 WHERE id = $1 "
+            "RETURNING version, pg_notify($7, $8)",
+            stored.id, next_fire, next_run, stored.paused, trigger, options, s.channel, s.owner);
       });
       if (entry != nullptr) {
         if (written.rows() == 1) {
@@ -294,8 +322,9 @@ class PostgresJobStore {
           const auto rows = run([&] {
             return s.db.query(
                 select_sql("WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || version) "
-                           "= ANY($2::text[])) ORDER BY next_run LIMIT $3 FOR UPDATE SKIP LOCKED"),
-                until, unusable_array(), std::int64_t{claim_batch});
+                           "= ANY($2::text[])) ORDER BY next_run LIMIT $3 FOR UPDATE SKIP LOCKED",
+                           4),
+                until, unusable_array(), std::int64_t{claim_batch}, s.owner);
           });
           for (int i = 0; i < rows.rows(); ++i) {
             s.claimed.push_back(read_row(rows, i));
@@ -315,8 +344,9 @@ class PostgresJobStore {
       const auto row = run([&] {
         return s.db.query(
             select_sql("WHERE NOT paused AND next_run <= $1 AND NOT ((id || ':' || version) = "
-                       "ANY($2::text[])) ORDER BY next_run LIMIT 1"),
-            until, unusable_array());
+                       "ANY($2::text[])) ORDER BY next_run LIMIT 1",
+                       3),
+            until, unusable_array(), s.owner);
       });
       if (row.rows() == 0) {
         return nullptr;
@@ -596,7 +626,12 @@ class PostgresJobStore {
   [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
     State& s = ready();
     const auto now = std::chrono::steady_clock::now();
-    if (s.batch || s.round || now < s.next_lease_check) {
+    if (s.batch || s.round) {
+      return {};
+    }
+    // A scheduler that gave up its lease with fires left submitted notified: look at once.
+    const bool released = s.owners_changed.exchange(false);
+    if (now < s.next_lease_check && !released) {
       return {};
     }
     s.next_lease_check = now + s.options.poll_interval;
@@ -615,6 +650,65 @@ class PostgresJobStore {
       });
     }
     return taken;
+  }
+
+  /// Optional hook of DurableJobStore: `wake` (callable from any thread) wakes the scheduler's
+  /// loop. While it is set and PostgresStoreOptions::listen holds, a listener (a connection and
+  /// thread of its own) calls it when another scheduler adds or changes a job or gives up its
+  /// lease with fires left submitted, and after each (re)connection of the listener. An empty
+  /// `wake` stops the listener, waiting for a call of `wake` in progress to return.
+  /// Thread safety: not to be called while a call of the previous `wake` waits for a lock the
+  /// caller holds (the scheduler calls it from its constructor and destructor only).
+  /// @throws std::system_error if the listener's thread cannot be started
+  void set_waker(std::function<void()> wake) {
+    State& s = state();
+    s.listener.reset();  // joins its thread: no call of the old waker is left
+    {
+      const std::lock_guard lock{s.wake_mutex};
+      s.waker = std::move(wake);
+    }
+    if (!s.waker || !s.options.listen) {
+      return;
+    }
+    s.listener = std::make_unique<detail::postgres::Listener>(
+        s.conninfo, s.channel, [&s](std::optional<std::string_view> payload) {
+          if (payload && *payload == s.owner) {
+            return;  // this store's own change
+          }
+          if (!payload || payload->starts_with(released_prefix)) {
+            s.owners_changed = true;
+          }
+          const std::lock_guard lock{s.wake_mutex};
+          if (s.waker) {
+            s.waker();
+          }
+        });
+  }
+
+  /// Optional hook for the scheduler: `now` reads the scheduler's clock (from the scheduler's
+  /// thread). With PostgresStoreOptions::database_clock, the store measures the database
+  /// clock's offset from it now and at each lease renewal (see clock_offset).
+  /// If the database fails now, the offset is measured at the next renewal.
+  void set_clock(std::function<TimePoint()> now) {
+    State& s = state();
+    s.clock = s.options.database_clock ? std::move(now) : nullptr;
+    s.offset_known = false;
+    s.clock_offset = 0;
+    if (s.clock) {
+      try {
+        ready();
+        renew_lease();
+      } catch (const StoreError&) {  // NOLINT(bugprone-empty-catch): measured at the renewal
+      }
+    }
+  }
+
+  /// The database server's time minus the scheduler's clock, as last measured (zero before,
+  /// and without PostgresStoreOptions::database_clock).
+  /// Thread safety: thread-safe (any thread may read it while the scheduler measures it).
+  [[nodiscard]] Duration clock_offset() const noexcept {
+    return std::chrono::duration_cast<Duration>(
+        std::chrono::nanoseconds{state().clock_offset.load(std::memory_order_relaxed)});
   }
 
   /// See DurableJobStore: PostgresStoreOptions::poll_interval.
@@ -669,6 +763,14 @@ class PostgresJobStore {
   /// The token that identifies this store object in the fires it records.
   [[nodiscard]] const std::string& owner() const noexcept { return state().owner; }
 
+  /// The record of job `id` the store holds in memory, without reading the database (which may
+  /// be unreachable), or nullptr. A job with a run outstanding or queued is always held, so the
+  /// scheduler finds it here when a run ends.
+  [[nodiscard]] JobRecord* find_cached(std::string_view id) const {
+    detail::durable::CachedRecord* cached = state().cache.find(id);
+    return cached != nullptr ? &cached->record : nullptr;
+  }
+
   /// The job records the store holds in memory now (see PostgresStoreOptions::cache_size).
   [[nodiscard]] std::size_t cached_count() const noexcept { return state().cache.size(); }
 
@@ -676,7 +778,26 @@ class PostgresJobStore {
   // How many due jobs a round claims (locks) per query.
   static constexpr int claim_batch = 64;
 
-  static constexpr std::array<detail::postgres::Migration, 1> migrations{{
+  // The payload of the notification of a lease given up with fires left submitted, before the
+  // owner; any other payload is the owner that added or changed a job.
+  static constexpr std::string_view released_prefix = "released:";
+
+  // The notification channel of the schema: "apsched:" and its name, cut to the 63 bytes of a
+  // PostgreSQL identifier (at a character boundary).
+  static std::string channel_name(std::string_view schema) {
+    std::string channel = "apsched:";
+    channel += schema;
+    if (channel.size() > 63) {
+      std::size_t end = 63;
+      while (end > 0 && (static_cast<unsigned char>(channel[end]) & 0xC0U) == 0x80U) {
+        --end;  // a continuation byte: cut before its character
+      }
+      channel.resize(end);
+    }
+    return channel;
+  }
+
+  static constexpr std::array<detail::postgres::Migration, 2> migrations{{
       {1,
        "CREATE TABLE apsched_jobs ("
        " id text PRIMARY KEY,"
@@ -716,6 +837,10 @@ class PostgresJobStore {
        " pid bigint NOT NULL,"
        " started_at bigint NOT NULL,"
        " lease_until bigint NOT NULL);"},
+      // The runs of a job in flight anywhere, which max_instances counts when a round claims it.
+      {2,
+       "CREATE INDEX apsched_fires_submitted_job ON apsched_fires (job_id) "
+       "WHERE state = 'submitted';"},
   }};
 
   // Now by the database's clock, in nanoseconds since the epoch (microsecond precision).
@@ -790,6 +915,23 @@ class PostgresJobStore {
     // When a lost connection may be tried again, and the next back-off.
     std::chrono::steady_clock::time_point retry_at{};
     std::chrono::milliseconds backoff{100};
+    // The connection string (the listener opens a connection of its own) and the
+    // notification channel.
+    std::string conninfo;
+    std::string channel;
+    // Set by the listener when a lease was given up (or notifications may have been lost):
+    // take_abandoned looks at the other owners at its next call.
+    std::atomic<bool> owners_changed{false};
+    // Guards waker, which the listener calls.
+    std::mutex wake_mutex;
+    std::function<void()> waker;
+    // The scheduler's clock (with PostgresStoreOptions::database_clock), and the database
+    // clock's offset from it in nanoseconds, read by any thread.
+    std::function<TimePoint()> clock;
+    bool offset_known = false;
+    std::atomic<std::int64_t> clock_offset{0};
+    // Last: destroyed first, joining its thread before what it uses goes.
+    std::unique_ptr<detail::postgres::Listener> listener;
   };
 
   static std::string random_token() {
@@ -1058,19 +1200,32 @@ class PostgresJobStore {
     return ::kill(static_cast<::pid_t>(pid), 0) != 0 && errno == ESRCH;
   }
 
-  // Writes this store's lease, until now + lease_duration by the database clock.
+  // Writes this store's lease, until now + lease_duration by the database clock, and measures
+  // the clock offset when the scheduler gave its clock.
   void renew_lease() const {
     State& s = state();
     const std::int64_t lease =
         std::chrono::duration_cast<std::chrono::nanoseconds>(s.options.lease_duration).count();
-    run([&] {
+    const TimePoint sent = s.clock ? s.clock() : TimePoint{};
+    const auto renewed = run([&] {
       return s.db.query(fmt::format("INSERT INTO apsched_owners (owner, host, pid, started_at, "
                                     "lease_until) VALUES ($1, $2, $3, {0}, {0} + $4) "
                                     "ON CONFLICT (owner) DO UPDATE SET lease_until = "
-                                    "excluded.lease_until",
+                                    "excluded.lease_until RETURNING lease_until - $4",
                                     db_now),
                         s.owner, host_name(), s.owner_pid, lease);
     });
+    if (s.clock) {
+      const TimePoint received = s.clock();
+      const Duration round_trip = received - sent;
+      if (!s.offset_known || round_trip <= std::chrono::milliseconds{50}) {
+        const TimePoint midpoint = sent + round_trip / 2;
+        s.clock_offset.store(
+            renewed.int64(0, 0) - detail::durable::to_stored_time("PostgresJobStore", midpoint),
+            std::memory_order_relaxed);
+        s.offset_known = true;
+      }
+    }
   }
 
   // An owner whose fires are to be taken over; `orphan`: it has no row (it released it).
@@ -1157,23 +1312,34 @@ class PostgresJobStore {
       s.round = false;
       s.batch = false;
       if (!s.db.connected()) {
-        return;  // the lease lapses in time
+        s.db.reconnect();  // once, back-off or not: the outcomes of runs that ended are kept
       }
       flush_outcomes();
       if (s.db.query("DELETE FROM apsched_owners WHERE owner = $1 AND NOT EXISTS (SELECT 1 "
                      "FROM apsched_fires WHERE owner = $1 AND state = 'submitted')",
                      s.owner)
               .affected() == 0) {
-        s.db.query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1", s.owner);
+        // Fires left submitted: the other schedulers take them over at once.
+        s.db.query(
+            "UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1 "
+            "RETURNING pg_notify($2, $3)",
+            s.owner, s.channel, std::string{released_prefix} + s.owner);
       }
     } catch (...) {  // NOLINT(bugprone-empty-catch): the lease lapses in time
     }
   }
 
-  static std::string select_sql(std::string_view where) {
+  // The query of job rows; with `owner_param`, the number of the parameter holding this
+  // store's owner, each row counts the job's fires other owners left submitted too.
+  static std::string select_sql(std::string_view where, int owner_param = 0) {
     return fmt::format(
         "SELECT id, task, arguments, trigger, options, next_fire, next_run, paused, last_run, "
-        "run_count, failure_count, last_outcome, version FROM apsched_jobs {}",
+        "run_count, failure_count, last_outcome, version{} FROM apsched_jobs {}",
+        owner_param == 0
+            ? std::string{}
+            : fmt::format(", (SELECT count(*) FROM apsched_fires f WHERE f.job_id = "
+                          "apsched_jobs.id AND f.state = 'submitted' AND f.owner <> ${})",
+                          owner_param),
         where);
   }
 
@@ -1192,7 +1358,8 @@ class PostgresJobStore {
         .failure_count = rows.int64(i, 10),
         .last_outcome =
             rows.is_null(i, 11) ? std::nullopt : std::optional{std::string{rows.text(i, 11)}},
-        .version = rows.int64(i, 12)};
+        .version = rows.int64(i, 12),
+        .running_elsewhere = rows.columns() > 13 ? rows.int64(i, 13) : 0};
   }
 
   // The set-aside jobs as a PostgreSQL text array of "id:version".
@@ -1208,7 +1375,17 @@ class PostgresJobStore {
     return array;
   }
 
+  // The record of `row`, with its count of runs in flight elsewhere.
   JobRecord* hand_out(const detail::durable::JobRow& row) {
+    JobRecord* record = hand_out_record(row);
+    if (record != nullptr) {
+      record->running_elsewhere = static_cast<std::uint16_t>(std::clamp<std::int64_t>(
+          row.running_elsewhere, 0, std::numeric_limits<std::uint16_t>::max()));
+    }
+    return record;
+  }
+
+  JobRecord* hand_out_record(const detail::durable::JobRow& row) {
     State& s = state();
     detail::durable::CachedRecord* cached = s.cache.find(row.id);
     if (cached != nullptr) {

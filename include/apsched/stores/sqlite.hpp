@@ -748,6 +748,14 @@ class SqliteJobStore {
     }
   }
 
+  /// The record of job `id` the store holds in memory, without reading the database (which may
+  /// be unreachable), or nullptr. A job with a run outstanding or queued is always held, so the
+  /// scheduler finds it here when a run ends.
+  [[nodiscard]] JobRecord* find_cached(std::string_view id) const {
+    detail::durable::CachedRecord* cached = state().cache.find(id);
+    return cached != nullptr ? &cached->record : nullptr;
+  }
+
   /// The job records the store holds in memory now (see SqliteStoreOptions::cache_size).
   [[nodiscard]] std::size_t cached_count() const noexcept { return state().cache.size(); }
 

@@ -29,6 +29,10 @@ namespace apsched {
 /// Thread safety: thread-safe.
 class ManualClock {
  public:
+  /// Its time is set by hand: the scheduler does not correct it by a database clock (see
+  /// follows_real_time).
+  static constexpr bool real_time = false;
+
   /// A clock reading `start` (default: 2024-01-01T00:00:00Z).
   explicit ManualClock(TimePoint start = TimePoint{std::chrono::seconds{1'704'067'200}})
       : state_{std::make_shared<State>(start)} {}

@@ -49,6 +49,9 @@ struct JobRow {
   std::int64_t failure_count = 0;
   std::optional<std::string> last_outcome;
   std::int64_t version = 0;
+  /// Fires of the job other schedulers recorded as submitted and did not finish (where the
+  /// store reads them).
+  std::int64_t running_elsewhere = 0;
 };
 
 /// `t` as integer nanoseconds since the epoch of TimePoint.

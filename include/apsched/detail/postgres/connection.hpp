@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -18,6 +19,7 @@
 #include <concepts>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -81,6 +83,8 @@ class Result {
 
   /// The number of rows.
   [[nodiscard]] int rows() const noexcept { return PQntuples(result_.get()); }
+  /// The number of columns.
+  [[nodiscard]] int columns() const noexcept { return PQnfields(result_.get()); }
 
   /// Whether the value in row `row`, column `column` is NULL.
   /// @pre row < rows(), column < the number of columns
@@ -242,18 +246,25 @@ class Connection {
   }
 
   /// The notifications received so far, waiting up to `timeout` for the first when there is
-  /// none yet (zero: do not wait).
+  /// none yet (zero: do not wait; negative: no limit), or until file descriptor `interrupt`
+  /// (when not negative) becomes readable.
   /// @throws PgError naming "wait_for_notifications" if the connection is lost
-  std::vector<Notification> wait_for_notifications(std::chrono::milliseconds timeout) {
+  std::vector<Notification> wait_for_notifications(std::chrono::milliseconds timeout,
+                                                   int interrupt = -1) {
     std::vector<Notification> received = take_notifications();
-    if (!received.empty() || timeout <= std::chrono::milliseconds::zero()) {
+    if (!received.empty() || timeout == std::chrono::milliseconds::zero()) {
       return received;
     }
-    pollfd descriptor{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0};
-    if (descriptor.fd < 0) {
+    std::array<pollfd, 2> descriptors{{{.fd = PQsocket(conn_), .events = POLLIN, .revents = 0},
+                                       {.fd = interrupt, .events = POLLIN, .revents = 0}}};
+    if (descriptors[0].fd < 0) {
       throw lost("wait_for_notifications");
     }
-    const int ready = ::poll(&descriptor, 1, static_cast<int>(timeout.count()));
+    const int ready = ::poll(descriptors.data(), interrupt < 0 ? 1 : 2,
+                             timeout < std::chrono::milliseconds::zero()
+                                 ? -1
+                                 : static_cast<int>(std::min<std::chrono::milliseconds::rep>(
+                                       timeout.count(), std::numeric_limits<int>::max())));
     if (ready < 0 && errno != EINTR) {
       throw PgError{fmt::format("wait_for_notifications: poll failed: errno {}", errno), "", false};
     }
