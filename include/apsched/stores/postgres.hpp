@@ -306,6 +306,8 @@ class PostgresJobStore {
   /// See JobStore. One indexed query per call; inside a round, one per 64 due jobs: the round
   /// claims them at once, locking them until it ends, and skips jobs other schedulers' rounds
   /// hold (FOR UPDATE SKIP LOCKED). Jobs a round claimed and did not hand out go back with it.
+  /// A round claims at most 256 jobs; then first_due returns nullptr, and the scheduler's next
+  /// step goes on with the rest.
   /// @throws StoreError if the database fails
   [[nodiscard]] JobRecord* first_due(TimePoint now) {
     State& s = ready();
@@ -318,6 +320,9 @@ class PostgresJobStore {
         // Claimed a batch at a time: the rows stay locked, and due, until the round ends.
         if (s.claimed.empty() || s.claimed.front().next_run > until) {
           s.claimed.clear();
+          if (s.claimed_ids.size() >= round_claims) {
+            return nullptr;  // the round ends, its runs start, and the next round goes on
+          }
           write_commits();  // so that the query sees the jobs this round advanced
           const auto rows = run([&] {
             return s.db.query(
@@ -775,8 +780,10 @@ class PostgresJobStore {
   [[nodiscard]] std::size_t cached_count() const noexcept { return state().cache.size(); }
 
  private:
-  // How many due jobs a round claims (locks) per query.
+  // How many due jobs a round claims (locks) per query, and in all: a longer round would
+  // hold its runs back until it commits, and make other schedulers skip more locked rows.
   static constexpr int claim_batch = 64;
+  static constexpr std::size_t round_claims = 256;
 
   // The payload of the notification of a lease given up with fires left submitted, before the
   // owner; any other payload is the owner that added or changed a job.
