@@ -1331,13 +1331,18 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         continue;
       }
       // Sleeps until the next wake-up or a request for a step. A wait that ends sooner (a slice
-      // of the clock, a spurious wake-up, a wake-up that moved the deadline) plans again
-      // without a step.
+      // of the clock, a spurious wake-up) waits on for the same instant; one that moved it
+      // earlier (replan_requested_) plans again. Neither steps.
+      bool plan = true;
+      TimePoint deadline = TimePoint::max();
       for (;;) {
         const TimePoint now = this->now();
-        const TimePoint deadline = state_ == SchedulerState::running
-                                       ? next_wakeup_locked(now).value_or(TimePoint::max())
-                                       : TimePoint::max();
+        if (plan) {
+          deadline = state_ == SchedulerState::running
+                         ? next_wakeup_locked(now).value_or(TimePoint::max())
+                         : TimePoint::max();
+          replan_requested_ = false;
+        }
         if (deadline <= now) {
           break;
         }
@@ -1347,6 +1352,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         if (wake_requested_ || state_ == SchedulerState::stopped || this->now() >= deadline) {
           break;
         }
+        plan = replan_requested_;
       }
       wake_requested_ = false;
     }
@@ -2060,7 +2066,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                   if (!outcomes_due_ || due < *outcomes_due_) {
                     outcomes_due_ = due;
                   }
-                  wake = due < waiting_until_;  // it sleeps longer: it plans again
+                  if (due < waiting_until_) {  // it sleeps longer: it plans again
+                    replan_requested_ = true;
+                    wake = true;
+                  }
                 }
               }
             } catch (...) {
@@ -2136,6 +2145,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   std::tuple<S...> stores_;
   SchedulerState state_ = SchedulerState::stopped;
   bool wake_requested_ = false;
+  // Whether the loop is to compute its wake-up again (without a step).
+  bool replan_requested_ = false;
   // The instant the loop sleeps until; min() while it works, max() when nothing is scheduled.
   TimePoint waiting_until_ = TimePoint::min();
   // When the outcomes durable stores hold (defer_outcome) are to be written, if any are.
