@@ -239,6 +239,13 @@ struct StoreReport {
 /// store that learns of other schedulers' changes (PostgreSQL's notifications) wake the
 /// scheduler's loop; the scheduler sets it at construction and empties it, with no lock held,
 /// at destruction; the store must not call the old function once set_waker returns.
+/// Optionally, `s.set_clock(now)` (a `std::function<TimePoint()>` reading the scheduler's clock,
+/// given only for a clock that follows_real_time) and `s.clock_offset()` (a Duration, readable
+/// from any thread) let a store report how far its database's clock is from the scheduler's;
+/// the scheduler adds the offset of the first such store to its clock (BasicScheduler::now).
+/// Optionally, `s.find_cached(id)` returns the record the store holds in memory without reading
+/// its storage (a record with a run outstanding or queued is always held); the scheduler uses it
+/// when a run ends and when it drains queued runs, where the storage may be unreachable.
 /// 7. `s.attach(tasks, index)` gives the store the scheduler's task registry (a
 ///    `std::shared_ptr<const typename S::Tasks>`), with which it rebuilds the bodies of jobs it
 ///    loads, and its index among the scheduler's stores (`std::uint8_t`), which the records it
