@@ -33,7 +33,8 @@ enum class Overlap : std::uint8_t {
 /// next start, or by another scheduler once the dead one's lease expired).
 enum class Abandoned : std::uint8_t {
   drop,   ///< record it as abandoned and emit job_abandoned; the schedule continues (the default)
-  rerun,  ///< run it again now, with JobContext::attempt one higher; job_abandoned is emitted too
+  rerun,  ///< run it again now, with JobContext::attempt one higher; job_abandoned is emitted too;
+          ///< a job's last fire too (a one-shot job, no longer listed, is kept until it ends)
 };
 
 /// How a job's last run ended.

@@ -186,6 +186,10 @@ struct AbandonedFire {
   unsigned attempt = 1;
   /// Whether this scheduler is to run it again, as attempt `attempt + 1`.
   bool rerun = false;
+  /// Whether it was the job's last fire (its trigger had no time left): the job is no longer
+  /// listed, and for a rerun the store holds its record (`find_cached`) until the rerun's
+  /// outcome is written.
+  bool last_fire = false;
 };
 
 /// A report of a durable store about a stored job it cannot use (an unknown task, arguments
@@ -226,7 +230,9 @@ struct StoreReport {
 ///    sooner: other schedulers may add jobs the store cannot notice otherwise.
 /// Optionally, `s.take_abandoned()` returns and forgets the AbandonedFires the store found since
 /// the last call (fires recorded as submitted by a scheduler that died); the scheduler emits
-/// job_abandoned for each and runs the ones marked `rerun`.
+/// job_abandoned for each and runs the ones marked `rerun`, finding the record of one marked
+/// `last_fire` through `s.find_cached` (the job is no longer listed) and any other through
+/// `s.find`.
 /// Optionally, for fewer commits: with `s.begin_round()`, `s.end_round()` and
 /// `s.abort_round()`, the scheduler brackets each pass over the store's due jobs, and the store
 /// makes the pass's writes one transaction that end_round commits (or throws, having rolled it

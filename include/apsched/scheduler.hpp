@@ -1627,7 +1627,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (!fire.rerun) {
         continue;
       }
-      if (JobRecord* job = store.find(fire.job_id)) {
+      // A job's last fire: the job is no longer listed, and the store holds its record.
+      if (JobRecord* job =
+              fire.last_fire ? find_held_locked(index, fire.job_id) : store.find(fire.job_id)) {
         dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt + 1);
       } else if (std::exception_ptr failure =
                      record_outcome_locked(index, fire.job_id, nullptr, fire.scheduled,

@@ -187,8 +187,9 @@ TEST_CASE("postgres processes: the fires of a scheduler killed while they run ar
   const std::string conninfo = schema.conninfo();
   Connection db = schema.connect();
   db.exec("CREATE TABLE ledger (job_id text NOT NULL, scheduled bigint NOT NULL, pid bigint)");
-  // Interval jobs (a one-shot job is gone once its fire is recorded: its fire cannot be run
-  // again, and is recorded abandoned), every 100 ms for 3 s.
+  // Interval jobs every 100 ms for 3 s, and one-shot jobs due in the first 200 ms, when the
+  // first scheduler is killed: the fire of a one-shot job (and an interval job's last) is its
+  // job's last, run again all the same.
   const TimePoint first = apsched::SystemClock{}.now() + 500ms;
   const TimePoint end = first + 3s;
   {
@@ -200,6 +201,8 @@ TEST_CASE("postgres processes: the fires of a scheduler killed while they run ar
             apsched::task("work"),
             apsched::IntervalTrigger{100ms, {.start_date = first + i * 2ms, .end_date = end}},
             {.id = fmt::format("job-{:02}", i), .abandoned = apsched::Abandoned::rerun});
+        setup.add_job(apsched::task("work"), apsched::DateTrigger{first + i * 5ms},
+                      {.id = fmt::format("once-{:02}", i), .abandoned = apsched::Abandoned::rerun});
       }
     });
   }
@@ -209,12 +212,20 @@ TEST_CASE("postgres processes: the fires of a scheduler killed while they run ar
   }
   kill_first(db, children);
   CHECK(single(db, "SELECT count(*) FROM apsched_fires WHERE state = 'submitted'") == 0);
-  // Fires of jobs still stored when they were taken over ran again, as attempt 2; only a job's
-  // last fire (its job gone) can be abandoned.
+  // Fires taken over ran again, as attempt 2, a job's last fire too: none is abandoned, each
+  // one-shot job ran, and no job is left kept for a rerun.
   CHECK(single(db,
                "SELECT count(*) FROM apsched_fires WHERE attempt = 2 AND state = "
                "'succeeded'") >= 1);
-  CHECK(single(db, "SELECT count(*) FROM apsched_fires WHERE state = 'abandoned'") <= 40);
+  CHECK(single(db, "SELECT count(*) FROM apsched_fires WHERE state = 'abandoned'") == 0);
+  CHECK(single(db,
+               "SELECT count(*) FROM apsched_fires WHERE job_id LIKE 'once-%' AND state = "
+               "'succeeded'") == 40);
+  CHECK(single(db, "SELECT count(*) FROM apsched_retired_jobs") == 0);
+  if (single(db, "SELECT count(*) FROM apsched_fires WHERE job_id LIKE 'once-%' AND attempt = 2") ==
+      0) {
+    WARN("no one-shot job ran in the killed scheduler when it was killed: none was run again");
+  }
   // A fire ran at most twice, and twice only when it was run again; every success ran.
   CHECK(single(db,
                "SELECT count(*) FROM (SELECT job_id, scheduled FROM ledger GROUP BY job_id, "

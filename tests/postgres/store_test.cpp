@@ -419,6 +419,75 @@ TEST_CASE("postgres store: fires of a lapsed lease are taken over once, dropped 
   CHECK(third.fire_history("again").at(0).state == FireState::succeeded);
 }
 
+TEST_CASE("postgres store: a job whose last fire is in flight is kept out of sight for its rerun",
+          "[postgres]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  apsched::detail::postgres::Connection db = schema.connect();
+  const auto retired = [&db](const std::string& where) {
+    return db.query("SELECT count(*) FROM apsched_retired_jobs " + where).int64(0, 0);
+  };
+  PostgresJobStore first = open_store(schema, tasks);
+  // Four jobs at their last fire: "round" is committed with a round's other commits, the others
+  // on their own; "ended" ends before its store stops; "plain" drops.
+  for (const char* id : {"round", "direct", "ended", "plain"}) {
+    const bool round = std::string_view{id} == "round";
+    JobRecord record = ping_job(*tasks, id, round ? t0 : t0 + 1s, 5);
+    record.abandoned =
+        std::string_view{id} == "plain" ? apsched::Abandoned::drop : apsched::Abandoned::rerun;
+    REQUIRE(first.insert(std::move(record)) != nullptr);
+  }
+  FireDecision fire{.scheduled = t0};
+  first.begin_round();
+  JobRecord* claimed = first.first_due(t0);
+  REQUIRE(claimed != nullptr);
+  REQUIRE(claimed->id == "round");
+  REQUIRE(first.commit_due(*claimed, std::span{&fire, 1}, true));
+  CHECK(first.first_due(t0) == nullptr);
+  first.end_round();
+  fire.scheduled = t0 + 1s;
+  for (const char* id : {"direct", "ended", "plain"}) {
+    JobRecord* job = first.find(id);
+    REQUIRE(job != nullptr);
+    REQUIRE(first.commit_due(*job, std::span{&fire, 1}, true));
+  }
+  CHECK(retired("") == 3);
+  first.record_outcome("ended", nullptr, t0 + 1s, FireState::succeeded, "");
+  CHECK(retired("WHERE id = 'ended'") == 0);
+  // Out of sight: no listing shows the jobs kept for their rerun.
+  CHECK(first.find("round") == nullptr);
+  CHECK(first.size() == 0);
+  CHECK_FALSE(first.next_run_time().has_value());
+  db.query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1", first.owner());
+
+  PostgresJobStore second = open_store(schema, tasks);
+  const std::vector<apsched::AbandonedFire> taken = take_sorted(second);
+  REQUIRE(taken.size() == 3);
+  CHECK(taken[0].job_id == "direct");
+  CHECK(taken[1].job_id == "plain");
+  CHECK_FALSE(taken[1].rerun);
+  CHECK(taken[2].job_id == "round");
+  CHECK(second.fire_history("plain").at(0).state == FireState::abandoned);
+  for (const std::size_t i : {0U, 2U}) {
+    CHECK(taken[i].rerun);
+    CHECK(taken[i].last_fire);
+    // The record of the job, held for the rerun, as it was stored.
+    JobRecord* held = second.find_cached(taken[i].job_id);
+    REQUIRE(held != nullptr);
+    CHECK(held->abandoned == apsched::Abandoned::rerun);
+    CHECK(held->extras->task->arguments == "[5]");
+    second.record_outcome(taken[i].job_id, held, taken[i].scheduled, FireState::succeeded, "");
+    const apsched::FireRecord rerun = second.fire_history(taken[i].job_id).at(0);
+    CHECK(rerun.state == FireState::succeeded);
+    CHECK(rerun.attempt == 2);
+    CHECK(second.find_cached(taken[i].job_id) == nullptr);
+  }
+  CHECK(second.size() == 0);
+  // Their outcomes written, the jobs are gone for good.
+  CHECK(retired("") == 0);
+  CHECK(db.query("SELECT count(*) FROM apsched_jobs").int64(0, 0) == 0);
+}
+
 TEST_CASE("postgres store: a store closed with fires in flight is taken over at once",
           "[postgres]") {
   TestSchema schema;

@@ -9,6 +9,7 @@
 #include "support/event_log.hpp"
 #include "support/temp_dir.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -149,42 +150,54 @@ TEST_CASE(
     auto tasks = std::make_shared<apsched::TaskRegistry>();
     tasks->add("tick", [](std::string /*name*/) {});
     store.attach(tasks, 0);
-    for (const char* id : {"drop", "again"}) {
+    // "last" is a one-shot job: its fire in flight is its last, and the job is gone from
+    // listings once the fire is recorded.
+    for (const char* id : {"drop", "again", "last"}) {
+      const bool last = std::string_view{id} == "last";
       apsched::JobRecord record{
           .id = id,
           .body = tasks->make_body("tick", nlohmann::json::array({id})),
-          .trigger = apsched::AnyTrigger{IntervalTrigger{10s, {.start_date = t0}}}};
+          .trigger = last ? apsched::AnyTrigger{apsched::DateTrigger{t0}}
+                          : apsched::AnyTrigger{IntervalTrigger{10s, {.start_date = t0}}}};
       record.extra().task = std::make_shared<const apsched::TaskCall>(
           apsched::TaskCall{"tick", nlohmann::json::array({id}).dump()});
       record.next_fire = record.next_run = t0;
       record.abandoned =
-          std::string_view{id} == "again" ? apsched::Abandoned::rerun : apsched::Abandoned::drop;
+          std::string_view{id} == "drop" ? apsched::Abandoned::drop : apsched::Abandoned::rerun;
       REQUIRE(store.insert(std::move(record)) != nullptr);
       apsched::JobRecord* job = store.find(id);
       const apsched::FireDecision fire{.scheduled = t0};
       job->next_fire = job->next_run = t0 + 10s;
-      REQUIRE(store.commit_due(*job, std::span{&fire, 1}, false));
+      REQUIRE(store.commit_due(*job, std::span{&fire, 1}, last));
     }
-  }  // closed with both fires in flight: its lease lapses at once
+    CHECK(store.find("last") == nullptr);
+  }  // closed with the three fires in flight: its lease lapses at once
 
   Process next{file, t0 + 5s};
   next.scheduler.process_due_jobs();
   const std::vector<apsched::Event> abandoned = next.log.of(EventType::job_abandoned);
-  REQUIRE(abandoned.size() == 2);
+  REQUIRE(abandoned.size() == 3);
   for (const apsched::Event& event : abandoned) {
     CHECK(event.scheduled_run_time == t0);
     CHECK(event.attempt == 1);
-    CHECK(event.runs == (event.job_id == "again" ? 1U : 0U));
+    CHECK(event.runs == (event.job_id == "drop" ? 0U : 1U));
   }
-  CHECK(next.ticks == std::vector<std::string>{"again"});
-  CHECK(next.attempts == std::vector<unsigned>{2});
-  const FireRecord rerun = next.scheduler.get_fire_history("again").at(0);
-  CHECK(rerun.state == FireState::succeeded);
-  CHECK(rerun.attempt == 2);
+  std::vector<std::string> ticks = next.ticks;
+  std::sort(ticks.begin(), ticks.end());
+  CHECK(ticks == std::vector<std::string>{"again", "last"});
+  CHECK(next.attempts == std::vector<unsigned>{2, 2});
+  for (const char* id : {"again", "last"}) {
+    const FireRecord rerun = next.scheduler.get_fire_history(id).at(0);
+    CHECK(rerun.state == FireState::succeeded);
+    CHECK(rerun.attempt == 2);
+  }
   CHECK(next.scheduler.get_fire_history("drop").at(0).state == FireState::abandoned);
+  CHECK_FALSE(next.scheduler.get_job("last").has_value());
+  CHECK(next.scheduler.get_jobs().size() == 2);
 
   next.scheduler.process_due_jobs();  // nothing more is taken over
-  CHECK(next.log.count(EventType::job_abandoned) == 2);
+  CHECK(next.log.count(EventType::job_abandoned) == 3);
+  CHECK(next.ticks.size() == 2);
 }
 
 TEST_CASE(

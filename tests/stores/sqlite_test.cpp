@@ -591,7 +591,7 @@ TEST_CASE("sqlite store: a database of a newer schema version is refused", "[sql
   raw_exec(file, "UPDATE apsched_schema SET version = 7 WHERE name = 'apsched_jobs'");
   REQUIRE_THROWS_AS(SqliteJobStore{file}, apsched::SchemaVersionError);
   REQUIRE_THROWS_WITH(SqliteJobStore{file}, contains("has schema version 7 of apsched_jobs") &&
-                                                contains("supports up to version 3"));
+                                                contains("supports up to version 4"));
 }
 
 TEST_CASE("sqlite store: a file that is not a database is refused at open", "[sqlite]") {
@@ -721,6 +721,45 @@ TEST_CASE("sqlite store: a rolled back batch leaves nothing and forgets its reco
   SqliteJobStore other = open_store(file, tasks);
   CHECK(other.size() == 1);
   CHECK(other.next_run_time() == t0);
+}
+
+TEST_CASE("sqlite store: a job added in a batch never starts with fires of an earlier job",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore store = open_store(file, tasks);
+  const FireDecision fire{.scheduled = t0, .state = FireState::succeeded, .runs = 1};
+  store.begin_batch();
+  REQUIRE(store.insert(make_job(*tasks, "a", t0 + 1h)) != nullptr);
+  store.commit_batch();
+  // Between two batches another store records a fire of "y" and removes its job.
+  SqliteJobStore other = open_store(file, tasks);
+  REQUIRE(other.insert(make_other_job(*tasks, "y", t0)) != nullptr);
+  JobRecord* y = other.first_due(t0);
+  REQUIRE(y != nullptr);
+  REQUIRE(other.commit_due(*y, std::span<const FireDecision>{&fire, 1}, true));
+  store.begin_batch();
+  REQUIRE(store.insert(make_job(*tasks, "b", t0 + 1h)) != nullptr);
+  REQUIRE(store.fire_history("y").size() == 1);
+  REQUIRE(store.insert(make_other_job(*tasks, "y", t0 + 1h)) != nullptr);
+  CHECK(store.fire_history("y").empty());
+  store.commit_batch();
+  CHECK(other.fire_history("y").empty());
+  // The fires table is empty at a batch's first add; then a fire of "x" is recorded in the
+  // batch, and its job removed.
+  store.begin_batch();
+  REQUIRE(store.insert(make_job(*tasks, "c", t0 + 1h)) != nullptr);
+  REQUIRE(store.insert(make_other_job(*tasks, "x", t0)) != nullptr);
+  JobRecord* x = store.first_due(t0);
+  REQUIRE(x != nullptr);
+  REQUIRE(x->id == "x");
+  REQUIRE(store.commit_due(*x, std::span<const FireDecision>{&fire, 1}, true));
+  REQUIRE(store.fire_history("x").size() == 1);
+  REQUIRE(store.insert(make_other_job(*tasks, "x", t0 + 1h)) != nullptr);
+  CHECK(store.fire_history("x").empty());
+  store.commit_batch();
+  CHECK(other.fire_history("x").empty());
 }
 
 TEST_CASE("sqlite store: processing many stored jobs keeps a bounded number in memory",
@@ -898,6 +937,88 @@ TEST_CASE("sqlite store: fires of a lapsed lease are taken over once, dropped or
         1);
 }
 
+TEST_CASE("sqlite store: a job whose last fire is in flight is kept out of sight for its rerun",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  SqliteJobStore first = open_store(file, tasks);
+  // Three jobs at their last fire: two that rerun (one of them ends before its store stops),
+  // one that drops.
+  for (const char* id : {"last", "ended", "plain"}) {
+    JobRecord record = make_job(*tasks, id, t0, 5);
+    record.abandoned =
+        std::string_view{id} == "plain" ? apsched::Abandoned::drop : apsched::Abandoned::rerun;
+    REQUIRE(first.insert(std::move(record)) != nullptr);
+    JobRecord* job = first.find(id);
+    REQUIRE(job != nullptr);
+    const FireDecision fire{.scheduled = t0};
+    REQUIRE(first.commit_due(*job, std::span{&fire, 1}, true));
+  }
+  CHECK(raw_int(file, "SELECT count(*) FROM retired_jobs") == 2);
+  first.record_outcome("ended", nullptr, t0, FireState::succeeded, "");
+  CHECK(raw_int(file, "SELECT count(*) FROM retired_jobs WHERE id = 'ended'") == 0);
+  // Out of sight: no listing shows the job kept for its rerun.
+  CHECK(first.find("last") == nullptr);
+  CHECK(first.size() == 0);
+  CHECK_FALSE(first.next_run_time().has_value());
+  CHECK(first.first_due(t0 + 1h) == nullptr);
+  CHECK(first.export_jobs().at("jobs").empty());
+  raw_exec(file, "UPDATE owners SET lease_until = 0");  // as if `first` had died
+
+  SqliteJobStore second = open_store(file, tasks);
+  const std::vector<apsched::AbandonedFire> taken = take_sorted(second);
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].job_id == "last");
+  CHECK(taken[0].rerun);
+  CHECK(taken[0].last_fire);
+  CHECK(taken[1].job_id == "plain");
+  CHECK_FALSE(taken[1].rerun);
+  CHECK(second.fire_history("plain").at(0).state == FireState::abandoned);
+  // The record of the job, held for the rerun, as it was stored.
+  JobRecord* held = second.find_cached("last");
+  REQUIRE(held != nullptr);
+  CHECK(held->abandoned == apsched::Abandoned::rerun);
+  CHECK(held->extras->task->arguments == "[5]");
+  CHECK(second.size() == 0);
+  ++held->running;                        // as the scheduler does when it runs it
+  CHECK(second.find("last") == nullptr);  // still not listed
+  REQUIRE(second.find_cached("last") == held);
+  --held->running;
+  second.record_outcome("last", held, t0, FireState::succeeded, "");
+  const FireRecord rerun = second.fire_history("last").at(0);
+  CHECK(rerun.state == FireState::succeeded);
+  CHECK(rerun.attempt == 2);
+  // Its outcome written, the job is gone for good.
+  CHECK(second.find_cached("last") == nullptr);
+  CHECK(raw_int(file, "SELECT count(*) FROM retired_jobs") == 0);
+  CHECK(raw_int(file, "SELECT count(*) FROM jobs") == 0);
+}
+
+TEST_CASE("sqlite store: a job kept for a rerun whose task is unknown is recorded abandoned",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  {
+    SqliteJobStore first = open_store(file, tasks);
+    JobRecord record = make_job(*tasks, "last", t0);
+    record.abandoned = apsched::Abandoned::rerun;
+    REQUIRE(first.insert(std::move(record)) != nullptr);
+    const FireDecision fire{.scheduled = t0};
+    REQUIRE(first.commit_due(*first.find("last"), std::span{&fire, 1}, true));
+  }  // closed with the fire in flight: its lease lapses at once
+  SqliteJobStore second =
+      open_store(file, std::make_shared<apsched::TaskRegistry>());  // no task "ping"
+  const std::vector<apsched::AbandonedFire> taken = second.take_abandoned();
+  REQUIRE(taken.size() == 1);
+  CHECK_FALSE(taken[0].rerun);
+  const FireRecord fire = second.fire_history("last").at(0);
+  CHECK(fire.state == FireState::abandoned);
+  CHECK_THAT(fire.error, contains("could not be run again") && contains("\"ping\""));
+  CHECK(raw_int(file, "SELECT count(*) FROM retired_jobs") == 0);
+}
+
 TEST_CASE("sqlite store: a scheduler of this host whose process is gone is taken over at once",
           "[sqlite]") {
   TempDir dir;
@@ -976,15 +1097,16 @@ TEST_CASE("sqlite store: a version 1 file is migrated forward, keeping its jobs"
     SqliteJobStore store = open_store(file, tasks);
     REQUIRE(store.insert(make_job(*tasks, "a", t0, 7)) != nullptr);
   }
-  // What version 1 wrote: no lease table.
+  // What version 1 wrote: no lease table, no table of retired jobs.
   raw_exec(file,
-           "DROP INDEX fires_submitted; DROP TABLE owners; "
+           "DROP INDEX fires_submitted; DROP TABLE owners; DROP TABLE retired_jobs; "
            "UPDATE apsched_schema SET version = 1 WHERE name = 'apsched_jobs'");
   const std::string row = raw_row(file, "a");
   SqliteJobStore store = open_store(file, tasks);
-  CHECK(raw_int(file, "SELECT version FROM apsched_schema WHERE name = 'apsched_jobs'") == 3);
+  CHECK(raw_int(file, "SELECT version FROM apsched_schema WHERE name = 'apsched_jobs'") == 4);
   CHECK(raw_int(file, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 0);
   CHECK(raw_int(file, "SELECT count(*) FROM owners") == 1);
+  CHECK(raw_int(file, "SELECT count(*) FROM retired_jobs") == 0);
   CHECK(raw_row(file, "a") == row);
   CHECK(store.find("a") != nullptr);
 }

@@ -223,14 +223,16 @@ class PostgresJobStore {
     return hand_out(read_row(row, 0));
   }
 
-  /// See JobStore. Deletes the job and its fire history in one statement.
+  /// See JobStore. Deletes the job, its fire history and the job kept under its id for a rerun
+  /// (see commit_due), in one statement.
   /// @throws StoreError if the database fails
   bool erase(std::string_view id) {
     State& s = ready();
     const std::int64_t erased = run([&] {
       return s.db
           .query(
-              "WITH fires AS (DELETE FROM apsched_fires WHERE job_id = $1) "
+              "WITH fires AS (DELETE FROM apsched_fires WHERE job_id = $1), retired AS "
+              "(DELETE FROM apsched_retired_jobs WHERE id = $1) "
               "DELETE FROM apsched_jobs WHERE id = $1",
               id)
           .affected();
@@ -240,12 +242,15 @@ class PostgresJobStore {
     return erased > 0;
   }
 
-  /// See JobStore. Deletes every job, usable or not, and the fire history, in one statement.
+  /// See JobStore. Deletes every job, usable, retired (see commit_due) or not, and the fire
+  /// history, in one statement.
   /// @throws StoreError if the database fails
   void clear() {
     State& s = ready();
     run([&] {
-      return s.db.exec("WITH fires AS (DELETE FROM apsched_fires) DELETE FROM apsched_jobs");
+      return s.db.exec(
+          "WITH fires AS (DELETE FROM apsched_fires), retired AS (DELETE FROM "
+          "apsched_retired_jobs) DELETE FROM apsched_jobs");
     });
     s.cache.clear();
     s.unusable.clear();
@@ -393,9 +398,11 @@ class PostgresJobStore {
 
   /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round),
   /// advances (or with `remove`, deletes) the stored job provided it is still the version handed
-  /// out, and records `fires`; when some of them are finished, trims the job's fire history to
-  /// PostgresStoreOptions::history_per_job finished fires. The commit of a job the open round
-  /// claimed (its row is locked since, so its version holds) is kept and written with the
+  /// out, and records `fires`; a job removed with a fire submitted whose Abandoned policy is
+  /// rerun is kept out of listings (table apsched_retired_jobs) until that fire's outcome is
+  /// written, for take_abandoned; when some of `fires` are finished, trims the job's fire
+  /// history to PostgresStoreOptions::history_per_job finished fires. The commit of a job the open
+  /// round claimed (its row is locked since, so its version holds) is kept and written with the
   /// round's other such commits in one statement, at the round's next query or its end; if that
   /// statement fails, or finds a job changed or a fire recorded already, the round fails.
   /// @returns false, having recorded nothing, when another scheduler changed or processed the
@@ -429,11 +436,12 @@ class PostgresJobStore {
     scheduled += '}';
     states += '}';
     runs += '}';
+    const bool retire = detail::durable::retires(job, fires, remove);
     if (s.round && s.open && !s.failed && s.claimed_ids.contains(job.id)) {
       // Claimed by this round: its row is locked since, so the version still holds. Written
       // with the round's other commits in one statement, before its next query.
-      s.commits.push_back(
-          DeferredCommit{job.id, entry->version, remove, next_fire, next_run, missed, finished});
+      s.commits.push_back(DeferredCommit{job.id, entry->version, remove, retire, next_fire,
+                                         next_run, missed, finished});
       for (const FireDecision& fire : fires) {
         append_element(s.fire_ids, job.id);
         s.fire_scheduled += s.fire_scheduled.size() > 1 ? "," : "";
@@ -453,12 +461,14 @@ class PostgresJobStore {
             "WITH input AS (SELECT $3::bigint AS next_fire, $4::bigint AS next_run, "
             "$5::boolean AS missed), changed AS (" +
                 std::string{remove ? "DELETE FROM apsched_jobs WHERE id = $1 AND version = $2 "
-                                     "RETURNING id"
+                                     "RETURNING *"
                                    : "UPDATE apsched_jobs SET next_fire = input.next_fire, "
                                      "next_run = input.next_run, version = version + 1, "
                                      "last_outcome = CASE WHEN input.missed THEN 'missed' ELSE "
                                      "last_outcome END FROM input "
                                      "WHERE id = $1 AND version = $2 RETURNING id"} +
+                // Kept for a rerun of its last fire, until that fire's outcome is written.
+                (retire ? "), kept AS (" + retire_sql("changed", "") : std::string{}) +
                 "), fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
                 "recorded_at, finished_at) SELECT changed.id, f.scheduled, f.state, f.runs, $6, "
                 "$9, CASE WHEN f.state = 'submitted' THEN NULL ELSE $9::bigint END "
@@ -490,13 +500,15 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
-    ready();
+    State& s = ready();
     const PendingOutcome outcome = detail::durable::pending_outcome(
-        id, record, scheduled, fire_state, error, "PostgresJobStore::record_outcome");
+        id, detail::durable::counted_record(s.cache, record), scheduled, fire_state, error,
+        "PostgresJobStore::record_outcome");
     in_transaction([&] {
       apply_outcomes(std::span{&outcome, 1});
       return true;
     });
+    detail::durable::forget_retired(s.cache, id);
   }
 
   /// As record_outcome, but kept in memory until the scheduler's next step writes it with the
@@ -506,8 +518,10 @@ class PostgresJobStore {
   bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                      FireState fire_state, std::string_view error) {
     State& s = state();
-    s.pending.push_back(detail::durable::pending_outcome(id, record, scheduled, fire_state, error,
-                                                         "PostgresJobStore::defer_outcome"));
+    s.pending.push_back(detail::durable::pending_outcome(
+        id, detail::durable::counted_record(s.cache, record), scheduled, fire_state, error,
+        "PostgresJobStore::defer_outcome"));
+    detail::durable::forget_retired(s.cache, id);
     return s.pending.size() == 1;
   }
 
@@ -624,9 +638,9 @@ class PostgresJobStore {
   /// poll interval, the store renews its own lease and looks for other owners whose lease has
   /// lapsed by the database clock, or whose process on this host is gone; in one transaction
   /// per such owner it deletes the owner and, per fire, records it as `abandoned` or
-  /// (Abandoned::rerun, the job still stored) takes it over as its own with the next attempt
-  /// number. Two stores never take the same fire: deleting the owner's row locks it, and the
-  /// second store finds it gone.
+  /// (Abandoned::rerun, the job still stored, or kept as retired since this was its last fire:
+  /// see commit_due) takes it over as its own with the next attempt number. Two stores never take
+  /// the same fire: deleting the owner's row locks it, and the second store finds it gone.
   /// @throws StoreError if the database fails; nothing is taken over then
   [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
     State& s = ready();
@@ -804,7 +818,7 @@ class PostgresJobStore {
     return channel;
   }
 
-  static constexpr std::array<detail::postgres::Migration, 2> migrations{{
+  static constexpr std::array<detail::postgres::Migration, 3> migrations{{
       {1,
        "CREATE TABLE apsched_jobs ("
        " id text PRIMARY KEY,"
@@ -848,7 +862,32 @@ class PostgresJobStore {
       {2,
        "CREATE INDEX apsched_fires_submitted_job ON apsched_fires (job_id) "
        "WHERE state = 'submitted';"},
+      // A job removed with its last fire still submitted, whose Abandoned policy is rerun: kept
+      // here, out of listings, until that fire's outcome is written, so that a scheduler taking
+      // the fire over from a dead one can run the job again. The columns of apsched_jobs (as of
+      // this version: a later column of apsched_jobs is added here too).
+      {3,
+       "CREATE TABLE apsched_retired_jobs (LIKE apsched_jobs INCLUDING DEFAULTS, "
+       "PRIMARY KEY (id));"},
   }};
+
+  // The columns of apsched_jobs and apsched_retired_jobs, in the order read_row reads them.
+  static constexpr std::string_view job_columns =
+      "id, task, arguments, trigger, options, next_fire, next_run, paused, last_run, run_count, "
+      "failure_count, last_outcome, version";
+
+  // Keeps the rows of `source` (a CTE of removed job rows) in apsched_retired_jobs, replacing
+  // one of the same id.
+  static std::string retire_sql(std::string_view source, std::string_view where) {
+    return fmt::format(
+        "INSERT INTO apsched_retired_jobs ({0}) SELECT {0} FROM {1} {2} ON CONFLICT (id) DO "
+        "UPDATE SET (task, arguments, trigger, options, next_fire, next_run, paused, last_run, "
+        "run_count, failure_count, last_outcome, version) = (EXCLUDED.task, EXCLUDED.arguments, "
+        "EXCLUDED.trigger, EXCLUDED.options, EXCLUDED.next_fire, EXCLUDED.next_run, "
+        "EXCLUDED.paused, EXCLUDED.last_run, EXCLUDED.run_count, EXCLUDED.failure_count, "
+        "EXCLUDED.last_outcome, EXCLUDED.version)",
+        job_columns, source, where);
+  }
 
   // Now by the database's clock, in nanoseconds since the epoch (microsecond precision).
   static constexpr std::string_view db_now =
@@ -861,6 +900,7 @@ class PostgresJobStore {
     std::string id;
     std::int64_t version = 0;
     bool remove = false;
+    bool retire = false;  // see detail::durable::retires
     std::int64_t next_fire = 0;
     std::int64_t next_run = 0;
     bool missed = false;
@@ -1044,6 +1084,7 @@ class PostgresJobStore {
     std::string ids = "{";
     std::string versions = "{";
     std::string removes = "{";
+    std::string retires = "{";
     std::string next_fires = "{";
     std::string next_runs = "{";
     std::string misses = "{";
@@ -1055,6 +1096,8 @@ class PostgresJobStore {
       detail::json::write_integer(commit.version, versions);
       removes += separator;
       removes += commit.remove ? "t" : "f";
+      retires += separator;
+      retires += commit.retire ? "t" : "f";
       next_fires += separator;
       detail::json::write_integer(commit.next_fire, next_fires);
       next_runs += separator;
@@ -1066,7 +1109,7 @@ class PostgresJobStore {
       }
     }
     for (std::string* array :
-         {&ids, &versions, &removes, &next_fires, &next_runs, &misses, &trimmed}) {
+         {&ids, &versions, &removes, &retires, &next_fires, &next_runs, &misses, &trimmed}) {
       *array += '}';
     }
     const std::size_t expected_commits = s.commits.size();
@@ -1081,35 +1124,42 @@ class PostgresJobStore {
       array->push_back('}');
     }
     forget_commits();
+    // The same text every round: built once.
+    static const std::string sql =
+        "WITH c AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[], "
+        "$4::bigint[], $5::bigint[], $6::boolean[], $15::boolean[]) AS c(id, version, remove, "
+        "next_fire, next_run, missed, retire)), "
+        "removed AS (DELETE FROM apsched_jobs j USING c WHERE c.remove AND j.id = c.id AND "
+        "j.version = c.version RETURNING j.*, c.retire), "
+        // Kept for a rerun of their last fire, until that fire's outcome is written.
+        "kept AS (" +
+        retire_sql("removed", "WHERE retire") +
+        "), "
+        "advanced AS (UPDATE apsched_jobs j SET next_fire = c.next_fire, next_run = c.next_run, "
+        "version = j.version + 1, last_outcome = CASE WHEN c.missed THEN 'missed' ELSE "
+        "j.last_outcome END FROM c WHERE NOT c.remove AND j.id = c.id AND "
+        "j.version = c.version RETURNING 1), "
+        "fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
+        "recorded_at, finished_at) SELECT f.job_id, f.scheduled, f.state, f.runs, $11, $12, "
+        "CASE WHEN f.state = 'submitted' THEN NULL ELSE $12::bigint END FROM "
+        "unnest($7::text[], $8::bigint[], $9::text[], $10::bigint[]) AS f(job_id, scheduled, "
+        "state, runs) ON CONFLICT (job_id, scheduled) DO NOTHING RETURNING 1), "
+        // Older finished fires past history_per_job (the ones written here count next time).
+        "old AS (SELECT job_id, scheduled, row_number() OVER (PARTITION BY job_id ORDER BY "
+        "scheduled DESC) AS n FROM apsched_fires WHERE job_id = ANY($13::text[]) AND "
+        "state <> 'submitted'), "
+        "trimmed AS (DELETE FROM apsched_fires f USING old WHERE f.job_id = old.job_id AND "
+        "f.scheduled = old.scheduled AND old.n > $14 RETURNING 1) "
+        "SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM advanced), "
+        "(SELECT count(*) FROM fired)";
     const auto counts = run([&] {
-      return s.db.query(
-          "WITH c AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[], "
-          "$4::bigint[], $5::bigint[], $6::boolean[]) AS c(id, version, remove, next_fire, "
-          "next_run, missed)), "
-          "removed AS (DELETE FROM apsched_jobs j USING c WHERE c.remove AND j.id = c.id AND "
-          "j.version = c.version RETURNING 1), "
-          "advanced AS (UPDATE apsched_jobs j SET next_fire = c.next_fire, next_run = c.next_run, "
-          "version = j.version + 1, last_outcome = CASE WHEN c.missed THEN 'missed' ELSE "
-          "j.last_outcome END FROM c WHERE NOT c.remove AND j.id = c.id AND "
-          "j.version = c.version RETURNING 1), "
-          "fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
-          "recorded_at, finished_at) SELECT f.job_id, f.scheduled, f.state, f.runs, $11, $12, "
-          "CASE WHEN f.state = 'submitted' THEN NULL ELSE $12::bigint END FROM "
-          "unnest($7::text[], $8::bigint[], $9::text[], $10::bigint[]) AS f(job_id, scheduled, "
-          "state, runs) ON CONFLICT (job_id, scheduled) DO NOTHING RETURNING 1), "
-          // Older finished fires past history_per_job (the ones written here count next time).
-          "old AS (SELECT job_id, scheduled, row_number() OVER (PARTITION BY job_id ORDER BY "
-          "scheduled DESC) AS n FROM apsched_fires WHERE job_id = ANY($13::text[]) AND "
-          "state <> 'submitted'), "
-          "trimmed AS (DELETE FROM apsched_fires f USING old WHERE f.job_id = old.job_id AND "
-          "f.scheduled = old.scheduled AND old.n > $14 RETURNING 1) "
-          "SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM advanced), "
-          "(SELECT count(*) FROM fired)",
-          ids, versions, removes, next_fires, next_runs, misses, fire_ids, fire_scheduled,
-          fire_states, fire_runs, s.owner, detail::durable::system_now(), trimmed,
-          static_cast<std::int64_t>(std::min<std::size_t>(
-              s.options.history_per_job,
-              static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+      return s.db.query(sql, ids, versions, removes, next_fires, next_runs, misses, fire_ids,
+                        fire_scheduled, fire_states, fire_runs, s.owner,
+                        detail::durable::system_now(), trimmed,
+                        static_cast<std::int64_t>(std::min<std::size_t>(
+                            s.options.history_per_job,
+                            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))),
+                        retires);
     });
     if (counts.int64(0, 0) != static_cast<std::int64_t>(expected_commits) ||
         counts.int64(0, 1) != static_cast<std::int64_t>(expected_fires)) {
@@ -1276,19 +1326,27 @@ class PostgresJobStore {
   // the ones whose job says Abandoned::rerun over for this store, appending them to `taken`.
   void take_fires_of(const std::string& owner, std::vector<AbandonedFire>& taken) {
     State& s = state();
+    // A job's last fire finds its job in apsched_retired_jobs (see commit_due).
     const auto rows = s.db.query(
-        "SELECT f.job_id, f.scheduled, f.attempt, j.id IS NOT NULL AND "
-        "(j.options::jsonb ->> 'abandoned') = 'rerun' FROM apsched_fires f "
-        "LEFT JOIN apsched_jobs j ON j.id = f.job_id "
+        "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN j.id IS NOT NULL THEN "
+        "(j.options::jsonb ->> 'abandoned') = 'rerun' ELSE r.id IS NOT NULL END, j.id IS NULL "
+        "FROM apsched_fires f LEFT JOIN apsched_jobs j ON j.id = f.job_id "
+        "LEFT JOIN apsched_retired_jobs r ON r.id = f.job_id "
         "WHERE f.owner = $1 AND f.state = 'submitted' ORDER BY f.job_id, f.scheduled "
         "FOR UPDATE OF f",
         owner);
     for (int i = 0; i < rows.rows(); ++i) {
-      const AbandonedFire fire{.job_id = std::string{rows.text(i, 0)},
-                               .scheduled = detail::durable::from_stored_time(rows.int64(i, 1)),
-                               .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
-                                   rows.int64(i, 2), 1, std::numeric_limits<unsigned>::max() - 1)),
-                               .rerun = rows.text(i, 3) == "t"};
+      AbandonedFire fire{.job_id = std::string{rows.text(i, 0)},
+                         .scheduled = detail::durable::from_stored_time(rows.int64(i, 1)),
+                         .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
+                             rows.int64(i, 2), 1, std::numeric_limits<unsigned>::max() - 1)),
+                         .rerun = rows.text(i, 3) == "t",
+                         .last_fire = rows.text(i, 4) == "t"};
+      std::string unusable;
+      if (fire.rerun && fire.last_fire) {
+        unusable = hold_retired(fire.job_id);
+        fire.rerun = unusable.empty();
+      }
       if (fire.rerun) {
         s.db.query(fmt::format("UPDATE apsched_fires SET owner = $3, attempt = $4, recorded_at = "
                                "{} WHERE job_id = $1 AND scheduled = $2",
@@ -1297,15 +1355,32 @@ class PostgresJobStore {
       } else {
         s.db.query(fmt::format("WITH dropped AS (UPDATE apsched_fires SET state = 'abandoned', "
                                "finished_at = {}, error = $3 WHERE job_id = $1 AND scheduled = "
-                               "$2) UPDATE apsched_jobs SET last_outcome = 'dropped' "
+                               "$2), released AS (DELETE FROM apsched_retired_jobs WHERE $4 AND "
+                               "id = $1) UPDATE apsched_jobs SET last_outcome = 'dropped' "
                                "WHERE id = $1",
                                db_now),
                    fire.job_id, rows.int64(i, 1),
-                   fmt::format("its scheduler ({}) stopped while it ran", owner));
+                   fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable),
+                   fire.last_fire);
         trim_history(fire.job_id);
       }
       taken.push_back(fire);
     }
+  }
+
+  // Holds the record of job `id`, kept in apsched_retired_jobs for a rerun of its last fire, in
+  // the cache as retired. Returns empty, or when it cannot be run again, why (for the fire's
+  // error).
+  std::string hold_retired(const std::string& id) {
+    State& s = state();
+    static const std::string sql =
+        fmt::format("SELECT {} FROM apsched_retired_jobs WHERE id = $1", job_columns);
+    const auto rows = s.db.query(sql, id);
+    if (rows.rows() == 0) {
+      return "; its job is gone";
+    }
+    return detail::durable::hold_retired(s.cache, read_row(rows, 0), s.tasks.get(), *s.codecs,
+                                         "PostgresJobStore", s.loaded, s.index);
   }
 
   // Gives up this store's lease: see ~PostgresJobStore.
@@ -1340,8 +1415,7 @@ class PostgresJobStore {
   // store's owner, each row counts the job's fires other owners left submitted too.
   static std::string select_sql(std::string_view where, int owner_param = 0) {
     return fmt::format(
-        "SELECT id, task, arguments, trigger, options, next_fire, next_run, paused, last_run, "
-        "run_count, failure_count, last_outcome, version{} FROM apsched_jobs {}",
+        "SELECT {}{} FROM apsched_jobs {}", job_columns,
         owner_param == 0
             ? std::string{}
             : fmt::format(", (SELECT count(*) FROM apsched_fires f WHERE f.job_id = "
@@ -1501,6 +1575,12 @@ class PostgresJobStore {
         "last_outcome = CASE c.last_state WHEN 'succeeded' THEN 'success' WHEN 'failed' THEN "
         "'error' WHEN 'missed' THEN 'missed' ELSE 'dropped' END FROM counts c WHERE j.id = c.id "
         "RETURNING 1), "
+        // A job gone (no record): the row kept for a rerun of its last fire goes once none of
+        // its fires is submitted but the ones this statement ends.
+        "released AS (DELETE FROM apsched_retired_jobs r USING u WHERE NOT u.counted AND "
+        "r.id = u.id AND NOT EXISTS (SELECT 1 FROM apsched_fires f WHERE f.job_id = r.id AND "
+        "f.state = 'submitted' AND NOT (f.owner = $8 AND EXISTS (SELECT 1 FROM u AS e WHERE "
+        "e.id = f.job_id AND e.scheduled = f.scheduled))) RETURNING 1), "
         // The snapshot of this statement still shows the fires it ends as submitted: they count
         // towards the next trim.
         "old AS (SELECT job_id, scheduled, row_number() OVER (PARTITION BY job_id ORDER BY "

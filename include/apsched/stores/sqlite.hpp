@@ -120,7 +120,7 @@ class SqliteJobStore {
   /// message when the file cannot be opened or is not an SQLite database:
   /// `open: "jobs.db": file is not a database`
   /// @throws SchemaVersionError when the file was written by a newer apsched:
-  /// `open: "jobs.db" has schema version 4 of apsched_jobs, this apsched supports up to version 3`
+  /// `open: "jobs.db" has schema version 5 of apsched_jobs, this apsched supports up to version 4`
   explicit SqliteJobStore(const std::filesystem::path& file, SqliteStoreOptions options = {})
       : state_{std::make_unique<State>(
             detail::sqlite::Database::open(file, database_options(options)), std::move(options))} {
@@ -237,7 +237,8 @@ class SqliteJobStore {
     return hand_out(id, *row_version);
   }
 
-  /// See JobStore. Deletes the job and its fire history in one transaction.
+  /// See JobStore. Deletes the job, its fire history and the job kept under its id for a rerun
+  /// (see commit_due), in one transaction.
   /// @throws StoreError if the database fails
   bool erase(std::string_view id) {
     State& s = state();
@@ -249,19 +250,24 @@ class SqliteJobStore {
       auto jobs = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1");
       jobs->bind(1, id);
       erased = jobs->execute() > 0;
+      auto retired = s.db.prepare_cached("DELETE FROM retired_jobs WHERE id = ?1");
+      retired->bind(1, id);
+      retired->execute();
     });
     s.cache.erase(id);
     s.set_aside.forget(s.db, id);
     return erased;
   }
 
-  /// See JobStore. Deletes every job, usable or not, and the fire history, in one transaction.
+  /// See JobStore. Deletes every job, usable, retired (see commit_due) or not, and the fire
+  /// history, in one transaction.
   /// @throws StoreError if the database fails
   void clear() {
     State& s = state();
     write([&] {
       s.db.exec("DELETE FROM fires");
       s.db.exec("DELETE FROM jobs");
+      s.db.exec("DELETE FROM retired_jobs");
     });
     s.cache.clear();
     s.set_aside.clear(s.db);
@@ -390,7 +396,9 @@ class SqliteJobStore {
 
   /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round or
   /// batch), advances (or with `remove`, deletes) the stored job provided it is still the
-  /// version handed out, and records `fires`; when some of them are finished, trims the job's
+  /// version handed out, and records `fires`; a job removed with a fire submitted whose
+  /// Abandoned policy is rerun is kept out of listings (table retired_jobs) until that fire's
+  /// outcome is written, for take_abandoned; when some of them are finished, trims the job's
   /// fire history to SqliteStoreOptions::history_per_job finished fires.
   /// @returns false, having recorded nothing, when another process changed or processed the job
   /// (the record is reloaded before it is handed out again), or when one of `fires` is recorded
@@ -411,9 +419,20 @@ class SqliteJobStore {
       (void)detail::sqlite::to_stored_time(call, fire.scheduled);
       missed = missed || fire.state == FireState::missed;
     }
+    const bool retire = detail::durable::retires(job, fires, remove);
     return detail::durable::commit_cached(s.cache, *entry, remove, [&] {
       return write_direct([&] {
         bool done = false;
+        if (retire) {
+          // Kept for a rerun of its last fire, until that fire's outcome is written.
+          static const std::string sql = fmt::format(
+              "INSERT OR REPLACE INTO retired_jobs ({0}) SELECT {0} FROM jobs "
+              "WHERE id = ?1 AND version = ?2",
+              detail::sqlite::job_columns);
+          auto keep = s.db.prepare_cached(sql);
+          keep->bind_all(job.id, entry->version);
+          keep->execute();
+        }
         if (remove) {
           auto erase = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND version = ?2");
           erase->bind_all(job.id, entry->version);
@@ -461,9 +480,12 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
+    State& s = state();
     const PendingOutcome outcome = detail::durable::pending_outcome(
-        id, record, scheduled, fire_state, error, "SqliteJobStore::record_outcome");
+        id, detail::durable::counted_record(s.cache, record), scheduled, fire_state, error,
+        "SqliteJobStore::record_outcome");
     write([&] { apply_outcome(outcome); });
+    detail::durable::forget_retired(s.cache, id);
   }
 
   /// As record_outcome, but kept in memory until the scheduler's next step writes it, with the
@@ -477,8 +499,10 @@ class SqliteJobStore {
   bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                      FireState fire_state, std::string_view error) {
     State& s = state();
-    s.pending.push_back(detail::durable::pending_outcome(id, record, scheduled, fire_state, error,
-                                                         "SqliteJobStore::defer_outcome"));
+    s.pending.push_back(detail::durable::pending_outcome(
+        id, detail::durable::counted_record(s.cache, record), scheduled, fire_state, error,
+        "SqliteJobStore::defer_outcome"));
+    detail::durable::forget_retired(s.cache, id);
     return s.pending.size() == 1;
   }
 
@@ -550,7 +574,8 @@ class SqliteJobStore {
   /// poll interval, the store renews its own lease and looks for other owners whose lease has
   /// lapsed, or whose process on this host is gone; in one transaction per such owner it
   /// deletes the owner and, per fire, records it as `abandoned` or (Abandoned::rerun, the job
-  /// still stored) takes it over as its own with the next attempt number. Two stores never take
+  /// still stored, or kept as retired since this was its last fire: see commit_due) takes it
+  /// over as its own with the next attempt number. Two stores never take
   /// the same fire: the owner's row is deleted in the transaction that takes its fires.
   /// @throws StoreError if the database fails; nothing is taken over then
   [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
@@ -914,10 +939,12 @@ class SqliteJobStore {
     State& s = state();
     std::vector<AbandonedFire> fires;
     {
+      // A job's last fire finds its job in retired_jobs (see commit_due).
       auto select = s.db.prepare_cached(
-          "SELECT f.job_id, f.scheduled, f.attempt, "
-          "j.id IS NOT NULL AND json_extract(j.options, '$.abandoned') = 'rerun' "
-          "FROM fires f LEFT JOIN jobs j ON j.id = f.job_id "
+          "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN j.id IS NOT NULL THEN "
+          "json_extract(j.options, '$.abandoned') = 'rerun' ELSE r.id IS NOT NULL END, "
+          "j.id IS NULL FROM fires f LEFT JOIN jobs j ON j.id = f.job_id "
+          "LEFT JOIN retired_jobs r ON r.id = f.job_id "
           "WHERE f.owner = ?1 AND f.state = 'submitted'");
       select->bind(1, owner);
       while (select->step()) {
@@ -926,12 +953,18 @@ class SqliteJobStore {
             .scheduled = detail::sqlite::from_stored_time(select->column_int64(1)),
             .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
                 select->column_int64(2), 1, std::numeric_limits<unsigned>::max() - 1)),
-            .rerun = select->column_int64(3) != 0});
+            .rerun = select->column_int64(3) != 0,
+            .last_fire = select->column_int64(4) != 0});
       }
     }
     constexpr std::string_view call = "SqliteJobStore::take_abandoned";
-    for (const AbandonedFire& fire : fires) {
+    for (AbandonedFire& fire : fires) {
       const std::int64_t scheduled = detail::sqlite::to_stored_time(call, fire.scheduled);
+      std::string unusable;
+      if (fire.rerun && fire.last_fire) {
+        unusable = hold_retired(fire.job_id);
+        fire.rerun = unusable.empty();
+      }
       if (fire.rerun) {
         auto rerun = s.db.prepare_cached(
             "UPDATE fires SET owner = ?3, attempt = ?4, recorded_at = ?5 "
@@ -943,8 +976,13 @@ class SqliteJobStore {
             "UPDATE fires SET state = 'abandoned', finished_at = ?3, error = ?4 "
             "WHERE job_id = ?1 AND scheduled = ?2");
         drop->bind_all(fire.job_id, scheduled, now,
-                       fmt::format("its scheduler ({}) stopped while it ran", owner));
+                       fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable));
         drop->execute();
+        if (fire.last_fire) {
+          auto release = s.db.prepare_cached("DELETE FROM retired_jobs WHERE id = ?1");
+          release->bind(1, fire.job_id);
+          release->execute();
+        }
         auto outcome =
             s.db.prepare_cached("UPDATE jobs SET last_outcome = 'dropped' WHERE id = ?1");
         outcome->bind(1, fire.job_id);
@@ -954,6 +992,27 @@ class SqliteJobStore {
     }
     taken.insert(taken.end(), std::make_move_iterator(fires.begin()),
                  std::make_move_iterator(fires.end()));
+  }
+
+  // Holds the record of job `id`, kept in retired_jobs for a rerun of its last fire, in the
+  // cache as retired. Returns empty, or when it cannot be run again, why (for the fire's error).
+  std::string hold_retired(const std::string& id) {
+    State& s = state();
+    std::optional<detail::sqlite::JobRow> row;
+    {
+      static const std::string sql =
+          fmt::format("SELECT {} FROM retired_jobs WHERE id = ?1", detail::sqlite::job_columns);
+      auto select = s.db.prepare_cached(sql);
+      select->bind(1, id);
+      if (select->step()) {
+        row = detail::sqlite::read_job_row(*select);
+      }
+    }
+    if (!row) {
+      return "; its job is gone";
+    }
+    return detail::durable::hold_retired(s.cache, *row, s.tasks.get(), *s.codecs, "SqliteJobStore",
+                                         s.loaded, s.index);
   }
 
   // Gives up this store's lease: see ~SqliteJobStore.
@@ -1127,6 +1186,14 @@ class SqliteJobStore {
       }
       count->bind(5, detail::sqlite::outcome_text(detail::sqlite::outcome_of(outcome.state)));
       count->execute();
+    } else {
+      // The job is gone: a row kept for a rerun of its last fire is not needed once no fire
+      // of it is submitted.
+      auto release = s.db.prepare_cached(
+          "DELETE FROM retired_jobs WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM fires "
+          "WHERE job_id = ?1 AND state = 'submitted')");
+      release->bind(1, outcome.id);
+      release->execute();
     }
     if (trim) {
       trim_history(outcome.id);

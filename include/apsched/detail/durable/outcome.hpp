@@ -10,10 +10,12 @@
 #include <apsched/job_store.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,6 +59,70 @@ struct PendingOutcome {
                                         : no_time};
 }
 
+/// Whether commit_due, removing `job` (its trigger has no time left) and recording `fires`,
+/// keeps the job as retired: out of listings, but loadable for a rerun of its last fire should
+/// its scheduler die while that fire runs (Abandoned::rerun, a fire submitted).
+[[nodiscard]] inline bool retires(const JobRecord& job, std::span<const FireDecision> fires,
+                                  bool remove) noexcept {
+  if (!remove || job.abandoned != Abandoned::rerun) {
+    return false;
+  }
+  for (const FireDecision& fire : fires) {
+    if (fire.state == FireState::submitted) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// The record whose counters an outcome adds to: `record`, or nullptr when it is the retired
+/// record of a job no longer stored (or no record was given). An outcome without a record also
+/// releases the job's retired row once none of its fires is still submitted.
+[[nodiscard]] inline const JobRecord* counted_record(const RecordCache& cache,
+                                                     const JobRecord* record) {
+  if (record == nullptr) {
+    return nullptr;
+  }
+  const CachedRecord* entry = cache.holding(*record);
+  return entry != nullptr && entry->retired ? nullptr : record;
+}
+
+/// Forgets the retired record of job `id` once no run of it is outstanding or queued: its
+/// rerun's outcome is pending.
+inline void forget_retired(RecordCache& cache, std::string_view id) {
+  const CachedRecord* entry = cache.find(id);
+  if (entry != nullptr && entry->retired && RecordCache::idle(entry->record)) {
+    cache.erase(id);
+  }
+}
+
+/// Holds the record `row` of apsched_retired_jobs describes (a job kept for a rerun of its last
+/// fire) in `cache`, marked retired, its body built from `tasks` and trigger decoded by
+/// `codecs`, with a new generation from `loaded` and store index `store`; `call` names the
+/// store. Nothing is held while a job with its id has a run outstanding here.
+/// @returns empty, or why the job cannot be run again (for the fire's error text)
+inline std::string hold_retired(RecordCache& cache, const JobRow& row, const TaskRegistry* tasks,
+                                const TriggerCodecs& codecs, std::string_view call,
+                                std::uint32_t& loaded, std::uint8_t store) {
+  if (const CachedRecord* held = cache.find(row.id);
+      held != nullptr && !RecordCache::idle(held->record)) {
+    return "; a job with its id runs here, so it was not run again";
+  }
+  std::optional<JobRecord> record;
+  try {
+    record = record_from_row(call, row, tasks, codecs);
+  } catch (const InvalidArgumentError& error) {  // an unknown task, a value it cannot read
+    return fmt::format("; it could not be run again: {}", error.what());
+  } catch (const nlohmann::json::exception& error) {
+    return fmt::format("; it could not be run again: {}", error.what());
+  }
+  record->generation = 0x8000'0000U | (loaded++ & 0x7FFF'FFFFU);
+  record->store = store;
+  cache.put(std::move(*record), row.version);
+  cache.find(row.id)->retired = true;
+  return {};
+}
+
 /// The entry of `cache` holding `job`.
 /// @throws InvalidArgumentError naming `call` when `job` is not one of the cache's records
 [[nodiscard]] inline CachedRecord& handed_out(RecordCache& cache, const JobRecord& job,
@@ -84,6 +150,7 @@ inline JobRecord& refresh(CachedRecord& entry, JobRecord&& loaded, std::int64_t 
   record = std::move(loaded);
   entry.version = version;
   entry.stale = false;
+  entry.retired = false;  // now the record of the job stored with its id
   return record;
 }
 

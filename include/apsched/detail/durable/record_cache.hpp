@@ -25,6 +25,9 @@ struct CachedRecord {
   JobRecord record;
   std::int64_t version = 0;
   bool stale = false;
+  /// The record of a job no longer listed, held for the rerun of its last fire (see
+  /// AbandonedFire::last_fire): its outcome is not counted on a job of its id.
+  bool retired = false;
 };
 
 /// The records a durable store handed out, by id, each at a stable address until it is erased.

@@ -38,7 +38,7 @@ inline constexpr std::string_view store_schema_name = "apsched_jobs";
 
 /// The migrations of the job store schema, oldest first. Never edit a released one: add the
 /// next version instead.
-inline constexpr std::array<Migration, 3> store_migrations{{
+inline constexpr std::array<Migration, 4> store_migrations{{
     {1,
      "CREATE TABLE jobs ("
      " id TEXT PRIMARY KEY NOT NULL,"
@@ -83,6 +83,24 @@ inline constexpr std::array<Migration, 3> store_migrations{{
     // The store clears those fires itself, in the transaction of the add: a trigger made every
     // INSERT keep a statement journal, which cost more than the INSERT.
     {3, "DROP TRIGGER IF EXISTS jobs_insert_clears_fires;"},
+    // A job removed with its last fire still submitted, whose Abandoned policy is rerun: kept
+    // here, out of listings, until that fire's outcome is written, so that a scheduler taking
+    // the fire over from a dead one can run the job again. The columns of jobs.
+    {4,
+     "CREATE TABLE retired_jobs ("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " task TEXT NOT NULL,"
+     " arguments TEXT NOT NULL,"
+     " trigger TEXT NOT NULL,"
+     " options TEXT NOT NULL,"
+     " next_fire INTEGER NOT NULL,"
+     " next_run INTEGER NOT NULL,"
+     " paused INTEGER NOT NULL,"
+     " last_run INTEGER,"
+     " run_count INTEGER NOT NULL DEFAULT 0,"
+     " failure_count INTEGER NOT NULL DEFAULT 0,"
+     " last_outcome TEXT,"
+     " version INTEGER NOT NULL);"},
 }};
 
 // The job rows and fire states both durable stores share (detail/durable/job_row.hpp).
