@@ -1610,7 +1610,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   // Reports the fires a durable store found abandoned by a dead scheduler, and runs the ones it
-  // took over to run again (outside max_instances: the dead run no longer counts).
+  // took over to run again (outside max_instances: the dead run no longer counts). A fire
+  // whose job cannot be read now (the store fails) waits, with the ones after it, for the next
+  // step; the store's error is reported.
   template <class Store>
   void take_abandoned_locked(std::size_t index, Store& store, TimePoint now,
                              std::vector<Dispatch>& batch, std::vector<Event>& events) {
@@ -1624,19 +1626,32 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                                .runs = fire.rerun ? 1U : 0U,
                                .attempt = fire.attempt});
       }
-      if (!fire.rerun) {
-        continue;
-      }
-      // A job's last fire: the job is no longer listed, and the store holds its record.
-      if (JobRecord* job =
-              fire.last_fire ? find_held_locked(index, fire.job_id) : store.find(fire.job_id)) {
-        dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt + 1);
-      } else if (std::exception_ptr failure =
-                     record_outcome_locked(index, fire.job_id, nullptr, fire.scheduled,
-                                           FireState::dropped, "the job no longer exists")) {
-        report_store_error(index, now, std::move(failure), events);
+      if (fire.rerun) {
+        reruns_.emplace_back(index, std::move(fire));
       }
     }
+    auto rerun = reruns_.begin();
+    try {
+      for (; rerun != reruns_.end(); ++rerun) {
+        if (rerun->first != index) {
+          continue;
+        }
+        const AbandonedFire& fire = rerun->second;
+        // A job's last fire: the job is no longer listed, and the store holds its record.
+        if (JobRecord* job =
+                fire.last_fire ? find_held_locked(index, fire.job_id) : store.find(fire.job_id)) {
+          dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt + 1);
+        } else if (std::exception_ptr failure =
+                       record_outcome_locked(index, fire.job_id, nullptr, fire.scheduled,
+                                             FireState::dropped, "the job no longer exists")) {
+          report_store_error(index, now, std::move(failure), events);
+        }
+        rerun->first = sizeof...(S);  // handled: erased below
+      }
+    } catch (...) {
+      report_store_error(index, now, std::current_exception(), events);
+    }
+    std::erase_if(reruns_, [](const auto& entry) { return entry.first == sizeof...(S); });
   }
 
   // Turns a durable store's reports about stored jobs it cannot use into events.
@@ -2162,6 +2177,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   std::vector<Run*> timed_;
   // Jobs with queued runs whose instance finished; the loop submits their next runs.
   std::vector<std::string> pending_queues_;
+  // Fires durable stores took over from dead schedulers to run again, by store index, not yet
+  // run: the store failed reading the job (take_abandoned_locked tries again next step).
+  std::vector<std::pair<std::size_t, AbandonedFire>> reruns_;
   // The tasks durable jobs name; shared with the durable stores.
   std::conditional_t<any_durable, std::shared_ptr<TaskRegistry>, std::monostate> tasks_;
   // The fires decided for the durable job being processed, while recording_ is set.

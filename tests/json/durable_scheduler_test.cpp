@@ -290,6 +290,31 @@ TEST_CASE("durable: an abandoned fire is reported, and run again as the next att
   CHECK(f.journal->outcomes[0].state == FireState::succeeded);
 }
 
+TEST_CASE("durable: reruns whose job cannot be read now run at a later step, each once",
+          "[durable]") {
+  Fixture f;
+  for (const char* id : {"a", "b"}) {
+    f.scheduler.add_job(apsched::task("attempt"), IntervalTrigger{1h},
+                        {.id = id, .store = "durable", .abandoned = apsched::Abandoned::rerun});
+  }
+  f.journal->pending_abandoned.push_back({"a", t0 - 5min, 1, true});
+  f.journal->pending_abandoned.push_back({"b", t0 - 5min, 1, true});
+  f.log.clear();
+  f.journal->failing_finds = 1;  // the store fails reading "a"
+  f.advance(1s);
+  CHECK(f.attempts.empty());
+  CHECK(f.log.count(EventType::job_abandoned) == 2);
+  REQUIRE(f.log.count(EventType::store_error) == 1);
+  CHECK_THROWS_WITH(std::rethrow_exception(f.log.of(EventType::store_error)[0].exception),
+                    "find: the server is unreachable");
+  f.advance(1s);  // both run now, as attempt 2, and are reported once
+  CHECK(f.attempts == std::vector<unsigned>{2, 2});
+  CHECK(f.log.count(EventType::job_abandoned) == 2);
+  REQUIRE(f.journal->outcomes.size() == 2);
+  f.advance(1s);
+  CHECK(f.attempts.size() == 2);
+}
+
 TEST_CASE("durable: a rerun of a job that is gone is recorded as dropped", "[durable]") {
   Fixture f;
   f.journal->pending_abandoned.push_back({"gone", t0 - 1min, 2, true});

@@ -41,6 +41,8 @@ struct Journal {
   std::vector<AbandonedFire> pending_abandoned;
   std::vector<std::string> batch;
   Refusal next_refusal = Refusal::none;
+  // How many of the next finds throw StoreError, as a database that is unreachable.
+  int failing_finds = 0;
   std::shared_ptr<const TaskRegistry> tasks;
   std::uint8_t index = 0;
 };
@@ -54,6 +56,14 @@ class JournalStore : public MemoryJobStore {
   using Tasks = TaskRegistry;
 
   explicit JournalStore(std::shared_ptr<Journal> journal) : journal_{std::move(journal)} {}
+
+  JobRecord* find(std::string_view id) {
+    if (journal_->failing_finds > 0) {
+      --journal_->failing_finds;
+      throw StoreError{"find: the server is unreachable"};
+    }
+    return MemoryJobStore::find(id);
+  }
 
   JobRecord* first_due(TimePoint now) {
     JobRecord* job = MemoryJobStore::first_due(now);
