@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <latch>
 #include <optional>
 #include <string>
@@ -145,6 +146,43 @@ TEST_CASE("json: date trigger encodes its instant in RFC 3339 with exact fractio
                    {utc("1960-01-01")})["run_date"] == "1969-12-31T23:59:59.000000001Z");
   // Past the run date the sequence is empty, for the original and the decoded trigger alike.
   round_trip(DateTrigger{nine}, {utc("2027-01-01")});
+}
+
+TEST_CASE("json: encode_text writes exactly the dump of encode", "[json][trigger_codec]") {
+  const TimePoint nine = utc("2026-12-01 09:00:00");
+  const std::vector<AnyTrigger> triggers{
+      DateTrigger{nine},
+      DateTrigger{nine + 1ns},
+      DateTrigger{nine + 500ms},
+      DateTrigger{nine + 1234us},
+      DateTrigger{utc("1969-12-31 23:59:59") + 1ns},
+      DateTrigger{TimePoint{}},
+      IntervalTrigger{90s, IntervalOptions{.start_date = nine, .jitter = 2s}},
+      CronTrigger::from_crontab("0 9 * * MON-FRI", zone("Europe/Berlin")),
+      AndTrigger{IntervalTrigger{1h}, DateTrigger{nine}},
+      ExclusionTrigger{DateTrigger{nine}, Exclusions{.timezone = "UTC"}}};
+  TriggerCodecs registry = with_user_trigger();
+  registry.add_composite<AndTrigger<IntervalTrigger, DateTrigger>>();
+  for (const AnyTrigger& trigger : triggers) {
+    CHECK(registry.encode_text(trigger) == registry.encode(trigger).dump());
+  }
+  CHECK(registry.encode_text(AnyTrigger{EveryNthMinute{3, 5}}) ==
+        R"({"n":3,"offset":5,"type":"every_nth_minute"})");
+  CHECK(registry.encode_text(AnyTrigger{DateTrigger{nine}}) ==
+        R"({"run_date":"2026-12-01T09:00:00Z","type":"date"})");
+  // A registry whose own codec encodes DateTrigger writes that codec's object.
+  TriggerCodecs own;
+  own.add<DateTrigger>(
+      "at",
+      [](const DateTrigger& t) {
+        return json{{"ns", t.run_date().time_since_epoch().count()}};
+      },
+      [](const json& j) {
+        return DateTrigger{TimePoint{Duration{j.at("ns").get<std::int64_t>()}}};
+      });
+  CHECK(own.encode_text(AnyTrigger{DateTrigger{TimePoint{Duration{42}}}}) ==
+        R"({"ns":42,"type":"at"})");
+  REQUIRE_THROWS_AS(TriggerCodecs{}.encode_text(AnyTrigger{DateTrigger{nine}}), SerializationError);
 }
 
 TEST_CASE("json: date trigger decodes any RFC 3339 offset and fraction length",

@@ -1116,6 +1116,17 @@ TEST_CASE("sqlite store: the options text add_job stores is their JSON encoding"
   JobRecord plain = make_job(*tasks, "plain", t0);
   CHECK(apsched::detail::sqlite::encode_record_options_text(plain) ==
         apsched::detail::sqlite::encode_record_options(plain).dump());
+  // Every setting at the value a missing member decodes to: none is written.
+  CHECK(apsched::detail::sqlite::encode_record_options_text(plain) == "{}");
+  JobRecord decoded = make_job(*tasks, "decoded", t0);
+  decoded.coalesce = apsched::Coalesce::all;  // overwritten by the defaults
+  decoded.max_instances = 9;
+  apsched::detail::sqlite::decode_record_options(nlohmann::json::object(), decoded);
+  CHECK(decoded.coalesce == plain.coalesce);
+  CHECK(decoded.max_instances == plain.max_instances);
+  CHECK(decoded.overlap == plain.overlap);
+  CHECK(decoded.abandoned == plain.abandoned);
+  CHECK(decoded.executor == plain.executor);
   JobRecord full = make_job(*tasks, "full", t0);
   full.extra().name = "a \"quoted\" n\u00e4me\n";
   full.extras->misfire_grace_time = 90s;
@@ -1129,4 +1140,8 @@ TEST_CASE("sqlite store: the options text add_job stores is their JSON encoding"
   CHECK(text == apsched::detail::sqlite::encode_record_options(full).dump());
   CHECK_THAT(text, contains(R"("name":"a \"quoted\" näme\n")"));  // UTF-8 kept, escaped quotes
   CHECK(nlohmann::json::parse(text).at("timeout_ns") == 2'500'000'000LL);
+  CHECK(nlohmann::json::parse(text).size() == 8);  // every member, none at its default
+  JobRecord back = make_job(*tasks, "full", t0);
+  apsched::detail::sqlite::decode_record_options(nlohmann::json::parse(text), back);
+  CHECK(apsched::detail::sqlite::encode_record_options_text(back) == text);
 }

@@ -7,6 +7,7 @@
 #include <apsched/detail/json/leaf_codecs.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/type_name.hpp>
+#include <apsched/detail/json/write.hpp>
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
 #include <apsched/triggers/calendar_interval.hpp>
@@ -238,6 +239,20 @@ class TriggerCodecs {
     return finish_encoding(it->second, it->second.target(trigger));
   }
 
+  /// `encode(trigger)` as compact JSON text, exactly as its dump() writes it: what durable stores
+  /// keep. The built-in date trigger is written without building the JSON value.
+  /// @throws SerializationError as encode(const AnyTrigger&).
+  [[nodiscard]] std::string encode_text(const AnyTrigger& trigger) const {
+    if (const auto it = encoders_.find(trigger.type());
+        it != encoders_.end() && it->second.write_text != nullptr) {
+      std::string text;
+      text.reserve(64);  // the text of a date trigger, written in one allocation
+      it->second.write_text(it->second.target(trigger), it->second.name, text);
+      return text;
+    }
+    return detail::json::dump_compact(encode(trigger));
+  }
+
   /// `trigger` as `{"type": name, ...}`, where `T` is known at compile time: a registered
   /// type, or an AndTrigger, OrTrigger or ExclusionTrigger (registered or not) whose children
   /// are encodable.
@@ -272,6 +287,9 @@ class TriggerCodecs {
     std::string name;
     const void* (*target)(const AnyTrigger&) noexcept;
     EncodeFunction encode;
+    // Appends what `encode` returns, with `"type": name`, as compact JSON text (for
+    // encode_text); null to dump `encode`'s result instead.
+    void (*write_text)(const void* trigger, std::string_view name, std::string& out) = nullptr;
   };
 
   // Registers the encoder and decoder of `T`, after the checks add() documents.
@@ -423,6 +441,10 @@ class TriggerCodecs {
     TriggerCodecs codecs;
     codecs.insert<DateTrigger>("date", leaf_encoder<DateTrigger, &dj::encode_date>(),
                                leaf_decoder<&dj::decode_date>());
+    codecs.encoders_.at(typeid(DateTrigger)).write_text =
+        [](const void* trigger, std::string_view name, std::string& out) {
+          dj::write_date_text(*static_cast<const DateTrigger*>(trigger), name, out);
+        };
     codecs.insert<IntervalTrigger>("interval",
                                    leaf_encoder<IntervalTrigger, &dj::encode_interval>(),
                                    leaf_decoder<&dj::decode_interval>());

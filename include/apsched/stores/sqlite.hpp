@@ -171,7 +171,7 @@ class SqliteJobStore {
           "registered by name (apsched::task)",
           call, record.id)};
     }
-    const std::string trigger = detail::json::dump_compact(s.codecs->encode(record.trigger));
+    const std::string trigger = s.codecs->encode_text(record.trigger);
     const std::string options = detail::sqlite::encode_record_options_text(record);
     const std::int64_t next_fire = detail::sqlite::to_stored_time(call, record.next_fire);
     const std::int64_t next_run = detail::sqlite::to_stored_time(call, record.next_run);
@@ -204,10 +204,12 @@ class SqliteJobStore {
         return false;
       }
       // A new job starts a history of its own: fires of an earlier job with its id would
-      // collide with its fires.
-      auto clear = s.db.prepare_cached("DELETE FROM fires WHERE job_id = ?1");
-      clear->bind_static(1, record.id);
-      clear->execute();
+      // collide with its fires. There are none to delete when no fire is stored at all.
+      if (!fires_known_empty()) {
+        auto clear = s.db.prepare_cached("DELETE FROM fires WHERE job_id = ?1");
+        clear->bind_static(1, record.id);
+        clear->execute();
+      }
       return true;
     });
     if (!inserted) {
@@ -791,6 +793,14 @@ class SqliteJobStore {
   // An outcome of record_outcome or defer_outcome, ready to be written.
   using PendingOutcome = detail::durable::PendingOutcome;
 
+  // Whether the fires table was empty in transaction `transaction` (Database::transactions_begun)
+  // of the store's connection, as of `changes` (Database::total_changes).
+  struct FiresSeen {
+    std::uint64_t transaction = 0;
+    std::int64_t changes = 0;
+    bool empty = false;
+  };
+
   struct State {
     State(detail::sqlite::Database database, SqliteStoreOptions store_options)
         : db{std::move(database)},
@@ -828,6 +838,8 @@ class SqliteJobStore {
     bool batch_failed = false;
     // The record insert returned when it did not cache it; valid until the next insert.
     std::optional<JobRecord> inserted;
+    // What insert saw of the fires table (see fires_known_empty).
+    FiresSeen fires_seen;
   };
 
   static detail::sqlite::Options database_options(const SqliteStoreOptions& options) {
@@ -1269,6 +1281,31 @@ class SqliteJobStore {
       s.set_aside.add(s.db, row, error.what(), false);
     }
     return std::nullopt;
+  }
+
+  // For insert, just after its INSERT added a job: whether the fires table holds no row, so that
+  // none can name that job. Known only inside the transaction of an open batch or round, whose
+  // write lock keeps other connections from writing: the table is read once per transaction, at
+  // its first insert, and stays known empty while every row changed on the connection since is a
+  // job an insert added (one change each). Any other change, or a failed batch, ends that.
+  bool fires_known_empty() const {
+    State& s = state();
+    if (!s.batch || s.batch_failed || !s.db.in_transaction()) {
+      return false;
+    }
+    FiresSeen& seen = s.fires_seen;
+    const std::uint64_t transaction = s.db.transactions_begun();
+    const std::int64_t changes = s.db.total_changes();
+    if (seen.transaction == transaction) {
+      seen.empty = seen.empty && changes == seen.changes + 1;
+    } else {
+      seen.transaction = transaction;
+      auto any = s.db.prepare_cached("SELECT EXISTS (SELECT 1 FROM fires)");
+      any->step();
+      seen.empty = any->column_int64(0) == 0;
+    }
+    seen.changes = changes;
+    return seen.empty;
   }
 
   // Keeps the newest history_per_job finished fires of job `id`.

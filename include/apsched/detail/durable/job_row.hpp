@@ -137,19 +137,35 @@ template <class E, std::size_t N>
 }
 
 /// The `options` column of `record`: the settings of JobRecord that are not columns of their
-/// own, `{"name", "misfire_grace_time_ns"?, "coalesce", "max_instances", "overlap",
-/// "timeout_ns"?, "executor", "abandoned"}`, with `executor` the executor's index.
+/// own, `{"abandoned"?, "coalesce"?, "executor"?, "max_instances"?, "misfire_grace_time_ns"?,
+/// "name"?, "overlap"?, "timeout_ns"?}`, with `executor` the executor's index. A member whose
+/// value is the one decode_record_options assumes when it is missing (abandoned drop, coalesce
+/// latest, executor 0, max_instances 1, no grace time, name "", overlap skip, no timeout) is left
+/// out: most jobs store `{}`, a smaller row to write at every add.
 /// @throws SerializationError only if a duration overflows 64-bit nanoseconds (coarse ticks)
 [[nodiscard]] inline nlohmann::json encode_record_options(const JobRecord& record) {
-  nlohmann::json value{{"name", record.extras ? record.extras->name : std::string{}},
-                       {"coalesce", json::enum_name(json::coalesce_names, record.coalesce)},
-                       {"max_instances", record.max_instances},
-                       {"overlap", json::enum_name(json::overlap_names, record.overlap)},
-                       {"executor", record.executor},
-                       {"abandoned", json::enum_name(json::abandoned_names, record.abandoned)}};
+  nlohmann::json value = nlohmann::json::object();
+  if (record.abandoned != Abandoned::drop) {
+    value["abandoned"] = json::enum_name(json::abandoned_names, record.abandoned);
+  }
+  if (record.coalesce != Coalesce::latest) {
+    value["coalesce"] = json::enum_name(json::coalesce_names, record.coalesce);
+  }
+  if (record.executor != 0) {
+    value["executor"] = record.executor;
+  }
+  if (record.max_instances != 1) {
+    value["max_instances"] = record.max_instances;
+  }
   if (record.extras && record.extras->misfire_grace_time) {
     value["misfire_grace_time_ns"] =
         json::option_nanoseconds("misfire_grace_time", *record.extras->misfire_grace_time);
+  }
+  if (record.extras && !record.extras->name.empty()) {
+    value["name"] = record.extras->name;
+  }
+  if (record.overlap != Overlap::skip) {
+    value["overlap"] = json::enum_name(json::overlap_names, record.overlap);
   }
   if (record.extras && record.extras->timeout) {
     value["timeout_ns"] = json::option_nanoseconds("timeout", *record.extras->timeout);
@@ -158,35 +174,55 @@ template <class E, std::size_t N>
 }
 
 /// encode_record_options(record).dump(), written directly: the text add_job stores, without
-/// building a JSON object (members in the same sorted order, the same escaping).
+/// building a JSON object (the same members in the same sorted order, the same escaping).
 /// @throws SerializationError as encode_record_options; nlohmann::json::type_error for a name
 /// that is not UTF-8
 [[nodiscard]] inline std::string encode_record_options_text(const JobRecord& record) {
   // Appended piece by piece: this runs for every add, and formatting through fmt cost more
   // than the rest of the options.
-  std::string text;
-  text.reserve(128);
-  text += R"({"abandoned":")";
-  text += json::enum_name(json::abandoned_names, record.abandoned);
-  text += R"(","coalesce":")";
-  text += json::enum_name(json::coalesce_names, record.coalesce);
-  text += R"(","executor":)";
-  json::write_integer(unsigned{record.executor}, text);
-  text += R"(,"max_instances":)";
-  json::write_integer(record.max_instances, text);
+  std::string text{"{"};
+  const auto member = [&text](std::string_view name) {
+    if (text.size() > 1) {
+      text += ',';
+    }
+    text += '"';
+    text += name;
+    text += "\":";
+  };
+  const auto enumeration = [&](std::string_view name, std::string_view value) {
+    member(name);
+    text += '"';
+    text += value;
+    text += '"';
+  };
+  if (record.abandoned != Abandoned::drop) {
+    enumeration("abandoned", json::enum_name(json::abandoned_names, record.abandoned));
+  }
+  if (record.coalesce != Coalesce::latest) {
+    enumeration("coalesce", json::enum_name(json::coalesce_names, record.coalesce));
+  }
+  if (record.executor != 0) {
+    member("executor");
+    json::write_integer(unsigned{record.executor}, text);
+  }
+  if (record.max_instances != 1) {
+    member("max_instances");
+    json::write_integer(record.max_instances, text);
+  }
   if (record.extras && record.extras->misfire_grace_time) {
-    text += R"(,"misfire_grace_time_ns":)";
+    member("misfire_grace_time_ns");
     json::write_integer(
         json::option_nanoseconds("misfire_grace_time", *record.extras->misfire_grace_time), text);
   }
-  text += R"(,"name":)";
-  json::write_string(record.extras ? std::string_view{record.extras->name} : std::string_view{},
-                     text);
-  text += R"(,"overlap":")";
-  text += json::enum_name(json::overlap_names, record.overlap);
-  text += '"';
+  if (record.extras && !record.extras->name.empty()) {
+    member("name");
+    json::write_string(record.extras->name, text);
+  }
+  if (record.overlap != Overlap::skip) {
+    enumeration("overlap", json::enum_name(json::overlap_names, record.overlap));
+  }
   if (record.extras && record.extras->timeout) {
-    text += R"(,"timeout_ns":)";
+    member("timeout_ns");
     json::write_integer(json::option_nanoseconds("timeout", *record.extras->timeout), text);
   }
   text += '}';

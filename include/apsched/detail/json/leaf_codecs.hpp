@@ -6,6 +6,7 @@
 #include <apsched/clock.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/time.hpp>
+#include <apsched/detail/json/write.hpp>
 #include <apsched/triggers/calendar_interval.hpp>
 #include <apsched/triggers/cron.hpp>
 #include <apsched/triggers/date.hpp>
@@ -68,6 +69,17 @@ inline void put_time(nlohmann::json& object, const char* name, std::optional<Tim
 
 [[nodiscard]] inline nlohmann::json encode_date(const DateTrigger& trigger) {
   return {{"run_date", format_rfc3339(trigger.run_date())}};
+}
+
+/// encode_date's object with the member `"type": type` added, appended to `out` as compact JSON
+/// text exactly as dump() writes it (members in sorted order), without building the object.
+inline void write_date_text(const DateTrigger& trigger, std::string_view type, std::string& out) {
+  // The instant is digits, '-', ':', 'T', '.' and 'Z': a JSON string without escapes.
+  out += R"({"run_date":")";
+  append_rfc3339(trigger.run_date(), out);
+  out += R"(","type":)";
+  write_string(type, out);
+  out += '}';
 }
 
 [[nodiscard]] inline DateTrigger decode_date(const nlohmann::json& object,

@@ -45,9 +45,8 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
   return Duration{nanoseconds / nanoseconds_per_tick};
 }
 
-/// `t` in RFC 3339 form, UTC: `2026-12-01T09:00:00Z`, with the shortest of 3, 6 or 9 fraction
-/// digits that writes `t` exactly (`...T09:00:00.5` becomes `.500`, one nanosecond `.000000001`).
-[[nodiscard]] inline std::string format_rfc3339(TimePoint t) {
+/// Appends format_rfc3339(t) to `out`.
+inline void append_rfc3339(TimePoint t, std::string& out) {
   constexpr std::int64_t per_second = Duration::period::den;
   const std::int64_t ticks = t.time_since_epoch().count();
   std::int64_t seconds = ticks / per_second;
@@ -80,7 +79,9 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
     if (digits != 0) {
       text += fmt::format(".{:0{}}", shown, digits);
     }
-    return text + "Z";
+    out += text;
+    out += 'Z';
+    return;
   }
   // Written digit by digit: this runs for every stored time, and fmt's parsing of the format
   // string cost more than the rest of the encoding.
@@ -110,7 +111,15 @@ inline constexpr std::int64_t nanoseconds_per_tick = 1'000'000'000 / Duration::p
     put(shown, digits);
   }
   mark('Z');
-  return std::string{buffer.data(), length};
+  out.append(buffer.data(), length);
+}
+
+/// `t` in RFC 3339 form, UTC: `2026-12-01T09:00:00Z`, with the shortest of 3, 6 or 9 fraction
+/// digits that writes `t` exactly (`...T09:00:00.5` becomes `.500`, one nanosecond `.000000001`).
+[[nodiscard]] inline std::string format_rfc3339(TimePoint t) {
+  std::string text;
+  append_rfc3339(t, text);
+  return text;
 }
 
 /// Reads `count` decimal digits of `text` from `position` (advancing it), or empty.

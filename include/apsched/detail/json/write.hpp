@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <string>
@@ -18,6 +19,16 @@ namespace apsched::detail::json {
 /// is).
 /// @throws nlohmann::json::type_error (316, as dump()) if `text` is not valid UTF-8
 inline void write_string(std::string_view text, std::string& out) {
+  // The usual text, printable ASCII without `"` or `\`, is copied in one piece.
+  if (std::all_of(text.begin(), text.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u < 0x80 && u != '"' && u != '\\';
+      })) {
+    out += '"';
+    out += text;
+    out += '"';
+    return;
+  }
   for (const char c : text) {
     if (static_cast<unsigned char>(c) >= 0x80) {
       out += nlohmann::json(text).dump();  // validates the UTF-8

@@ -97,6 +97,8 @@ struct Connection {
   BusyContext busy;
   std::optional<Statement> begin;
   std::optional<Statement> commit;
+  // The Transactions begun so far (Database::transactions_begun).
+  std::uint64_t transactions = 0;
   std::unordered_map<std::string, CacheEntry, SqlHash, std::equal_to<>> cache;
 };
 
@@ -293,6 +295,17 @@ class Database {
   /// The rows changed by the last INSERT, UPDATE or DELETE on this connection.
   [[nodiscard]] std::int64_t changes() const noexcept { return sqlite3_changes64(handle()); }
 
+  /// The rows changed by every INSERT, UPDATE or DELETE completed on this connection since it
+  /// was opened, including those of triggers (sqlite3_total_changes64). It never decreases, not
+  /// even when a rollback undoes changes.
+  [[nodiscard]] std::int64_t total_changes() const noexcept {
+    return sqlite3_total_changes64(handle());
+  }
+
+  /// The number of Transactions begun on this connection so far: while one is active, this
+  /// number tells it from every other transaction of the connection.
+  [[nodiscard]] std::uint64_t transactions_begun() const noexcept { return state().transactions; }
+
   /// The path the database was opened with, as UTF-8.
   [[nodiscard]] const std::string& path() const noexcept { return state().path; }
 
@@ -454,6 +467,7 @@ class Transaction {
     }
     connection.begin->step_at(site("begin"));
     connection.begin->reset();
+    ++connection.transactions;
   }
 
   Transaction(const Transaction&) = delete;
