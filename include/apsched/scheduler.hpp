@@ -1630,13 +1630,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         reruns_.emplace_back(index, std::move(fire));
       }
     }
-    auto rerun = reruns_.begin();
     try {
-      for (; rerun != reruns_.end(); ++rerun) {
-        if (rerun->first != index) {
+      for (auto& [store_index, fire] : reruns_) {
+        if (store_index != index) {
           continue;
         }
-        const AbandonedFire& fire = rerun->second;
         // A job's last fire: the job is no longer listed, and the store holds its record.
         if (JobRecord* job =
                 fire.last_fire ? find_held_locked(index, fire.job_id) : store.find(fire.job_id)) {
@@ -1646,7 +1644,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                                              FireState::dropped, "the job no longer exists")) {
           report_store_error(index, now, std::move(failure), events);
         }
-        rerun->first = sizeof...(S);  // handled: erased below
+        store_index = sizeof...(S);  // handled: erased below
       }
     } catch (...) {
       report_store_error(index, now, std::current_exception(), events);

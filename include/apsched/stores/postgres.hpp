@@ -502,13 +502,11 @@ class PostgresJobStore {
                       FireState fire_state, std::string_view error) {
     State& s = ready();
     const PendingOutcome outcome = detail::durable::pending_outcome(
-        id, detail::durable::counted_record(s.cache, record), scheduled, fire_state, error,
-        "PostgresJobStore::record_outcome");
+        s.cache, id, record, scheduled, fire_state, error, "PostgresJobStore::record_outcome");
     in_transaction([&] {
       apply_outcomes(std::span{&outcome, 1});
       return true;
     });
-    detail::durable::forget_retired(s.cache, id);
   }
 
   /// As record_outcome, but kept in memory until the scheduler's next step writes it with the
@@ -518,10 +516,8 @@ class PostgresJobStore {
   bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                      FireState fire_state, std::string_view error) {
     State& s = state();
-    s.pending.push_back(detail::durable::pending_outcome(
-        id, detail::durable::counted_record(s.cache, record), scheduled, fire_state, error,
-        "PostgresJobStore::defer_outcome"));
-    detail::durable::forget_retired(s.cache, id);
+    s.pending.push_back(detail::durable::pending_outcome(s.cache, id, record, scheduled, fire_state,
+                                                         error, "PostgresJobStore::defer_outcome"));
     return s.pending.size() == 1;
   }
 
@@ -1361,7 +1357,7 @@ class PostgresJobStore {
                                db_now),
                    fire.job_id, rows.int64(i, 1),
                    fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable),
-                   fire.last_fire);
+                   !unusable.empty());  // kept for a rerun that cannot be
         trim_history(fire.job_id);
       }
       taken.push_back(fire);
@@ -1484,7 +1480,7 @@ class PostgresJobStore {
     if (!loaded) {
       return nullptr;
     }
-    loaded->generation = 0x8000'0000U | (s.loaded++ & 0x7FFF'FFFFU);
+    loaded->generation = detail::durable::loaded_generation(s.loaded);
     loaded->store = s.index;
     return s.cache.put(std::move(*loaded), row.version);
   }

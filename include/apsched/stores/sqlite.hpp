@@ -484,10 +484,8 @@ class SqliteJobStore {
                       FireState fire_state, std::string_view error) {
     State& s = state();
     const PendingOutcome outcome = detail::durable::pending_outcome(
-        id, detail::durable::counted_record(s.cache, record), scheduled, fire_state, error,
-        "SqliteJobStore::record_outcome");
+        s.cache, id, record, scheduled, fire_state, error, "SqliteJobStore::record_outcome");
     write([&] { apply_outcome(outcome); });
-    detail::durable::forget_retired(s.cache, id);
   }
 
   /// As record_outcome, but kept in memory until the scheduler's next step writes it, with the
@@ -501,10 +499,8 @@ class SqliteJobStore {
   bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                      FireState fire_state, std::string_view error) {
     State& s = state();
-    s.pending.push_back(detail::durable::pending_outcome(
-        id, detail::durable::counted_record(s.cache, record), scheduled, fire_state, error,
-        "SqliteJobStore::defer_outcome"));
-    detail::durable::forget_retired(s.cache, id);
+    s.pending.push_back(detail::durable::pending_outcome(s.cache, id, record, scheduled, fire_state,
+                                                         error, "SqliteJobStore::defer_outcome"));
     return s.pending.size() == 1;
   }
 
@@ -990,7 +986,7 @@ class SqliteJobStore {
         drop->bind_all(fire.job_id, scheduled, now,
                        fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable));
         drop->execute();
-        if (fire.last_fire) {
+        if (!unusable.empty()) {  // kept for a rerun that cannot be
           auto release = s.db.prepare_cached("DELETE FROM retired_jobs WHERE id = ?1");
           release->bind(1, fire.job_id);
           release->execute();
@@ -1247,7 +1243,7 @@ class SqliteJobStore {
     if (!loaded) {
       return nullptr;
     }
-    loaded->generation = 0x8000'0000U | (s.loaded++ & 0x7FFF'FFFFU);
+    loaded->generation = detail::durable::loaded_generation(s.loaded);
     loaded->store = s.index;
     return s.cache.put(std::move(*loaded), row->version);
   }

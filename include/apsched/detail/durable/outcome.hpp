@@ -42,21 +42,37 @@ struct PendingOutcome {
   std::int64_t last_run = no_time;
 };
 
-/// The PendingOutcome of record_outcome's arguments.
+/// The PendingOutcome of record_outcome's arguments, for a store that keeps the records it
+/// handed out in `cache`. A retired record (CachedRecord::retired) counts as none, since its job
+/// is no longer stored: an outcome without a record adds to no job's counters, and releases the
+/// job's retired row once none of its fires is still submitted. A retired record of job `id`
+/// with no run left outstanding or queued is forgotten: its rerun has ended.
 /// @throws SerializationError naming `call` if a time is out of range
-[[nodiscard]] inline PendingOutcome pending_outcome(std::string_view id, const JobRecord* record,
-                                                    TimePoint scheduled, FireState fire_state,
-                                                    std::string_view error, std::string_view call) {
+[[nodiscard]] inline PendingOutcome pending_outcome(RecordCache& cache, std::string_view id,
+                                                    const JobRecord* record, TimePoint scheduled,
+                                                    FireState fire_state, std::string_view error,
+                                                    std::string_view call) {
+  if (record != nullptr) {
+    if (const CachedRecord* entry = cache.holding(*record); entry != nullptr && entry->retired) {
+      record = nullptr;
+    }
+  }
   const bool ran = fire_state == FireState::succeeded || fire_state == FireState::failed;
-  return PendingOutcome{.id = std::string{id},
-                        .scheduled = to_stored_time(call, scheduled),
-                        .state = fire_state,
-                        .error = std::string{error},
-                        .counted = record != nullptr,
-                        .ran = ran,
-                        .last_run = record != nullptr && ran && record->last_run != TimePoint::min()
-                                        ? to_stored_time(call, record->last_run)
-                                        : no_time};
+  PendingOutcome outcome{
+      .id = std::string{id},
+      .scheduled = to_stored_time(call, scheduled),
+      .state = fire_state,
+      .error = std::string{error},
+      .counted = record != nullptr,
+      .ran = ran,
+      .last_run = record != nullptr && ran && record->last_run != TimePoint::min()
+                      ? to_stored_time(call, record->last_run)
+                      : no_time};
+  if (const CachedRecord* entry = cache.find(id);
+      entry != nullptr && entry->retired && RecordCache::idle(entry->record)) {
+    cache.erase(id);
+  }
+  return outcome;
 }
 
 /// Whether commit_due, removing `job` (its trigger has no time left) and recording `fires`,
@@ -73,27 +89,6 @@ struct PendingOutcome {
     }
   }
   return false;
-}
-
-/// The record whose counters an outcome adds to: `record`, or nullptr when it is the retired
-/// record of a job no longer stored (or no record was given). An outcome without a record also
-/// releases the job's retired row once none of its fires is still submitted.
-[[nodiscard]] inline const JobRecord* counted_record(const RecordCache& cache,
-                                                     const JobRecord* record) {
-  if (record == nullptr) {
-    return nullptr;
-  }
-  const CachedRecord* entry = cache.holding(*record);
-  return entry != nullptr && entry->retired ? nullptr : record;
-}
-
-/// Forgets the retired record of job `id` once no run of it is outstanding or queued: its
-/// rerun's outcome is pending.
-inline void forget_retired(RecordCache& cache, std::string_view id) {
-  const CachedRecord* entry = cache.find(id);
-  if (entry != nullptr && entry->retired && RecordCache::idle(entry->record)) {
-    cache.erase(id);
-  }
 }
 
 /// Holds the record `row` of apsched_retired_jobs describes (a job kept for a rerun of its last
@@ -116,7 +111,7 @@ inline std::string hold_retired(RecordCache& cache, const JobRow& row, const Tas
   } catch (const nlohmann::json::exception& error) {
     return fmt::format("; it could not be run again: {}", error.what());
   }
-  record->generation = 0x8000'0000U | (loaded++ & 0x7FFF'FFFFU);
+  record->generation = loaded_generation(loaded);
   record->store = store;
   cache.put(std::move(*record), row.version);
   cache.find(row.id)->retired = true;

@@ -30,6 +30,13 @@ struct CachedRecord {
   bool retired = false;
 };
 
+/// The JobRecord::generation of the next record a store loads from its storage, counting
+/// `loaded` up, with the high bit set: apart from the generations the scheduler numbers the
+/// jobs it adds with (from 1).
+[[nodiscard]] inline std::uint32_t loaded_generation(std::uint32_t& loaded) noexcept {
+  return 0x8000'0000U | (loaded++ & 0x7FFF'FFFFU);
+}
+
 /// The records a durable store handed out, by id, each at a stable address until it is erased.
 /// Past `limit` entries it drops idle ones (no run outstanding, no queued run): the scheduler
 /// keeps no pointer to those between calls, and the store loads them again when needed.
