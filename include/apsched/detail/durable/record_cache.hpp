@@ -46,10 +46,10 @@ struct CachedRecord {
 ///
 /// The records are listed in a vector in the order they were added (an erased one leaves a hole
 /// until holes are half the vector), and found through an open addressing index (linear
-/// probing, at most half full) of 8-byte slots. A lookup, hit or miss,
-/// reads one or two neighbouring slots and, on a match of 32 hash bits, the one record; a
-/// node-based map read two or three scattered nodes, and those cache misses made the lookup of
-/// every new id (the add path) the largest single cost of a batch of adds.
+/// probing, at most half full) of 8-byte slots. A lookup reads a few neighbouring slots and,
+/// where 32 bits of the hash match, that one record. A node-based map read two or three
+/// scattered nodes per lookup, and those cache misses made the lookup of each new id (every
+/// add) the largest single cost of a batch of adds.
 ///
 /// Thread safety: not thread-safe.
 class RecordCache {
