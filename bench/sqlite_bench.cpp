@@ -3,10 +3,10 @@
 // per fire, start-up with 100,000 stored jobs until the first due job runs, and the same with 4
 // processes on one file. Prints markdown tables.
 #include <apsched/apsched.hpp>
+#include <apsched/detail/sqlite/database.hpp>
 #include <apsched/stores/sqlite.hpp>
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -196,95 +197,61 @@ double in_processes(std::size_t processes, Body body) {
   return seconds;
 }
 
-// The same rows written with SQLite's C API alone, as a floor for the store's adds: `file`
-// (created by the store, so with its schema, in WAL mode) gets `count` copies of the first job
-// of `model` under new ids, one INSERT per transaction (BEGIN IMMEDIATE ... COMMIT) or all in
-// one, synchronous=NORMAL. Returns the seconds the inserts took.
+// The same rows written without the store, as a floor for its adds: `file` (created by the
+// store, so with its schema, in WAL mode) gets `count` copies of the first job of `model` under
+// new ids through the store's own connection class (synchronous=NORMAL), one INSERT per
+// transaction (BEGIN IMMEDIATE ... COMMIT) or all in one. Returns the seconds the inserts took.
 double bare_inserts(const std::filesystem::path& file, const std::filesystem::path& model,
                     std::size_t count, bool one_transaction) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* statement = nullptr;
-  const auto check = [&](int code, std::string_view what) {
-    if (code != SQLITE_OK && code != SQLITE_DONE && code != SQLITE_ROW) {
-      throw std::runtime_error{fmt::format("bare SQLite: {}: {}", what, sqlite3_errmsg(db))};
-    }
-  };
-  const auto exec = [&](const std::string& sql) {
-    check(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), sql);
-  };
-  const auto close = [&] {
-    sqlite3_finalize(statement);
-    sqlite3_close_v2(db);
-  };
-  try {
-    check(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), "open");
-    exec("PRAGMA synchronous=NORMAL");
-    // The model row: the columns an add writes, read as text (JSON) or integers.
-    exec(fmt::format("ATTACH DATABASE '{}' AS model", model.string()));
-    check(sqlite3_prepare_v2(db,
-                             "SELECT task, arguments, trigger, options, next_fire, next_run, "
-                             "paused, version FROM model.jobs LIMIT 1",
-                             -1, &statement, nullptr),
-          "prepare");
-    if (sqlite3_step(statement) != SQLITE_ROW) {
+  namespace sqlite = apsched::detail::sqlite;
+  // The model row: the columns an add writes, as text (JSON) or integers.
+  std::vector<std::string> texts;
+  std::vector<std::int64_t> integers;
+  {
+    sqlite::Database source = sqlite::Database::open(model);
+    sqlite::Statement select = source.prepare(
+        "SELECT task, arguments, trigger, options, next_fire, next_run, paused, version "
+        "FROM jobs LIMIT 1");
+    if (!select.step()) {
       throw std::runtime_error{"bare SQLite: the model database has no job"};
     }
-    std::vector<std::string> texts;
-    std::vector<sqlite3_int64> integers;
     for (int column = 0; column < 4; ++column) {
-      texts.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(statement, column)));
+      texts.push_back(select.column_text(column));
     }
     for (int column = 4; column < 8; ++column) {
-      integers.push_back(sqlite3_column_int64(statement, column));
+      integers.push_back(select.column_int64(column));
     }
-    sqlite3_finalize(statement);
-    statement = nullptr;
-    exec("DETACH DATABASE model");
-    check(sqlite3_prepare_v2(db,
-                             "INSERT INTO jobs (id, task, arguments, trigger, options, "
-                             "next_fire, next_run, paused, version) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                             -1, &statement, nullptr),
-          "prepare");
-    const SteadyClock::time_point begin = SteadyClock::now();
-    if (one_transaction) {
-      exec("BEGIN IMMEDIATE");
-    }
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!one_transaction) {
-        exec("BEGIN IMMEDIATE");
-      }
-      const std::string id = fmt::format("bare-{}", i);
-      check(sqlite3_bind_text(statement, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC),
-            "bind");
-      for (int t = 0; t < 4; ++t) {
-        const std::string& text = texts[static_cast<std::size_t>(t)];
-        check(sqlite3_bind_text(statement, 2 + t, text.data(), static_cast<int>(text.size()),
-                                SQLITE_STATIC),
-              "bind");
-      }
-      for (int n = 0; n < 4; ++n) {
-        // next_run (and next_fire) one nanosecond apart per job, as distinct due times are.
-        const sqlite3_int64 shift = n < 2 ? static_cast<sqlite3_int64>(i) : 0;
-        check(sqlite3_bind_int64(statement, 6 + n, integers[static_cast<std::size_t>(n)] + shift),
-              "bind");
-      }
-      check(sqlite3_step(statement), "insert");
-      check(sqlite3_reset(statement), "reset");
-      if (!one_transaction) {
-        exec("COMMIT");
-      }
-    }
-    if (one_transaction) {
-      exec("COMMIT");
-    }
-    const double seconds = seconds_since(begin);
-    close();
-    return seconds;
-  } catch (...) {
-    close();
-    throw;
   }
+  sqlite::Database db = sqlite::Database::open(file);
+  sqlite::Statement insert = db.prepare(
+      "INSERT INTO jobs (id, task, arguments, trigger, options, next_fire, next_run, paused, "
+      "version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  const auto add = [&](std::size_t i) {
+    const std::string id = fmt::format("bare-{}", i);
+    insert.bind_static(1, id);
+    for (int t = 0; t < 4; ++t) {
+      insert.bind_static(2 + t, texts[static_cast<std::size_t>(t)]);
+    }
+    for (int n = 0; n < 4; ++n) {
+      // next_fire and next_run one unit apart per job, as distinct due times are.
+      const std::int64_t shift = n < 2 ? static_cast<std::int64_t>(i) : 0;
+      insert.bind(6 + n, integers[static_cast<std::size_t>(n)] + shift);
+    }
+    insert.execute();
+  };
+  const SteadyClock::time_point begin = SteadyClock::now();
+  if (one_transaction) {
+    db.transaction([&] {
+      for (std::size_t i = 0; i < count; ++i) {
+        add(i);
+      }
+    });
+  } else {
+    for (std::size_t i = 0; i < count; ++i) {
+      db.transaction([&] { add(i); });
+    }
+  }
+  return seconds_since(begin);
 }
 
 void run_adds(const Settings& settings, Scratch& scratch) {
@@ -294,8 +261,9 @@ void run_adds(const Settings& settings, Scratch& scratch) {
   fmt::print(
       "\"single\": each add_job is its own transaction; \"batched\": all in one "
       "scheduler.batch(). synchronous=NORMAL, WAL. \"bare SQLite\": the same rows (a copy of "
-      "the first job with new ids) written through SQLite's C API alone into a file with the "
-      "store's schema, one INSERT per BEGIN IMMEDIATE ... COMMIT or all in one transaction: "
+      "the first job with new ids) written without the store, through its SQLite connection "
+      "class, into a file with the store's schema, one INSERT per BEGIN IMMEDIATE ... COMMIT or "
+      "all in one transaction: "
       "the floor for this machine's disk and SQLite. With 4 processes, each adds a quarter, "
       "all at once.\n\n");
   Table table{{"how", "processes", "jobs", "seconds", "adds/s"}};

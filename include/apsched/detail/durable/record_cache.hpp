@@ -46,10 +46,8 @@ struct CachedRecord {
 ///
 /// The records are listed in a vector in the order they were added (an erased one leaves a hole
 /// until holes are half the vector), and found through an open addressing index (linear
-/// probing, at most half full) of 8-byte slots. A lookup reads a few neighbouring slots and,
-/// where 32 bits of the hash match, that one record. A node-based map read two or three
-/// scattered nodes per lookup, and those cache misses made the lookup of each new id (every
-/// add) the largest single cost of a batch of adds.
+/// probing, at most half full) of 8-byte slots: a lookup, hit or miss, reads a few neighbouring
+/// slots and, where 32 bits of the hash match, that one record, rather than scattered nodes.
 ///
 /// Thread safety: not thread-safe.
 class RecordCache {
@@ -87,7 +85,9 @@ class RecordCache {
         throw std::length_error{"RecordCache: more than 2^32 - 2 records"};
       }
       if ((size() + 1) * 2 > slots_.size()) {
-        grow_index(std::max<std::size_t>(16, slots_.size() * 2));
+        // A power of two, at least twice the entries.
+        slots_.resize(std::max<std::size_t>(16, slots_.size() * 2));
+        reindex();
       }
       entries_.push_back(Entry{std::move(entry), code});
       place(code, entries_.size());
@@ -139,8 +139,9 @@ class RecordCache {
   /// drop_if_idle for every entry: after writes were undone.
   void drop_all_idle() noexcept {
     keep_only([](CachedRecord& entry) {
-      entry.stale = !idle(entry.record) || entry.stale;
-      return !idle(entry.record);
+      const bool busy = !idle(entry.record);
+      entry.stale = entry.stale || busy;
+      return busy;
     });
   }
 
@@ -216,10 +217,9 @@ class RecordCache {
     slots_[slot] = Slot{static_cast<std::uint32_t>(entry), tag_of(code)};
   }
 
-  // Indexes every entry anew in `capacity` slots (a power of two, at least twice the entries).
-  // Holes stay (the index refers to positions); keep_only closes them.
-  void grow_index(std::size_t capacity) {
-    slots_.assign(capacity, Slot{});
+  // Indexes every entry (not the holes) anew in the slots there are.
+  void reindex() noexcept {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
     for (std::size_t i = 0; i < entries_.size(); ++i) {
       if (entries_[i].cached) {
         place(entries_[i].hash, i + 1);
@@ -274,10 +274,7 @@ class RecordCache {
       return;
     }
     entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(kept), entries_.end());
-    std::fill(slots_.begin(), slots_.end(), Slot{});
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-      place(entries_[i].hash, i + 1);
-    }
+    reindex();
   }
 
   // Drops idle entries but `keep`, oldest first, down to half the limit, so that the sweep,
