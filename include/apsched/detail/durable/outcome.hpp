@@ -52,10 +52,11 @@ struct PendingOutcome {
                                                     const JobRecord* record, TimePoint scheduled,
                                                     FireState fire_state, std::string_view error,
                                                     std::string_view call) {
-  if (record != nullptr) {
-    if (const CachedRecord* entry = cache.holding(*record); entry != nullptr && entry->retired) {
-      record = nullptr;
-    }
+  // One lookup serves both rules (`record`, when given, is job `id`'s).
+  const CachedRecord* entry = cache.find(id);
+  const CachedRecord* retired = entry != nullptr && entry->retired ? entry : nullptr;
+  if (retired != nullptr && record == &retired->record) {
+    record = nullptr;
   }
   const bool ran = fire_state == FireState::succeeded || fire_state == FireState::failed;
   PendingOutcome outcome{
@@ -68,8 +69,7 @@ struct PendingOutcome {
       .last_run = record != nullptr && ran && record->last_run != TimePoint::min()
                       ? to_stored_time(call, record->last_run)
                       : no_time};
-  if (const CachedRecord* entry = cache.find(id);
-      entry != nullptr && entry->retired && RecordCache::idle(entry->record)) {
+  if (retired != nullptr && RecordCache::idle(retired->record)) {
     cache.erase(id);
   }
   return outcome;
