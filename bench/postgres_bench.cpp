@@ -3,7 +3,8 @@
 // fires per second, each exactly once, and how late due jobs start (p50/p99), also with
 // 1,000,000 further jobs stored; and how soon a job added on one scheduler starts on another
 // (LISTEN/NOTIFY). Needs a server:
-// APSCHED_TEST_POSTGRES (a libpq connection string; .ci/postgres start prints one). Each
+// APSCHED_TEST_POSTGRES (a libpq connection string; tests/support/postgres_server.sh start
+// STATE prints one). Each
 // measurement works in a schema of its own, dropped afterwards. Prints markdown tables.
 #include <apsched/background_scheduler.hpp>
 #include <apsched/stores/postgres.hpp>

@@ -15,6 +15,8 @@
 #include <type_traits>
 #include <utility>
 
+namespace any_trigger_test {
+
 using namespace std::chrono_literals;
 using apsched::AnyTrigger;
 using apsched::DateTrigger;
@@ -354,3 +356,5 @@ TEST_CASE("a user-written minimal trigger works through any trigger", "[any_trig
   CHECK_FALSE(trigger.next_fire_time(t0, t0).has_value());
   CHECK(trigger.target<LabelledTrigger>() != nullptr);
 }
+
+}  // namespace any_trigger_test

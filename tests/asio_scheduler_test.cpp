@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+namespace asio_scheduler_test {
+
 // Standalone Asio, or Boost.Asio with APSCHED_USE_BOOST_ASIO, as the part is built.
 namespace net = apsched::detail::net;
 using namespace std::chrono_literals;
@@ -274,3 +276,5 @@ TEST_CASE("jobs added from several threads while the context runs all run once",
   runner.join();
   CHECK(runs.load() == threads * per_thread);
 }
+
+}  // namespace asio_scheduler_test

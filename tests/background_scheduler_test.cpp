@@ -17,6 +17,8 @@
 #include <latch>
 #include <stop_token>
 
+namespace background_scheduler_test {
+
 using namespace std::chrono_literals;
 using apsched::DateTrigger;
 using apsched::EventType;
@@ -228,3 +230,5 @@ TEST_CASE("the destructor stops the loop and waits for running jobs",
   }
   CHECK(finished);
 }
+
+}  // namespace background_scheduler_test

@@ -14,6 +14,8 @@
 #include <latch>
 #include <thread>
 
+namespace blocking_scheduler_test {
+
 using namespace std::chrono_literals;
 
 TEST_CASE("the default blocking scheduler names its defaults", "[scheduler][blocking]") {
@@ -59,3 +61,5 @@ TEST_CASE("start returns after another thread calls shutdown", "[scheduler][bloc
   scheduler.shutdown();
   REQUIRE(blocked.wait_for(10s) == std::future_status::ready);
 }
+
+}  // namespace blocking_scheduler_test

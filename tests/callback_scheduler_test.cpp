@@ -8,6 +8,8 @@
 
 #include <chrono>
 
+namespace callback_scheduler_test {
+
 using namespace std::chrono_literals;
 
 TEST_CASE("a callback scheduler runs jobs inline on the system clock", "[scheduler][callback]") {
@@ -36,3 +38,5 @@ TEST_CASE("process_due_jobs returns nothing while stopped or paused", "[schedule
   scheduler.process_due_jobs();
   CHECK(runs == 1);
 }
+
+}  // namespace callback_scheduler_test

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+namespace clock_test {
+
 using namespace std::chrono_literals;
 using apsched::Clock;
 using apsched::SystemClock;
@@ -134,3 +136,5 @@ TEST_CASE("system clock's wait_until wakes when the condition variable is notifi
   CHECK(woke_future.wait_for(10s) == std::future_status::ready);
   waiter.join();
 }
+
+}  // namespace clock_test

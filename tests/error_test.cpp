@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+namespace error_test {
+
 namespace {
 
 template <class E>
@@ -81,3 +83,5 @@ TEST_CASE("a specific error is caught by its base classes", "[error]") {
   REQUIRE_THROWS_WITH(throw apsched::UnknownTimeZoneError{"unknown zone \"Mars/Base\""},
                       apsched::test::contains("Mars/Base"));
 }
+
+}  // namespace error_test

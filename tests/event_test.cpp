@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+namespace event_test {
+
 using apsched::all_events;
 using apsched::EventMask;
 using apsched::EventType;
@@ -97,3 +99,5 @@ TEST_CASE("a default event has every optional field empty", "[event]") {
   CHECK(event.runs == 0);
   CHECK(event.exception == nullptr);
 }
+
+}  // namespace event_test

@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <utility>
 
+namespace executor_test {
+
 using apsched::Executor;
 using apsched::RestartableExecutor;
 using apsched::Task;
@@ -166,3 +168,5 @@ TEST_CASE("types breaking an Executor requirement are not Executors", "[executor
   STATIC_REQUIRE_FALSE(Executor<SubmitWrongType>);
   STATIC_REQUIRE_FALSE(Executor<int>);
 }
+
+}  // namespace executor_test

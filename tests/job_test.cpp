@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+namespace job_test {
+
 using apsched::JobContext;
 using apsched::JobFunction;
 
@@ -107,3 +109,5 @@ TEST_CASE("move-only callables can be jobs", "[job]") {
   body.get()->run(JobContext{});
   SUCCEED("a unique_ptr capture compiled and ran");
 }
+
+}  // namespace job_test

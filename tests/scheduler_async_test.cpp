@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+namespace scheduler_async_test {
+
 using namespace std::chrono_literals;
 using apsched::EventType;
 using apsched::test::contains;
@@ -161,3 +163,5 @@ TEST_CASE("an asynchronous run that ends after its scheduler is discarded", "[sc
   pending.completions.clear();
   SUCCEED("the late completions touched no freed memory (checked by the sanitizers)");
 }
+
+}  // namespace scheduler_async_test

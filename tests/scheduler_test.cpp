@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+namespace scheduler_test {
+
 using namespace std::chrono_literals;
 using apsched::Coalesce;
 using apsched::DateTrigger;
@@ -694,3 +696,5 @@ TEST_CASE("the destructor calls no listener or wake-up handler", "[scheduler][sh
   }  // shuts down and drops the queued run, silently
   CHECK(calls == 0);
 }
+
+}  // namespace scheduler_test

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+namespace trigger_test {
+
 using apsched::DescribedTrigger;
 using apsched::JitteredTrigger;
 using apsched::TimePoint;
@@ -128,3 +130,5 @@ TEST_CASE("types breaking a Trigger requirement are not Triggers", "[trigger][co
   STATIC_REQUIRE_FALSE(Trigger<int>);
   STATIC_REQUIRE_FALSE(Trigger<void>);
 }
+
+}  // namespace trigger_test

@@ -3,6 +3,8 @@
 
 #include "support/catch.hpp"
 
+namespace version_test {
+
 #if APSCHED_VERSION_MAJOR < 0 || APSCHED_VERSION_MINOR < 0 || APSCHED_VERSION_PATCH < 0
 #error "the version macros must be usable in #if"
 #endif
@@ -22,3 +24,5 @@ TEST_CASE("version parts fit their two decimal digits", "[version]") {
   STATIC_REQUIRE(apsched::version >= 0);
   STATIC_REQUIRE(apsched::version > 0);
 }
+
+}  // namespace version_test

@@ -7,6 +7,8 @@
 
 #include <thread>
 
+namespace asio_io_context_executor_test {
+
 // Standalone Asio, or Boost.Asio with APSCHED_USE_BOOST_ASIO, as the part is built.
 namespace net = apsched::detail::net;
 
@@ -100,3 +102,5 @@ TEST_CASE("io_context executor takes tasks from several threads", "[executor][as
   io.poll();
   CHECK(counts.runs == 200);
 }
+
+}  // namespace asio_io_context_executor_test

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+namespace cron_reference_test {
+
 using namespace std::chrono_literals;
 using apsched::CronOptions;
 using apsched::CronTrigger;
@@ -190,3 +192,5 @@ TEST_CASE("cron trigger agrees with minute-by-minute search across daylight-savi
   CHECK(outcome.compared > 250);
   CHECK(outcome.fired > 150);
 }
+
+}  // namespace cron_reference_test

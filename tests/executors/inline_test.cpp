@@ -7,6 +7,8 @@
 #include <thread>
 #include <utility>
 
+namespace executors_inline_test {
+
 using apsched::ExecutorShutdownError;
 using apsched::InlineExecutor;
 using apsched::Task;
@@ -84,3 +86,5 @@ TEST_CASE("inline executor keeps its shut-down state when moved", "[executor][in
   moved_running.submit(probe_task(counts));
   CHECK(counts.runs == 1);
 }
+
+}  // namespace executors_inline_test

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+namespace executors_thread_pool_test {
+
 using namespace std::chrono_literals;
 using apsched::ExecutorShutdownError;
 using apsched::Task;
@@ -341,3 +343,5 @@ TEST_CASE("thread pool shut down by its own task still runs the queued tasks",
   CHECK(counts.runs == 5);
   CHECK(counts.drops == 0);
 }
+
+}  // namespace executors_thread_pool_test

@@ -23,6 +23,8 @@
 #include <unordered_map>
 #include <vector>
 
+namespace json_durable_scheduler_test {
+
 using namespace std::chrono_literals;
 using apsched::DateTrigger;
 using apsched::EventType;
@@ -347,3 +349,5 @@ TEST_CASE("durable: a batch brackets the changes in the durable stores and holds
                   std::runtime_error);
   CHECK(f.journal->batch == std::vector<std::string>{"begin", "commit", "begin", "rollback"});
 }
+
+}  // namespace json_durable_scheduler_test

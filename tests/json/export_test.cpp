@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+namespace json_export_test {
+
 using namespace std::chrono_literals;
 using apsched::TimePoint;
 using apsched::test::Journal;
@@ -151,3 +153,5 @@ TEST_CASE("json export: a conflicting or malformed import lands nothing", "[json
   CHECK_THROWS_AS(apsched::import_jobs(node.scheduler, unknown, {.replace_existing = true}),
                   apsched::UnknownTaskError);
 }
+
+}  // namespace json_export_test

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <string>
 
+namespace json_job_options_test {
+
 using namespace std::chrono_literals;
 using apsched::Coalesce;
 using apsched::decode_options;
@@ -176,3 +178,5 @@ TEST_CASE("json: decode_options names the field, its value and what was expected
   fails(json{{"name", std::string(100, 'x')}, {"paused", 0}},
         "decode_options: field \"paused\" of the job options object is 0; expected true or false");
 }
+
+}  // namespace json_job_options_test

@@ -15,13 +15,8 @@
 #include <thread>
 #include <vector>
 
-using apsched::JobContext;
-using apsched::SerializationError;
-using apsched::TaskRegistry;
-using apsched::UnknownTaskError;
-using apsched::test::contains;
-using nlohmann::json;
-
+// A user type at namespace scope, as users write them: the messages tested below name it
+// reports::Address. Only this file declares the namespace reports.
 namespace reports {
 
 // A user type with its own to_json/from_json, found by ADL.
@@ -31,10 +26,10 @@ struct Address {
   friend bool operator==(const Address&, const Address&) = default;
 };
 
-inline void to_json(json& j, const Address& address) {
-  j = json{{"city", address.city}, {"zip", address.zip}};
+inline void to_json(nlohmann::json& j, const Address& address) {
+  j = nlohmann::json{{"city", address.city}, {"zip", address.zip}};
 }
-inline void from_json(const json& j, Address& address) {
+inline void from_json(const nlohmann::json& j, Address& address) {
   j.at("city").get_to(address.city);
   j.at("zip").get_to(address.zip);
   if (address.zip < 0) {
@@ -43,6 +38,15 @@ inline void from_json(const json& j, Address& address) {
 }
 
 }  // namespace reports
+
+namespace json_task_registry_test {
+
+using apsched::JobContext;
+using apsched::SerializationError;
+using apsched::TaskRegistry;
+using apsched::UnknownTaskError;
+using apsched::test::contains;
+using nlohmann::json;
 
 namespace {
 
@@ -352,3 +356,5 @@ TEST_CASE("json: tasks may be added while other threads build bodies",
   CHECK(total == threads * rounds);
   CHECK(tasks.names().size() == rounds + 1);
 }
+
+}  // namespace json_task_registry_test

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+namespace json_trigger_codec_test {
+
 using namespace std::chrono_literals;
 using apsched::AndOptions;
 using apsched::AndTrigger;
@@ -759,3 +761,5 @@ TEST_CASE("json: triggers expose everything their codecs encode", "[json][trigge
   CHECK(either.options().jitter == 3s);
   CHECK(std::get<1>(either.triggers()).interval() == 3h);
 }
+
+}  // namespace json_trigger_codec_test

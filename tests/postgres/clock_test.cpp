@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+namespace postgres_clock_test {
+
 using namespace std::chrono_literals;
 using apsched::Duration;
 using apsched::PostgresJobStore;
@@ -189,3 +191,5 @@ TEST_CASE("postgres clock: nodes an hour apart share the jobs and run each fire 
     CHECK(starts[0].started >= starts[0].scheduled - tolerance);
   }
 }
+
+}  // namespace postgres_clock_test

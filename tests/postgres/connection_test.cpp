@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+namespace postgres_connection_test {
+
 using namespace std::chrono_literals;
 using apsched::detail::postgres::Connection;
 using apsched::detail::postgres::Notification;
@@ -128,3 +130,5 @@ TEST_CASE("postgres connection: notifications reach the listening connection", "
   CHECK(received[1].payload == "job-2");
   CHECK(listener.wait_for_notifications(0ms).empty());
 }
+
+}  // namespace postgres_connection_test

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+namespace postgres_migrate_test {
+
 using apsched::detail::postgres::Connection;
 using apsched::detail::postgres::migrate;
 using apsched::detail::postgres::Migration;
@@ -105,3 +107,5 @@ TEST_CASE("postgres migrate: connections migrating at once apply each step once"
   Connection db = schema.connect();
   CHECK(db.query("SELECT count(*) FROM log").int64(0, 0) == 2);
 }
+
+}  // namespace postgres_migrate_test

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+namespace postgres_notify_test {
+
 using namespace std::chrono_literals;
 using apsched::PostgresJobStore;
 using apsched::TimePoint;
@@ -51,3 +53,5 @@ TEST_CASE("postgres notify: a job added on one node starts on another well befor
   REQUIRE(fires.size() == 1);
   CHECK(fires[0].state == apsched::FireState::succeeded);
 }
+
+}  // namespace postgres_notify_test

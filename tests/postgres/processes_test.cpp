@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+namespace postgres_processes_test {
+
 using namespace std::chrono_literals;
 using apsched::TimePoint;
 using apsched::detail::postgres::Connection;
@@ -239,3 +241,5 @@ TEST_CASE("postgres processes: the fires of a scheduler killed while they run ar
                "EXISTS (SELECT 1 FROM ledger l WHERE l.job_id = f.job_id AND "
                "l.scheduled = f.scheduled)") == 0);
 }
+
+}  // namespace postgres_processes_test

@@ -2,8 +2,9 @@
 // Background schedulers on a PostgreSQL database whose server restarts under them: they report
 // store errors, reconnect and go on, and no job, fire or outcome is lost or doubled, whether the
 // restart falls between runs or a run is still going across it.
-// APSCHED_TEST_POSTGRES_RESTART holds a shell command that restarts the test server (.ci/run sets
-// it to `.ci/postgres restart`); without it, every other session of the database is terminated
+// The test server is restarted with postgres_restart_command() (the fixture's server restarts
+// itself; for a server of APSCHED_TEST_POSTGRES, APSCHED_TEST_POSTGRES_RESTART holds a shell
+// command that restarts it); without one, every other session of the database is terminated
 // instead, which is what clients see of a restart, only without the outage.
 #include <apsched/background_scheduler.hpp>
 #include <apsched/stores/postgres.hpp>
@@ -31,6 +32,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace postgres_restart_test {
 
 using namespace std::chrono_literals;
 using apsched::TimePoint;
@@ -217,18 +220,18 @@ std::unique_ptr<Scheduler> make_scheduler(const TestSchema& schema, Observed& ob
   return scheduler;
 }
 
-// Restarts the server with the command in APSCHED_TEST_POSTGRES_RESTART; without one, terminates
+// Restarts the server with postgres_restart_command(); without one, terminates
 // every other session of the test database, then ends the transaction of schema.admin() if one
 // is open. Returns whether the server was restarted.
 bool restart_server(TestSchema& schema) {
-  const char* command = std::getenv("APSCHED_TEST_POSTGRES_RESTART");
-  if (command != nullptr && *command != 0) {
-    INFO("APSCHED_TEST_POSTGRES_RESTART=" << command);
-    REQUIRE(std::system(command) == 0);
+  if (const std::string command = apsched::test::postgres_restart_command(); !command.empty()) {
+    INFO("restart command: " << command);
+    REQUIRE(std::system(command.c_str()) == 0);
     return true;
   }
   WARN(
-      "APSCHED_TEST_POSTGRES_RESTART is not set: the schedulers' sessions are terminated with "
+      "no restart command (APSCHED_TEST_POSTGRES_RESTART) for the server of "
+      "APSCHED_TEST_POSTGRES: the schedulers' sessions are terminated with "
       "pg_terminate_backend instead of a server restart (no outage)");
   const std::int64_t terminated =
       schema.admin()
@@ -260,7 +263,7 @@ std::int64_t single(Connection& db, const std::string& sql) { return db.query(sq
 }  // namespace
 
 TEST_CASE("postgres restart: schedulers reconnect and continue, and nothing is lost",
-          "[postgres][restart][thread]") {
+          "[postgres][restart][thread][serial]") {
   TestSchema schema;
   Observed observed;
   std::vector<std::string> ticks;
@@ -422,7 +425,7 @@ TEST_CASE("postgres restart: schedulers reconnect and continue, and nothing is l
 }
 
 TEST_CASE("postgres restart: a run going on across the restart ends normally and is recorded",
-          "[postgres][restart][thread]") {
+          "[postgres][restart][thread][serial]") {
   TestSchema schema;
   Observed observed;
   // Shared with the task, so that it outlives a run still waiting in it.
@@ -470,3 +473,5 @@ TEST_CASE("postgres restart: a run going on across the restart ends normally and
   const Observed::State state = observed.snapshot();
   CHECK(state.runs == std::map<Observed::Fire, int>{{fire, 1}});
 }
+
+}  // namespace postgres_restart_test

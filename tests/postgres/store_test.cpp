@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+namespace postgres_store_test {
+
 using namespace std::chrono_literals;
 using apsched::FireDecision;
 using apsched::FireState;
@@ -728,3 +730,5 @@ TEST_CASE("postgres scheduler: max_instances counts the runs other schedulers ha
   REQUIRE(history.size() == 3);
   CHECK(history[1].state == FireState::skipped);
 }
+
+}  // namespace postgres_store_test

@@ -33,6 +33,8 @@
 #include <utility>
 #include <vector>
 
+namespace sqlite_processes_test {
+
 using namespace std::chrono_literals;
 using apsched::TimePoint;
 using apsched::test::spawn;
@@ -243,3 +245,5 @@ TEST_CASE("sqlite processes: SIGKILL at random moments never corrupts, loses or 
   CHECK(db.rows("SELECT COUNT(*) FROM fires WHERE state = 'submitted'")[0][0] == "0");
   CHECK(db.rows("SELECT COUNT(*) FROM owners")[0][0] == "0");
 }
+
+}  // namespace sqlite_processes_test

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+namespace sqlite_scheduler_test {
+
 using namespace std::chrono_literals;
 using apsched::EventType;
 using apsched::FireRecord;
@@ -232,3 +234,5 @@ TEST_CASE(
   CHECK(second.scheduler.get_job("later").has_value());
   CHECK(second.log.count(EventType::store_job_unusable) == 2);
 }
+
+}  // namespace sqlite_scheduler_test

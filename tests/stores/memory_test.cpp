@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+namespace stores_memory_test {
+
 using namespace std::chrono_literals;
 using apsched::JobRecord;
 using apsched::MemoryJobStore;
@@ -563,3 +565,5 @@ TEST_CASE("memory store agrees with a reference model under random operations",
   check_against_model(4, 300, 40'000);
   check_against_model(5, 3000, 60'000);
 }
+
+}  // namespace stores_memory_test

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+namespace stores_sqlite_test {
+
 using namespace std::chrono_literals;
 using apsched::FireDecision;
 using apsched::FireRecord;
@@ -1145,3 +1147,5 @@ TEST_CASE("sqlite store: the options text add_job stores is their JSON encoding"
   apsched::detail::sqlite::decode_record_options(nlohmann::json::parse(text), back);
   CHECK(apsched::detail::sqlite::encode_record_options_text(back) == text);
 }
+
+}  // namespace stores_sqlite_test

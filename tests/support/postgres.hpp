@@ -6,24 +6,63 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <string>
 #include <string_view>
 
 namespace apsched::test {
 
+/// The value of `key` in the state file of the test server the ctest fixture postgres_server
+/// started (tests/support/postgres_server.sh; ctest names the file in
+/// APSCHED_TEST_POSTGRES_SERVER), or empty.
+inline std::string postgres_server_state(std::string_view key) {
+  const char* path = std::getenv("APSCHED_TEST_POSTGRES_SERVER");
+  if (path == nullptr || *path == 0) {
+    return {};
+  }
+  std::ifstream file{path};
+  for (std::string line; std::getline(file, line);) {
+    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == '=') {
+      return line.substr(key.size() + 1);
+    }
+  }
+  return {};
+}
+
 /// The connection string of the test database: the environment variable APSCHED_TEST_POSTGRES,
-/// else the one the tests were configured with.
+/// else the fixture's server, else the one the tests were configured with. When the fixture
+/// found no server to start, prints its reason and ends the test process with the exit code
+/// ctest reads as skipped (77).
 inline std::string postgres_conninfo() {
   if (const char* value = std::getenv("APSCHED_TEST_POSTGRES"); value != nullptr && *value != 0) {
     return value;
+  }
+  if (std::string conninfo = postgres_server_state("conninfo"); !conninfo.empty()) {
+    return conninfo;
+  }
+  if (const std::string reason = postgres_server_state("skip"); !reason.empty()) {
+    fmt::print("skipped: {}\n", reason);
+    std::fflush(stdout);
+    std::_Exit(77);
   }
 #ifdef APSCHED_TEST_POSTGRES_DEFAULT
   return APSCHED_TEST_POSTGRES_DEFAULT;
 #else
   return {};
 #endif
+}
+
+/// A shell command that restarts the test server: the environment variable
+/// APSCHED_TEST_POSTGRES_RESTART, else the fixture's, else empty.
+inline std::string postgres_restart_command() {
+  if (const char* value = std::getenv("APSCHED_TEST_POSTGRES_RESTART");
+      value != nullptr && *value != 0) {
+    return value;
+  }
+  return postgres_server_state("restart");
 }
 
 /// A new schema apsched_test_<random> in the test database, dropped with its contents on

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+namespace testing_manual_clock_test {
+
 using namespace std::chrono_literals;
 using apsched::ManualClock;
 using apsched::TimePoint;
@@ -261,3 +263,5 @@ TEST_CASE("manual clock observers and copies of the clock share one list", "[man
   clock.advance(1s);
   CHECK(calls == 1);
 }
+
+}  // namespace testing_manual_clock_test

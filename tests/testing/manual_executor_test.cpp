@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+namespace testing_manual_executor_test {
+
 using apsched::ExecutorShutdownError;
 using apsched::ManualExecutor;
 using apsched::Task;
@@ -149,3 +151,5 @@ TEST_CASE("manual executor accepts tasks from several threads at once",
   CHECK(executor.run_all() == threads * per_thread);
   CHECK(counts.runs == threads * per_thread);
 }
+
+}  // namespace testing_manual_executor_test

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace triggers_calendar_interval_test {
+
 using namespace std::chrono_literals;
 using apsched::CalendarIntervalOptions;
 using apsched::CalendarIntervalTrigger;
@@ -155,3 +157,5 @@ TEST_CASE("calendar interval trigger defaults its start to today and describes i
   STATIC_REQUIRE(apsched::Trigger<CalendarIntervalTrigger>);
   STATIC_REQUIRE(apsched::DescribedTrigger<CalendarIntervalTrigger>);
 }
+
+}  // namespace triggers_calendar_interval_test

@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+namespace triggers_combining_test {
+
 using namespace std::chrono_literals;
 using apsched::AndOptions;
 using apsched::AndTrigger;
@@ -124,3 +126,5 @@ TEST_CASE("combining triggers satisfy the Trigger concept over any triggers",
   // Nesting works, and a non-trigger is not accepted.
   STATIC_REQUIRE_FALSE(std::is_constructible_v<OrTrigger<Sevens>, int>);
 }
+
+}  // namespace triggers_combining_test

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+namespace triggers_cron_test {
+
 using namespace std::chrono_literals;
 using apsched::CronFields;
 using apsched::CronOptions;
@@ -457,3 +459,5 @@ TEST_CASE("cron calendar arithmetic knows the Gregorian leap rules beyond TimePo
   STATIC_REQUIRE(weekday_from_days(days_from_civil(2400, 2, 29)) == 2);  // a Tuesday
   STATIC_REQUIRE(apsched::detail::civil_from_days(days_from_civil(2400, 2, 29)).day == 29);
 }
+
+}  // namespace triggers_cron_test

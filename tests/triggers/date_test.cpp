@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+namespace triggers_date_test {
+
 using namespace std::chrono_literals;
 using apsched::DateTrigger;
 using apsched::TimePoint;
@@ -33,3 +35,5 @@ TEST_CASE("date trigger satisfies the Trigger concept", "[trigger][date]") {
   STATIC_REQUIRE(apsched::DescribedTrigger<DateTrigger>);
   STATIC_REQUIRE_FALSE(apsched::JitteredTrigger<DateTrigger>);
 }
+
+}  // namespace triggers_date_test

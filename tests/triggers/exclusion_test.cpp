@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+namespace triggers_exclusion_test {
+
 using namespace std::chrono_literals;
 using apsched::CronTrigger;
 using apsched::Exclusions;
@@ -126,3 +128,5 @@ TEST_CASE("exclusion trigger rejects bad exclusions", "[trigger][exclusion][erro
   exclusions.timezone = "Atlantis/Capital";
   CHECK_THROWS_AS((ExclusionTrigger{cron("* * * * *"), exclusions}), apsched::UnknownTimeZoneError);
 }
+
+}  // namespace triggers_exclusion_test

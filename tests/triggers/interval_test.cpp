@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+namespace triggers_interval_test {
+
 using namespace std::chrono_literals;
 using apsched::Duration;
 using apsched::IntervalOptions;
@@ -368,3 +370,5 @@ TEST_CASE("interval trigger is a copyable, jittered, described Trigger", "[trigg
   CHECK(copy.next_fire_time(t0, t0) == original.next_fire_time(t0, t0));
   CHECK(copy.describe() == original.describe());
 }
+
+}  // namespace triggers_interval_test

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+namespace detail_durable_record_cache_test {
+
 using apsched::JobRecord;
 using apsched::TimePoint;
 using apsched::detail::durable::CachedRecord;
@@ -240,3 +242,5 @@ TEST_CASE("RecordCache agrees with a map model over a long random sequence", "[d
   CHECK(cache.size() == 0);
   CHECK(cache.find("job-1") == nullptr);
 }
+
+}  // namespace detail_durable_record_cache_test

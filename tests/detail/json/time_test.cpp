@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+namespace detail_json_time_test {
+
 using namespace std::chrono_literals;
 using apsched::TimePoint;
 using apsched::detail::json::format_rfc3339;
@@ -57,3 +59,5 @@ TEST_CASE("parse_rfc3339 reads back what format_rfc3339 writes", "[json]") {
     CHECK(*read == t);
   }
 }
+
+}  // namespace detail_json_time_test

@@ -11,6 +11,8 @@
 #include <limits>
 #include <string>
 
+namespace detail_json_write_test {
+
 using apsched::detail::json::dump_compact;
 using nlohmann::json;
 
@@ -58,3 +60,5 @@ TEST_CASE("write_string appends to what is there", "[json]") {
   apsched::detail::json::write_string("a\nb", out);
   CHECK(out == R"(prefix:"a\nb")");
 }
+
+}  // namespace detail_json_write_test

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+namespace detail_sqlite_busy_test {
+
 using namespace std::chrono_literals;
 using apsched::StoreError;
 using apsched::detail::SplitMix64;
@@ -259,3 +261,5 @@ TEST_CASE("sqlite writer on another thread waits until the transaction ends",
   }
   CHECK(count_rows(c.blocker) == 2);
 }
+
+}  // namespace detail_sqlite_busy_test

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+namespace detail_sqlite_database_test {
+
 using apsched::StoreError;
 using apsched::detail::sqlite::Database;
 using apsched::detail::sqlite::Journal;
@@ -374,3 +376,5 @@ TEST_CASE("sqlite moved database keeps its connection", "[sqlite][database]") {
   moved.exec("UPDATE t SET x = 8");
   CHECK(moved.changes() == 1);
 }
+
+}  // namespace detail_sqlite_database_test

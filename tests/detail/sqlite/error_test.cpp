@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace detail_sqlite_error_test {
+
 using apsched::StoreError;
 using apsched::detail::sqlite::abbreviate_sql;
 using apsched::detail::sqlite::CallSite;
@@ -60,3 +62,5 @@ TEST_CASE("sqlite throw_error names the call, the subject and the message, and k
   REQUIRE_THROWS_WITH(throw_last_error(path_site, nullptr, SQLITE_NOMEM),
                       "open: \"jobs.db\": out of memory");
 }
+
+}  // namespace detail_sqlite_error_test

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+namespace detail_sqlite_migrate_test {
+
 using apsched::InvalidArgumentError;
 using apsched::SchemaVersionError;
 using apsched::StoreError;
@@ -194,3 +196,5 @@ TEST_CASE("sqlite two connections migrating one file at once apply each migratio
   CHECK(count_jobs(db) == 1);
   CHECK(schema_version(db, "apsched_jobs") == 5);
 }
+
+}  // namespace detail_sqlite_migrate_test

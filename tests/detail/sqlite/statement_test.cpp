@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+namespace detail_sqlite_statement_test {
+
 using namespace std::string_view_literals;
 using apsched::StoreError;
 using apsched::detail::sqlite::Database;
@@ -300,3 +302,5 @@ TEST_CASE("sqlite is_commit_sql recognises COMMIT and END in any case", "[sqlite
   STATIC_REQUIRE_FALSE(is_commit_sql("INSERT INTO commit_log VALUES (1)"));
   STATIC_REQUIRE_FALSE(is_commit_sql(""));
 }
+
+}  // namespace detail_sqlite_statement_test
