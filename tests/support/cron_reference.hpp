@@ -167,7 +167,8 @@ class CronGenerator {
       const int kind = pick(7);
       const int a = min + pick(span);
       const int b = min + pick(span);
-      const int step = 1 + pick(std::min(span, 15));
+      // A step fits in what it steps through: at most max - min for `*`, b - a for `a-b`.
+      const int step = 1 + pick(std::min(span - 1, 15));
       if (kind == 0) {
         text += "*";
         for (int v = min; v <= max; ++v) mark(v);
@@ -178,9 +179,9 @@ class CronGenerator {
         text += fmt::format("*/{}", step);
         for (int v = min; v <= max; v += step) mark(v);
       } else if (kind == 4 || kind == 5) {
-        text += name(a) + "-" + name(b) + (kind == 5 ? fmt::format("/{}", step) : "");
-        const int s = kind == 5 ? step : 1;
         const int length = a <= b ? b - a : b - a + span;
+        const int s = kind == 5 && length > 0 ? 1 + pick(std::min(length, 15)) : 1;
+        text += name(a) + "-" + name(b) + (kind == 5 && length > 0 ? fmt::format("/{}", s) : "");
         for (int offset = 0; offset <= length; offset += s) {
           mark(a + offset > max ? a + offset - span : a + offset);
         }

@@ -122,6 +122,82 @@ TEST_CASE("cron trigger supports the Quartz day extensions", "[trigger][cron]") 
         Strings{"2024-03-29 00:00:00", "2024-05-31 00:00:00"});
 }
 
+TEST_CASE("cron trigger reads L alone in day-of-week as every Saturday, as Quartz does",
+          "[trigger][cron]") {
+  // 2011-04-30 was a Saturday; the last Saturday of May 2011 is the 28th.
+  CHECK(fires(cron("0 30 23 ? * L"), utc("2011-04-30 23:30:01"), 3) ==
+        Strings{"2011-05-07 23:30:00", "2011-05-14 23:30:00", "2011-05-21 23:30:00"});
+  CHECK(fires(cron("0 0 * * L"), utc("2011-05-01"), 2) ==
+        Strings{"2011-05-07 00:00:00", "2011-05-14 00:00:00"});
+  CHECK(fires(cron("0 0 * * l"), utc("2011-05-01"), 1) ==
+        fires(cron("0 0 * * SAT"), utc("2011-05-01"), 1));
+  // With a number before it, L is still the last such weekday of the month.
+  CHECK(fires(cron("0 0 * * 6L"), utc("2011-05-01"), 1) == Strings{"2011-05-28 00:00:00"});
+}
+
+TEST_CASE("cron trigger reads Quartz's L-nW as the weekday nearest n days before the last",
+          "[trigger][cron]") {
+  // September 2010: L-5 is Saturday the 25th -> Friday 24th; October: L-5 is Tuesday the 26th.
+  CHECK(fires(cron("0 15 10 L-5W * ? 2010"), utc("2010-09-01"), 3) ==
+        Strings{"2010-09-24 10:15:00", "2010-10-26 10:15:00", "2010-11-25 10:15:00"});
+  // October 2010: L-1 is Saturday the 30th (-> Friday 29th); November: Monday the 29th, once.
+  CHECK(fires(cron("0 0 12 L-1W,L-1 * ? 2010"), utc("2010-10-01"), 3) ==
+        Strings{"2010-10-29 12:00:00", "2010-10-30 12:00:00", "2010-11-29 12:00:00"});
+  // L-0W is LW; an offset past the month's first day matches nothing in that month.
+  CHECK(fires(cron("0 0 0 L-0W 8 ?"), utc("2024-01-01"), 1) == Strings{"2024-08-30 00:00:00"});
+  CHECK(fires(cron("0 0 0 L-29W * ?"), utc("2024-02-01"), 2) ==
+        Strings{"2024-03-01 00:00:00", "2024-04-01 00:00:00"});
+}
+
+TEST_CASE("cron trigger rejects a step larger than the range it steps through",
+          "[trigger][cron][error]") {
+  CHECK_THROWS_AS(fields({.day = "*/31"}), apsched::InvalidTriggerError);
+  CHECK_THROWS_WITH(fields({.day = "*/31"}),
+                    contains(R"(day step 31 in "*/31" is larger than the range 1-31 it steps )"
+                             R"(through; it would match only 1; expected a step of 1-30)"));
+  CHECK_THROWS_WITH(fields({.day = "4-6/3"}),
+                    contains(R"(day step 3 in "4-6/3" is larger than the range 4-6)"));
+  CHECK_THROWS_WITH(fields({.minute = "*/60"}),
+                    contains(R"(minute step 60 in "*/60" is larger than the range 0-59)"));
+  CHECK_THROWS_WITH(cron("*/60 * * * *"),
+                    contains(R"(from_crontab: "*/60 * * * *": minute step 60 in "*/60" is )"
+                             R"(larger than the range 0-59)"));
+  CHECK_THROWS_WITH(cron("0 0 4-6/3 * *"),
+                    contains(R"(day-of-month step 3 in "4-6/3" is larger than the range 4-6)"));
+  CHECK_THROWS_WITH(cron("0 5-5/2 * * *"),
+                    contains(R"(hour step 2 in "5-5/2" is larger than the range 5-5 it steps )"
+                             R"(through; it would match only 5; expected no step on a single )"
+                             R"(value)"));
+  // A reversed range steps through its wrapped length: 22-2 spans 4 hours.
+  CHECK_THROWS_WITH(cron("0 22-2/5 * * *"),
+                    contains(R"(hour step 5 in "22-2/5" is larger than the range 22-2)"));
+  // The largest steps that fit, and Quartz's a/n (a-max/n), stay accepted.
+  CHECK(fires(fields({.day = "*/30"}), utc("2024-01-01"), 2) ==
+        Strings{"2024-01-01 00:00:00", "2024-01-31 00:00:00"});
+  CHECK(fires(cron("0 0 4-6/2 1 *"), utc("2024-01-01"), 2) ==
+        Strings{"2024-01-04 00:00:00", "2024-01-06 00:00:00"});
+  CHECK(fires(cron("55/30 * * * *"), utc("2024-01-01"), 2) ==
+        Strings{"2024-01-01 00:55:00", "2024-01-01 01:55:00"});
+}
+
+TEST_CASE("cron trigger wraps a reversed range past the field's end, in both forms",
+          "[trigger][cron]") {
+  const Strings night{"2024-01-01 00:00:00", "2024-01-01 01:00:00", "2024-01-01 02:00:00",
+                      "2024-01-01 22:00:00", "2024-01-01 23:00:00", "2024-01-02 00:00:00"};
+  CHECK(fires(cron("0 22-2 * * *"), utc("2024-01-01"), 6) == night);
+  CHECK(fires(fields({.hour = "22-2"}), utc("2024-01-01"), 6) == night);
+  CHECK(fires(cron("0 22-2/2 * * *"), utc("2024-01-01"), 3) ==
+        Strings{"2024-01-01 00:00:00", "2024-01-01 02:00:00", "2024-01-01 22:00:00"});
+  CHECK(fires(fields({.hour = "22-2/2"}), utc("2024-01-01"), 3) ==
+        Strings{"2024-01-01 00:00:00", "2024-01-01 02:00:00", "2024-01-01 22:00:00"});
+  // FRI-MON: Friday to Monday; 2024-01-01 is a Monday.
+  CHECK(fires(cron("0 0 * * FRI-MON"), utc("2024-01-01"), 5) ==
+        Strings{"2024-01-01 00:00:00", "2024-01-05 00:00:00", "2024-01-06 00:00:00",
+                "2024-01-07 00:00:00", "2024-01-08 00:00:00"});
+  CHECK(fires(fields({.day_of_week = "fri-mon"}), utc("2024-01-01"), 2) ==
+        Strings{"2024-01-01 00:00:00", "2024-01-05 00:00:00"});
+}
+
 TEST_CASE("cron trigger reads Quartz weekday numbers when asked", "[trigger][cron]") {
   CronOptions options;
   options.weekday_numbering = apsched::WeekdayNumbering::quartz;
@@ -230,7 +306,10 @@ TEST_CASE("cron trigger rejects bad crontab strings naming expression, field, to
   CHECK_THROWS_WITH(cron("@reboot"), contains("unknown macro @reboot"));
   CHECK_THROWS_WITH(cron("? * * * *"), contains("? is allowed only in day-of-month"));
   CHECK_THROWS_WITH(cron("0 0 0 ? * MON#6"), contains(R"(occurrence "6" is out of range 1-5)"));
-  CHECK_THROWS_WITH(cron("0 0 0 L-31 * ?"), contains(R"(offset "31" is out of range 0-30)"));
+  CHECK_THROWS_WITH(cron("0 0 0 L-31 * ?"),
+                    contains(R"("L-31": offset "31" is not a number of days 0-30; expected L-n)"));
+  CHECK_THROWS_WITH(cron("0 0 0 L-31W * ?"),
+                    contains(R"("L-31W": offset "31" is not a number of days 0-30)"));
   CHECK_THROWS_WITH(cron("0 0 0 1 1 ? 2030-2020"), contains("range \"2030-2020\" is reversed"));
 }
 

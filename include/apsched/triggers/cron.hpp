@@ -108,12 +108,16 @@ struct CronFields {
 ///
 /// Each field is a comma-separated list of `*`, `a`, `a-b`, `*/n`, `a-b/n` and `a/n` (= `a-max/n`).
 /// A range whose first value is larger wraps around (`22-2` = 22,23,0,1,2; `FRI-MON`), as in
-/// Quartz; cronie rejects those. Month and weekday names are accepted in any case. Quartz
-/// extensions: `?` (day fields only) means the same as `*`; day-of-month `L` (last day), `L-n`
-/// (n days before it), `nW` (the weekday nearest day n, never leaving the month), `LW` (the
-/// last weekday); day-of-week `nL` / `FRIL` (last Friday of the month), `n#k` / `FRI#2` (k-th),
-/// and `L` alone (Saturday, as in Quartz). Numeric weekdays are cron's (0 or 7 = Sunday) unless
-/// CronOptions::weekday_numbering is WeekdayNumbering::quartz (1 = Sunday).
+/// Quartz, in crontab strings and CronFields alike; cronie rejects those. The step of `*/n` or
+/// `a-b/n` must fit in what it steps through (at most max - min, or b - a counted around a
+/// wrap): `*/60` minutes or `4-6/3` days would match their first value only, and are rejected
+/// (as APScheduler does); `a/n` keeps Quartz's meaning whatever n is. Month and weekday names
+/// are accepted in any case. Quartz extensions: `?` (day fields only) means the same as `*`;
+/// day-of-month `L` (last day), `L-n` (n days before it), `nW` (the weekday nearest day n,
+/// never leaving the month), `LW` (the last weekday), `L-nW` (the weekday nearest n days before
+/// the last); day-of-week `nL` / `FRIL` (last Friday of the month), `n#k` / `FRI#2` (k-th), and
+/// `L` alone (every Saturday, as in Quartz). Numeric weekdays are cron's (0 or 7 = Sunday)
+/// unless CronOptions::weekday_numbering is WeekdayNumbering::quartz (1 = Sunday).
 ///
 /// When both day fields are restricted a day matches if **either** matches (cron(5)); a day
 /// field whose text starts with `*` or `?` counts as unrestricted, exactly as cronie reads it, so

@@ -231,6 +231,7 @@ class Parser {
     }
     int first = r.min;
     int last = r.max;
+    bool whole_range = true;  // `*` or `a-b`: a step must fit in it; `a/n` is Quartz's `a-max/n`
     if (base == "*" || base == "?") {
       if (base == "?" && (dialect_ != Dialect::crontab || days == nullptr)) {
         fail(fmt::format("\"{}\": ? is allowed only in day-of-month and day-of-week", item));
@@ -244,10 +245,20 @@ class Parser {
     } else {
       first = value(base);
       last = step ? r.max : first;  // `a/n` means a-max/n, as in cronie and Quartz
+      whole_range = false;
     }
     const int stride = step.value_or(1);
     // A reversed range wraps around (Quartz, Spring): 22-2 is 22,23,0,1,2.
     const int length = first <= last ? last - first : last - first + span;
+    if (step && whole_range && *step > length) {
+      // APScheduler's rule: a step past the range's end would match its first value only.
+      fail(
+          fmt::format("step {} in \"{}\" is larger than the range {}-{} it steps through; it "
+                      "would match only {}; expected {}",
+                      *step, item, first, last, first,
+                      length == 0 ? std::string{"no step on a single value"}
+                                  : fmt::format("a step of 1-{}", length)));
+    }
     for (int offset = 0; offset <= length; offset += stride) {
       int v = first + offset;
       if (v > r.max) {
@@ -270,15 +281,26 @@ class Parser {
         return true;
       }
       if (equals_ignoring_case(item, "lw")) {
-        days.last_weekday_of_month = true;
+        days.last_nearest_weekdays |= 1U;
         return true;
       }
       if (item.size() > 2 && (item[0] == 'L' || item[0] == 'l') && item[1] == '-') {
-        const std::optional<int> offset = number(item.substr(2));
-        if (!offset || *offset > 30) {
-          fail(fmt::format("\"{}\": offset \"{}\" is out of range 0-30", item, item.substr(2)));
+        // L-n, or L-nW: the weekday nearest the n-th day before the last (Quartz).
+        std::string_view offset_text = item.substr(2);
+        const bool nearest =
+            !offset_text.empty() && (offset_text.back() == 'W' || offset_text.back() == 'w');
+        if (nearest) {
+          offset_text.remove_suffix(1);
         }
-        days.last_day_offsets |= std::uint64_t{1} << *offset;
+        const std::optional<int> offset = number(offset_text);
+        if (!offset || *offset > 30) {
+          fail(
+              fmt::format("\"{}\": offset \"{}\" is not a number of days 0-30; expected L-n or "
+                          "L-nW",
+                          item, offset_text));
+        }
+        (nearest ? days.last_nearest_weekdays : days.last_day_offsets) |= std::uint64_t{1}
+                                                                          << *offset;
         return true;
       }
       if (item.size() > 1 && (item.back() == 'W' || item.back() == 'w')) {
@@ -289,7 +311,7 @@ class Parser {
       return false;
     }
     if (equals_ignoring_case(item, "l")) {
-      days.last_weekdays |= 1U << 6;  // Quartz: L alone in day-of-week is Saturday
+      days.weekdays |= 1U << 6;  // Quartz: L alone in day-of-week is every Saturday
       return true;
     }
     if (item.size() > 1 && upper_l) {

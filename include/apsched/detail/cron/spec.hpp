@@ -27,16 +27,16 @@ inline constexpr int last_year = 2262;
 /// A set of days of a month, described by day numbers and by weekday rules; both day fields of a
 /// cron expression compile to one.
 struct DaySet {
-  std::uint64_t days = 0;                           // bit d: day d of the month (1-31)
-  std::uint64_t last_day_offsets = 0;               // bit n: the n-th day before the last one (L-n)
-  std::uint64_t nearest_weekdays = 0;               // bit d: the weekday nearest day d (dW)
-  bool last_weekday_of_month = false;               // LW
-  std::uint8_t weekdays = 0;                        // bit w: every weekday w (0 = Sunday)
-  std::uint8_t last_weekdays = 0;                   // bit w: the last weekday w of the month (wL)
-  std::array<std::uint8_t, 5> nth_weekdays{};       // [k-1] bit w: the k-th weekday w (w#k)
-  bool every_day = false;                           // matches every day: no need to compute
-  bool only_plain = false;                          // just `days` and `weekdays`
-  bool any_weekday_rule = false;                    // some last_weekdays or nth_weekdays
+  std::uint64_t days = 0;                      // bit d: day d of the month (1-31)
+  std::uint64_t last_day_offsets = 0;          // bit n: the n-th day before the last one (L-n)
+  std::uint64_t nearest_weekdays = 0;          // bit d: the weekday nearest day d (dW)
+  std::uint64_t last_nearest_weekdays = 0;     // bit n: the weekday nearest L-n (L-nW; LW is n = 0)
+  std::uint8_t weekdays = 0;                   // bit w: every weekday w (0 = Sunday)
+  std::uint8_t last_weekdays = 0;              // bit w: the last weekday w of the month (wL)
+  std::array<std::uint8_t, 5> nth_weekdays{};  // [k-1] bit w: the k-th weekday w (w#k)
+  bool every_day = false;                      // matches every day: no need to compute
+  bool only_plain = false;                     // just `days` and `weekdays`
+  bool any_weekday_rule = false;               // some last_weekdays or nth_weekdays
   std::array<std::uint64_t, 7> weekday_patterns{};  // [first weekday]: days matching `weekdays`
 
   /// Precomputes the helpers; call after the rule members are set.
@@ -56,7 +56,7 @@ struct DaySet {
       any_nth = any_nth || nth != 0;
     }
     any_weekday_rule = any_nth || last_weekdays != 0;
-    only_plain = last_day_offsets == 0 && nearest_weekdays == 0 && !last_weekday_of_month &&
+    only_plain = last_day_offsets == 0 && nearest_weekdays == 0 && last_nearest_weekdays == 0 &&
                  last_weekdays == 0 && !any_nth;
     every_day = only_plain && ((days & all_days) == all_days || weekdays == 0x7F);
   }
@@ -89,8 +89,12 @@ struct DaySet {
         result |= std::uint64_t{1} << nearest_weekday(day, length, weekday_of(day));
       }
     }
-    if (last_weekday_of_month) {
-      result |= std::uint64_t{1} << nearest_weekday(length, length, weekday_of(length));
+    for (std::uint64_t bits = last_nearest_weekdays; bits != 0; bits &= bits - 1) {
+      const auto offset = static_cast<unsigned>(std::countr_zero(bits));
+      if (offset < length) {
+        const unsigned day = length - offset;
+        result |= std::uint64_t{1} << nearest_weekday(day, length, weekday_of(day));
+      }
     }
     if (!any_weekday_rule) {
       return result;
