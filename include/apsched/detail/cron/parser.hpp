@@ -231,7 +231,7 @@ class Parser {
     }
     int first = r.min;
     int last = r.max;
-    bool whole_range = true;  // `*` or `a-b`: a step must fit in it; `a/n` is Quartz's `a-max/n`
+    bool step_must_fit = true;  // `*/n`, `a-b/n`; not `a/n`, which is Quartz's `a-max/n`
     if (base == "*" || base == "?") {
       if (base == "?" && (dialect_ != Dialect::crontab || days == nullptr)) {
         fail(fmt::format("\"{}\": ? is allowed only in day-of-month and day-of-week", item));
@@ -245,12 +245,12 @@ class Parser {
     } else {
       first = value(base);
       last = step ? r.max : first;  // `a/n` means a-max/n, as in cronie and Quartz
-      whole_range = false;
+      step_must_fit = false;
     }
     const int stride = step.value_or(1);
     // A reversed range wraps around (Quartz, Spring): 22-2 is 22,23,0,1,2.
     const int length = first <= last ? last - first : last - first + span;
-    if (step && whole_range && *step > length) {
+    if (step && step_must_fit && *step > length) {
       // APScheduler's rule: a step past the range's end would match its first value only.
       fail(
           fmt::format("step {} in \"{}\" is larger than the range {}-{} it steps through; it "
