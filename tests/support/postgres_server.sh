@@ -9,6 +9,8 @@
 #   postgres_server.sh restart STATE   stops that server (fast shutdown: sessions are cut) and
 #                                      starts it again on the same data and port
 #   postgres_server.sh stop STATE      stops it and deletes its directory and STATE
+#   postgres_server.sh check           prints why no server can be started and fails, or
+#                                      prints nothing (the configure step asks this)
 # APSCHED_POSTGRES_BINDIR names the directory of initdb and pg_ctl (default: the newest
 # /usr/lib/postgresql/*/bin, else the directory of pg_ctl on PATH). With APSCHED_TEST_POSTGRES
 # set, start starts nothing: the tests use that server.
@@ -16,8 +18,8 @@ set -euo pipefail
 
 readonly command=${1:-}
 readonly state=${2:-}
-if [[ -z "${command}" || -z "${state}" ]]; then
-  echo "usage: $0 start|restart|stop STATE" >&2
+if [[ -z "${command}" || (-z "${state}" && "${command}" != check) ]]; then
+  echo "usage: $0 start|restart|stop STATE, or $0 check" >&2
   exit 2
 fi
 
@@ -46,6 +48,19 @@ find_bindir() {
     bindir=$(dirname "$(command -v pg_ctl)")
   fi
   [[ -n "${bindir}" && -x "${bindir}/pg_ctl" && -x "${bindir}/initdb" ]]
+}
+
+# Sets reason to why no server can be started here, or to empty (and bindir to the directory of
+# initdb and pg_ctl): a reason to skip the tests, not a failure of the fixture.
+find_server() {
+  reason=""
+  if ! find_bindir; then
+    reason="no PostgreSQL server binaries (initdb and pg_ctl${bindir:+ in ${bindir}}): install"
+    reason+=" Debian's postgresql package, or set APSCHED_TEST_POSTGRES to a server's connection"
+    reason+=" string"
+  elif ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
+    reason="there is no postgres user to run the server as (the tests run as root)"
+  fi
 }
 
 # Runs a command as the server's owner: the postgres user when we are root, else ourselves.
@@ -87,20 +102,14 @@ case "${command}" in
       write_state "external=the tests use the server of APSCHED_TEST_POSTGRES"
       exit 0
     fi
-    # A missing server is a reason to skip the tests, not a failure of the fixture.
-    if ! find_bindir; then
-      reason="no PostgreSQL server binaries (initdb and pg_ctl${bindir:+ in ${bindir}}): install"
-      reason+=" Debian's postgresql package, or set APSCHED_TEST_POSTGRES to a server's"
-      write_state "skip=${reason} connection string"
+    find_server
+    if [[ -n "${reason}" ]]; then
+      write_state "skip=${reason}"
       exit 0
     fi
     # A server an interrupted run left behind.
     remove_server "$(state_value root)"
     rm -f "${state}"
-    if ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
-      write_state "skip=there is no postgres user to run the server as (the tests run as root)"
-      exit 0
-    fi
     root=$(mktemp -d "${TMPDIR:-/tmp}/apsched-test-postgres.XXXXXX")
     chmod 755 "${root}"
     if ((EUID == 0)); then
@@ -143,6 +152,10 @@ case "${command}" in
     as_owner "${bindir}/pg_ctl" -D "${root}/data" -m fast -w -t 60 stop >/dev/null
     start_server "${root}" "${port}"
     ;;
+  check)
+    find_server
+    [[ -z "${reason}" ]] || { echo "${reason}"; exit 1; }
+    ;;
   stop)
     root=$(state_value root)
     if [[ -n "${root}" ]]; then
@@ -152,7 +165,7 @@ case "${command}" in
     rm -f "${state}"
     ;;
   *)
-    echo "usage: $0 start|restart|stop STATE" >&2
+    echo "usage: $0 start|restart|stop STATE, or $0 check" >&2
     exit 2
     ;;
 esac
