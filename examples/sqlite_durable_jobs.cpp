@@ -41,12 +41,6 @@ int main(int argc, char** argv) {
   const std::vector<apsched::JobInfo> stored = scheduler.get_jobs();
   if (stored.empty()) {
     fmt::print("{}: no stored jobs, adding two\n", file.string());
-    scheduler.add_job(apsched::task("heartbeat"), apsched::IntervalTrigger{1s}, {.id = "heartbeat"},
-                      "node-a");
-    scheduler.add_job(
-        apsched::task("send-report"),
-        apsched::CronTrigger::from_crontab("0 9 * * MON-FRI", {.timezone = "Europe/Berlin"}),
-        {.id = "daily-report"}, "ops@example.com", 3);
   } else {
     fmt::print("{}: {} stored jobs from an earlier run\n", file.string(), stored.size());
     for (const apsched::JobInfo& job : stored) {
@@ -57,6 +51,15 @@ int main(int argc, char** argv) {
                      : std::string{"none (paused)"});
     }
   }
+  // Added at every start: ConflictPolicy::keep adds a job whose id is not stored yet and leaves
+  // a stored one as it is, with its schedule, run count and fire history.
+  constexpr auto keep = apsched::ConflictPolicy::keep;
+  scheduler.add_job(apsched::task("heartbeat"), apsched::IntervalTrigger{1s},
+                    {.id = "heartbeat", .on_conflict = keep}, "node-a");
+  scheduler.add_job(
+      apsched::task("send-report"),
+      apsched::CronTrigger::from_crontab("0 9 * * MON-FRI", {.timezone = "Europe/Berlin"}),
+      {.id = "daily-report", .on_conflict = keep}, "ops@example.com", 3);
   scheduler.start();
   std::this_thread::sleep_for(2500ms);
   scheduler.shutdown();

@@ -72,18 +72,54 @@ TEST_CASE("add_job returns the given id or a generated 15-character one", "[sche
   CHECK(f.log.count(EventType::job_added) == 2);
 }
 
-TEST_CASE("add_job refuses a taken id unless replace_existing", "[scheduler][error]") {
+TEST_CASE("add_job on a taken id throws, keeps or replaces as on_conflict says",
+          "[scheduler][error]") {
   Fixture<InlineScheduler> f;
-  f.scheduler.add_job([] {}, IntervalTrigger{10s}, {.id = "nightly"});
+  int runs = 0;
+  f.scheduler.add_job([&] { ++runs; }, IntervalTrigger{10s}, {.id = "nightly"});
+  f.advance(10s);
+  REQUIRE(runs == 1);
   REQUIRE_THROWS_AS(f.scheduler.add_job([] {}, IntervalTrigger{5s}, {.id = "nightly"}),
                     apsched::ConflictingIdError);
   REQUIRE_THROWS_WITH(f.scheduler.add_job([] {}, IntervalTrigger{5s}, {.id = "nightly"}),
-                      "add_job: a job with id \"nightly\" already exists");
-  f.scheduler.add_job([] {}, IntervalTrigger{5s}, {.id = "nightly", .replace_existing = true});
-  const auto job = f.scheduler.get_job("nightly");
+                      "add_job: a job with id \"nightly\" already exists; expected a new id, or "
+                      "on_conflict ConflictPolicy::keep or ConflictPolicy::replace");
+
+  // keep: the stored job stays as it was, and nothing is announced.
+  int kept_runs = 0;
+  CHECK(f.scheduler.add_job([&] { ++kept_runs; }, IntervalTrigger{5s},
+                            {.id = "nightly", .on_conflict = apsched::ConflictPolicy::keep}) ==
+        "nightly");
+  std::optional<apsched::JobInfo> job = f.scheduler.get_job("nightly");
   REQUIRE(job);
-  CHECK(job->next_run_time == t0 + 5s);
+  CHECK(job->trigger.describe() == "interval[10s]");
+  CHECK(job->next_run_time == t0 + 20s);
+  CHECK(f.log.count(EventType::job_added) == 1);
+  CHECK(f.log.count(EventType::job_modified) == 0);
+
+  // replace: the new definition, a schedule from its trigger, and the counters of the old one.
+  CHECK(f.scheduler.add_job([&] { ++kept_runs; }, IntervalTrigger{5s},
+                            {.id = "nightly",
+                             .name = "Nightly",
+                             .on_conflict = apsched::ConflictPolicy::replace}) == "nightly");
+  job = f.scheduler.get_job("nightly");
+  REQUIRE(job);
+  CHECK(job->name == "Nightly");
+  CHECK(job->trigger.describe() == "interval[5s]");
+  CHECK(job->next_run_time == t0 + 15s);
+  CHECK(job->run_count == 1);
   CHECK(f.scheduler.get_jobs().size() == 1);
+  CHECK(f.log.count(EventType::job_added) == 1);
+  CHECK(f.log.count(EventType::job_modified) == 1);
+  f.advance(5s);
+  CHECK(runs == 1);
+  CHECK(kept_runs == 1);
+  CHECK(f.scheduler.get_job("nightly")->run_count == 2);
+
+  // replace of an id no job has adds it.
+  f.scheduler.add_job([] {}, IntervalTrigger{5s},
+                      {.id = "new", .on_conflict = apsched::ConflictPolicy::replace});
+  CHECK(f.log.count(EventType::job_added) == 2);
 }
 
 TEST_CASE("add_job validates its options and names the bad value", "[scheduler][error]") {
@@ -614,11 +650,43 @@ TEST_CASE("the wake-up handler fires when a change moves the wake-up earlier",
   CHECK(wakeups == 4);
 }
 
-TEST_CASE("print_jobs lists each job with its trigger and next run", "[scheduler]") {
+TEST_CASE("a listener may take one job's events, and error events carry the error's text",
+          "[scheduler][events]") {
+  Fixture<InlineScheduler> f;
+  std::vector<apsched::Event> boom_events;
+  f.scheduler.add_listener([&](const apsched::Event& event) { boom_events.push_back(event); },
+                           apsched::all_events, "boom");
+  f.scheduler.add_job([] {}, IntervalTrigger{10s}, {.id = "quiet"});
+  f.scheduler.add_job([] { throw std::runtime_error{"disk full"}; }, IntervalTrigger{10s},
+                      {.id = "boom"});
+  f.advance(10s);
+  REQUIRE(boom_events.size() == 4);  // added, submitted, started, error
+  for (const apsched::Event& event : boom_events) {
+    CHECK(event.job_id == "boom");
+  }
+  CHECK(f.log.count(EventType::job_executed) == 1);  // quiet's, seen by the unfiltered log only
+  const std::vector<apsched::Event> errors = f.log.of(EventType::job_error);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message == "disk full");
+  CHECK(boom_events.back().message == "disk full");
+  CHECK(f.log.of(EventType::job_executed)[0].message.empty());
+}
+
+TEST_CASE("print_jobs lists each job with its trigger, next run and settings", "[scheduler]") {
   Fixture<InlineScheduler> f;
   f.scheduler.add_job([] {}, IntervalTrigger{10s}, {.id = "warm", .name = "keep warm"});
   f.scheduler.add_job([] {}, IntervalTrigger{1h}, {.id = "idle", .paused = true});
+  f.scheduler.add_job([] {}, IntervalTrigger{90s},
+                      {.id = "slow",
+                       .misfire_grace_time = 30s,
+                       .coalesce = Coalesce::all,
+                       .max_instances = 2,
+                       .overlap = apsched::Overlap::queue,
+                       .paused = true,
+                       .timeout = 2min});
   const std::string table = f.scheduler.format_jobs();
+  CHECK_THAT(table, contains("slow (trigger: interval[90s], paused, misfire grace time: 30s, "
+                             "timeout: 2min, max instances: 2, coalesce: all, overlap: queue)"));
   CHECK_THAT(table, contains("Store \"default\":"));
   CHECK_THAT(table, contains("keep warm [warm] (trigger: interval[10s], next run at: "
                              "2024-01-01T00:00:10.000000Z)"));
@@ -652,7 +720,7 @@ TEST_CASE("jobs choose their store and executor by alias", "[scheduler][composit
   CHECK(scheduler.executor<1>().run_all() == 1);
   CHECK(stepped_runs == 1);
   REQUIRE_THROWS_WITH(scheduler.add_job([] {}, IntervalTrigger{1s}, {.id = "b"}),
-                      "add_job: a job with id \"b\" already exists");
+                      Catch::Matchers::StartsWith("add_job: a job with id \"b\" already exists;"));
   REQUIRE_THROWS_WITH(
       scheduler.get_jobs("cold"),
       "get_jobs: no store has alias \"cold\"; expected one of \"default\", \"durable\"");

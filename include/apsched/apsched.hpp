@@ -15,6 +15,7 @@
 #include <apsched/job.hpp>
 #include <apsched/job_store.hpp>
 #include <apsched/scheduler.hpp>
+#include <apsched/signals.hpp>  // declares nothing without POSIX signals
 #include <apsched/stores/memory.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/testing/manual_executor.hpp>

@@ -23,7 +23,7 @@ class JobLookupError : public Error {
   using Error::Error;
 };
 
-/// add_job with an id that is already taken and `replace_existing` unset.
+/// add_job with an id that is already taken, with JobOptions::on_conflict ConflictPolicy::error.
 class ConflictingIdError : public Error {
  public:
   using Error::Error;
@@ -66,7 +66,9 @@ class InvalidJobOptionError : public InvalidArgumentError {
   using InvalidArgumentError::InvalidArgumentError;
 };
 
-/// A task name no task is registered under (add_job of a durable job, run of a stored job).
+/// A task name no task is registered under (add_job of a durable job, run of a stored job); the
+/// message lists the registered names: `add_job: no task is registered as "reprot"; the
+/// registered tasks are "cleanup", "report"`.
 class UnknownTaskError : public InvalidArgumentError {
  public:
   using InvalidArgumentError::InvalidArgumentError;
@@ -80,7 +82,10 @@ class SerializationError : public InvalidArgumentError {
 };
 
 /// A job store's backing storage failed: a database that cannot be opened, is corrupt, stays
-/// busy past the retries, or fails a statement.
+/// busy past the retries, or fails a statement. The message names the store, its database (the
+/// file, or the PostgreSQL database, user and server; never a password), the operation and the
+/// database's own reason, with the SQL last: `SqliteJobStore "/srv/jobs.db": add job: attempt
+/// to write a readonly database; the file is read-only (SQL: INSERT INTO jobs ...)`.
 class StoreError : public Error {
  public:
   using Error::Error;

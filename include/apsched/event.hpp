@@ -3,6 +3,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/enum_format.hpp>
 
 #include <cstdint>
 #include <exception>
@@ -138,11 +139,19 @@ struct Event {
   /// job_missed: the number of runs missed. job_submitted: the number of other due runs that
   /// coalescing folded into this one (0 when none).
   std::uint64_t runs = 0;
-  /// job_error, store_error, executor_error: what was thrown.
+  /// job_error, store_error, executor_error, store_job_unusable: what was thrown.
   std::exception_ptr exception;
+  /// The text of `exception` (its what(), or "a non-std exception"), so that a listener can log
+  /// it without rethrowing; empty without an exception.
+  std::string message;
   /// The run's attempt (job_submitted ... job_dropped, job_abandoned): 1, or higher for a run
   /// of a durable job repeated because its first scheduler died while it ran.
   unsigned attempt = 1;
 };
 
 }  // namespace apsched
+
+namespace apsched::detail {
+template <>
+inline constexpr bool named_enum<EventType> = true;
+}  // namespace apsched::detail

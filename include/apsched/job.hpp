@@ -4,6 +4,8 @@
 
 #include <apsched/any_trigger.hpp>
 #include <apsched/clock.hpp>
+#include <apsched/detail/enum_format.hpp>
+#include <apsched/detail/format_time.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -37,6 +39,26 @@ enum class Abandoned : std::uint8_t {
           ///< a job's last fire too (a one-shot job, no longer listed, is kept until it ends)
 };
 
+/// What `add_job` does when a job with the same id is stored already (APScheduler 4's
+/// ConflictPolicy).
+enum class ConflictPolicy : std::uint8_t {
+  /// Throw ConflictingIdError; nothing changes (the default).
+  error,
+  /// Keep the stored job as it is and return its id; the new definition is dropped and no event
+  /// is emitted. The start-up idiom: `{.id = "report", .on_conflict = ConflictPolicy::keep}`
+  /// adds the job on the first start and leaves it, with its schedule, counters and history, on
+  /// every later one.
+  keep,
+  /// Store the new definition (callable or task and arguments, trigger, options) under the id.
+  /// What the job did is kept: its run and failure counts, last run and outcome, fire history
+  /// and runs in flight. A durable store also keeps its schedule (next run time, and the paused
+  /// flag unless the new options pause it) when the new trigger is the stored one (equal stored
+  /// encoding) and no `next_run_time` is given, so that runs missed while no scheduler ran are
+  /// handled by its misfire rules; otherwise the schedule starts from the new trigger. Emits
+  /// job_modified (job_added when no job had the id).
+  replace,
+};
+
 /// How a job's last run ended.
 enum class JobOutcome : std::uint8_t {
   none,     ///< it has not run yet
@@ -45,6 +67,77 @@ enum class JobOutcome : std::uint8_t {
   missed,   ///< its last due run was missed (misfire grace time exceeded)
   dropped,  ///< its last run was discarded by an executor shutting down
 };
+
+/// The name of `value`, as written in C++ and in stored jobs: "earliest", "latest", "all".
+[[nodiscard]] constexpr std::string_view to_string(Coalesce value) noexcept {
+  switch (value) {
+    case Coalesce::earliest:
+      return "earliest";
+    case Coalesce::latest:
+      return "latest";
+    case Coalesce::all:
+      return "all";
+  }
+  return "unknown";
+}
+
+/// The name of `value`: "skip", "queue".
+[[nodiscard]] constexpr std::string_view to_string(Overlap value) noexcept {
+  switch (value) {
+    case Overlap::skip:
+      return "skip";
+    case Overlap::queue:
+      return "queue";
+  }
+  return "unknown";
+}
+
+/// The name of `value`: "drop", "rerun".
+[[nodiscard]] constexpr std::string_view to_string(Abandoned value) noexcept {
+  switch (value) {
+    case Abandoned::drop:
+      return "drop";
+    case Abandoned::rerun:
+      return "rerun";
+  }
+  return "unknown";
+}
+
+/// The name of `value`: "error", "keep", "replace".
+[[nodiscard]] constexpr std::string_view to_string(ConflictPolicy value) noexcept {
+  switch (value) {
+    case ConflictPolicy::error:
+      return "error";
+    case ConflictPolicy::keep:
+      return "keep";
+    case ConflictPolicy::replace:
+      return "replace";
+  }
+  return "unknown";
+}
+
+/// The name of `value`: "none", "success", "error", "missed", "dropped".
+[[nodiscard]] constexpr std::string_view to_string(JobOutcome value) noexcept {
+  switch (value) {
+    case JobOutcome::none:
+      return "none";
+    case JobOutcome::success:
+      return "success";
+    case JobOutcome::error:
+      return "error";
+    case JobOutcome::missed:
+      return "missed";
+    case JobOutcome::dropped:
+      return "dropped";
+  }
+  return "unknown";
+}
+
+/// A job's duration settings as people write them: `30s`, `2min`, `1500ms`, `36h` (the largest
+/// unit that divides `d` exactly; JobInfo durations print in listings this way).
+///
+/// Thread safety: thread-safe (a pure function).
+[[nodiscard]] inline std::string to_string(Duration d) { return detail::format_duration(d); }
 
 /// What a durable job runs: a task registered by name and its arguments, which a durable store
 /// keeps instead of a closure.
@@ -58,7 +151,7 @@ struct TaskCall {
 };
 
 /// Options of `add_job`, named as in APScheduler where it has the option.
-/// Designated initialisers must follow this order: `{.id = "x", .replace_existing = true}`.
+/// Designated initialisers must follow this order: `{.id = "x", .on_conflict = ...}`.
 ///
 /// Thread safety: not thread-safe (a plain value).
 struct JobOptions {
@@ -66,8 +159,8 @@ struct JobOptions {
   std::string id;
   /// A human-readable name for listings; empty: the id.
   std::string name;
-  /// Replace a job with the same id instead of throwing ConflictingIdError.
-  bool replace_existing = false;
+  /// What happens when a job with this id is stored already (see ConflictPolicy).
+  ConflictPolicy on_conflict = ConflictPolicy::error;
   /// How late a run may start and still run; empty: no limit (the default).
   std::optional<Duration> misfire_grace_time;
   /// How missed runs collapse when the job catches up.
@@ -158,3 +251,16 @@ struct JobInfo {
 };
 
 }  // namespace apsched
+
+namespace apsched::detail {
+template <>
+inline constexpr bool named_enum<Coalesce> = true;
+template <>
+inline constexpr bool named_enum<Overlap> = true;
+template <>
+inline constexpr bool named_enum<Abandoned> = true;
+template <>
+inline constexpr bool named_enum<ConflictPolicy> = true;
+template <>
+inline constexpr bool named_enum<JobOutcome> = true;
+}  // namespace apsched::detail

@@ -37,8 +37,8 @@ struct JobExtras {
 };
 
 /// The scheduler's record of one job. Stores own records; the scheduler reads and changes them
-/// only under its lock, and tells the store through `update` when it changed `next_run` or
-/// `paused`. Kept small (under 160 bytes): a store may hold millions.
+/// only under its lock, and tells the store through `update` when it changed the record's
+/// schedule or settings. Kept small (under 160 bytes): a store may hold millions.
 ///
 /// Thread safety: not thread-safe (guarded by the scheduler).
 struct JobRecord {
@@ -99,8 +99,9 @@ struct JobRecord {
 /// 2. `s.find(id)` returns the record with that id, or nullptr.
 /// 3. `s.erase(id)` removes the record with that id; returns whether there was one.
 /// 4. `s.clear()` removes every record.
-/// 5. `s.update(stored)` is called after the scheduler changed `stored.next_run` or
-///    `stored.paused`, so the store can reorder it.
+/// 5. `s.update(stored)` is called after the scheduler changed any of `stored`'s settings but
+///    its counters (`next_fire`, `next_run`, `paused`, the trigger, the options), so the store
+///    can reorder it (and a durable store write it).
 /// 6. `cs.next_run_time()` returns the smallest `next_run` of the records that are not paused,
 ///    or empty when there are none.
 /// 7. `s.first_due(now)` returns a not-paused record with the smallest `next_run`, if that is at
@@ -139,6 +140,30 @@ enum class FireState : std::uint8_t {
   abandoned,  ///< it was running when its process died
   coalesced,  ///< not run: folded into another due run by coalescing (`runs` of them)
 };
+
+/// The name of `value`, as stored: "submitted", "succeeded", "failed", "missed", "skipped",
+/// "dropped", "abandoned", "coalesced".
+[[nodiscard]] constexpr std::string_view to_string(FireState value) noexcept {
+  switch (value) {
+    case FireState::submitted:
+      return "submitted";
+    case FireState::succeeded:
+      return "succeeded";
+    case FireState::failed:
+      return "failed";
+    case FireState::missed:
+      return "missed";
+    case FireState::skipped:
+      return "skipped";
+    case FireState::dropped:
+      return "dropped";
+    case FireState::abandoned:
+      return "abandoned";
+    case FireState::coalesced:
+      return "coalesced";
+  }
+  return "unknown";
+}
 
 /// One fire the scheduler decided while processing a due job.
 ///
@@ -261,12 +286,20 @@ struct StoreReport {
 ///    which commit_batch makes durable at once and rollback_batch undoes (the store then
 ///    forgets what it cached of the undone writes). The scheduler calls no commit_due while a
 ///    batch is open. rollback_batch does not throw.
+/// 9. `s.replace(std::move(replacement), keep_schedule)` (a `JobRecord&&` naming a task, and a
+///    `bool`), called when `s.insert` found the id stored (ConflictPolicy::replace), stores the
+///    record's definition (task, arguments, trigger, options) under its id in one write and
+///    returns the record it then holds (as `s.find` would), or nullptr if it cannot use it. It
+///    keeps what the stored job did: its counters, its fire history and, in memory, its runs
+///    in flight and queued. With `keep_schedule`, when the stored trigger's encoding equals the
+///    record's, it keeps the stored `next_fire`, `next_run` and `paused` too (`paused` is set
+///    if the record is paused).
 template <class S>
 concept DurableJobStore = JobStore<S> && S::durable &&
     requires(S& store, JobRecord& job, std::span<const FireDecision> fires, bool remove,
              std::string_view id, const JobRecord* record, TimePoint scheduled, FireState state,
              std::string_view error, std::shared_ptr<const typename S::Tasks> tasks,
-             std::uint8_t index) {
+             std::uint8_t index, JobRecord&& replacement, bool keep_schedule) {
   { store.commit_due(job, fires, remove) } -> std::same_as<bool>;
   store.record_outcome(id, record, scheduled, state, error);
   { store.take_reports() } -> std::same_as<std::vector<StoreReport>>;
@@ -276,6 +309,12 @@ concept DurableJobStore = JobStore<S> && S::durable &&
   store.begin_batch();
   store.commit_batch();
   store.rollback_batch();
+  { store.replace(std::move(replacement), keep_schedule) } -> std::same_as<JobRecord*>;
 };
 
 }  // namespace apsched
+
+namespace apsched::detail {
+template <>
+inline constexpr bool named_enum<FireState> = true;
+}  // namespace apsched::detail

@@ -8,6 +8,7 @@
 #include <apsched/detail/format_time.hpp>
 #include <apsched/detail/hash.hpp>
 #include <apsched/detail/job_body.hpp>
+#include <apsched/detail/job_listing.hpp>
 #include <apsched/detail/listeners.hpp>
 #include <apsched/detail/thread_tuning.hpp>
 #include <apsched/error.hpp>
@@ -15,6 +16,7 @@
 #include <apsched/executor.hpp>
 #include <apsched/job.hpp>
 #include <apsched/job_store.hpp>
+#include <apsched/scheduler_state.hpp>
 #include <apsched/trigger.hpp>
 
 #include <fmt/format.h>
@@ -46,26 +48,6 @@
 #include <vector>
 
 namespace apsched {
-
-/// Whether a scheduler runs its due jobs.
-enum class SchedulerState : std::uint8_t {
-  stopped,  ///< not started, or shut down
-  running,  ///< running due jobs
-  paused,   ///< started, but not running due jobs until resumed
-};
-
-/// Which thread drives a scheduler's loop.
-enum class SchedulerMode : std::uint8_t {
-  blocking,    ///< `start()` runs the loop in the calling thread until `shutdown()`
-  background,  ///< `start()` runs the loop on a thread of its own and returns
-  callback,    ///< the application's event loop calls `process_due_jobs()` (the callback model)
-};
-
-/// What `resume_job` does with the runs a job would have had while it was paused.
-enum class MissedRuns : std::uint8_t {
-  skip,  ///< continue with the first fire time from now on (the default)
-  run,   ///< treat them as missed runs: misfire grace time and coalescing decide
-};
 
 /// Scheduler-wide settings.
 ///
@@ -234,8 +216,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// Adds a job running `function(args...)` (or `function(context, args...)` when it takes a
   /// JobContext first) at the fire times of `trigger`, and returns its id. Its first run is
   /// `options.next_run_time` when given, else the trigger's first fire time at or after now.
-  /// @throws ConflictingIdError if a job has `options.id` and `options.replace_existing` is
-  ///         false; InvalidJobOptionError for an invalid option or unknown alias;
+  /// When a job has `options.id` already, `options.on_conflict` decides (see ConflictPolicy):
+  /// the id of the job kept or replaced is returned.
+  /// @throws ConflictingIdError if a job has `options.id` and `options.on_conflict` is
+  ///         ConflictPolicy::error; InvalidJobOptionError for an invalid option or unknown alias;
   ///         InvalidTriggerError if the trigger has no fire time left.
   template <class F, Trigger T, class... Args>
   std::string add_job(F&& function, T trigger, JobOptions options = {},
@@ -461,8 +445,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (changes.next_run_time) {
         job.next_fire = *changes.next_run_time;
         job.next_run = *changes.next_run_time;
-        store.update(job);
       }
+      store.update(job);  // every change: a durable store writes it for other schedulers
     });
     return result;
   }
@@ -570,8 +554,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   /// Submits one run of the job with `id` now, outside its schedule (which is unchanged), if
   /// `max_instances` allows; otherwise its overlap policy applies. Returns whether a run was
-  /// submitted.
-  /// @throws JobLookupError for an unknown id; SchedulerNotRunningError when stopped.
+  /// submitted. On a durable store the run is recorded in the fire history like a scheduled
+  /// one (scheduled at now), in one transaction with the decision; if another scheduler changed
+  /// the job at that moment nothing runs and false is returned.
+  /// @throws JobLookupError for an unknown id; SchedulerNotRunningError when stopped;
+  ///         StoreError if a durable store fails to record the run (it does not run then).
   bool run_job_now(std::string_view id) {
     std::vector<Event> events;
     std::vector<Dispatch> batch;
@@ -585,14 +572,26 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (!found) {
         throw JobLookupError{fmt::format("run_job_now: no job has id \"{}\"", id)};
       }
-      offer_run_locked(*found.job, this->now(), 0, batch, events);
+      const TimePoint now = this->now();
+      with_store(found.store, [&](auto& store) {
+        if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
+          // Recorded in the fire history like any run, keyed by now as its scheduled time.
+          commit_durable_locked(*found.job, store, now, batch, events, [&] {
+            offer_run_locked(*found.job, now, 0, batch, events);
+            return Decision::advanced;
+          });
+        } else {
+          offer_run_locked(*found.job, now, 0, batch, events);
+        }
+      });
     }
     const bool submitted = !batch.empty();
     deliver(events, batch);
     return submitted;
   }
 
-  /// Writes a table of the jobs (id, name, trigger, next run, state) to `out`.
+  /// Writes a table of the jobs (id, name, trigger, next run or paused, and the settings not
+  /// left at their defaults, durations as people write them: `30s`, `2min`) to `out`.
   void print_jobs(std::FILE* out = stdout) const { fmt::print(out, "{}", format_jobs()); }
 
   /// The table `print_jobs` writes.
@@ -607,12 +606,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           continue;
         }
         any = true;
-        text += fmt::format("  {} (trigger: {}, {})\n",
-                            job.name == job.id ? job.id : fmt::format("{} [{}]", job.name, job.id),
-                            job.trigger.describe(),
-                            job.next_run_time
-                                ? "next run at: " + detail::format_time(*job.next_run_time)
-                                : std::string{"paused"});
+        text += "  " + detail::job_listing(job) + "\n";
       }
       if (!any) {
         text += "  No scheduled jobs\n";
@@ -714,11 +708,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return state_;
   }
 
-  /// Registers `listener` for the event types in `mask`; returns an id for `remove_listener`.
+  /// Registers `listener` for the event types in `mask` and, when `job_id` is not empty, for
+  /// the events of that job only; returns an id for `remove_listener`.
   /// Listeners run on the thread where the event happens (the loop thread, an executor thread,
   /// or the caller of the member that caused it), never under a lock; one that throws is logged.
-  ListenerId add_listener(Listener listener, EventMask mask = all_events) {
-    return listeners_.add(std::move(listener), mask);
+  ListenerId add_listener(Listener listener, EventMask mask = all_events, std::string job_id = {}) {
+    return listeners_.add(std::move(listener), mask, std::move(job_id));
   }
 
   /// Unregisters a listener; returns whether it was registered.
@@ -940,9 +935,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return std::string{digits.data(), 15};
   }
 
-  static void refuse_conflict(std::string_view id, bool replace_existing) {
-    if (!replace_existing) {
-      throw ConflictingIdError{fmt::format("add_job: a job with id \"{}\" already exists", id)};
+  static void refuse_conflict(std::string_view id, ConflictPolicy policy) {
+    if (policy == ConflictPolicy::error) {
+      throw ConflictingIdError{fmt::format(
+          "add_job: a job with id \"{}\" already exists; expected a new id, or on_conflict "
+          "ConflictPolicy::keep or ConflictPolicy::replace",
+          id)};
     }
   }
 
@@ -1045,6 +1043,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     const std::uint8_t store_index = record.store;
     std::string id;
     bool wake = false;
+    std::optional<EventType> event = EventType::job_added;
     {
       std::lock_guard lock{mutex_};
       if (!options.next_run_time) {
@@ -1060,27 +1059,82 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           if (generated) {
             continue;
           }
-          refuse_conflict(record.id, options.replace_existing);
+          refuse_conflict(record.id, options.on_conflict);
+          if (options.on_conflict == ConflictPolicy::keep) {
+            id = record.id;
+            event.reset();
+            break;
+          }
           with_store(elsewhere.store, [&](auto& store) { store.erase(record.id); });
         }
         JobRecord* stored = nullptr;
         with_store(record.store, [&](auto& store) { stored = store.insert(std::move(record)); });
+        if (stored == nullptr && !generated) {
+          refuse_conflict(record.id, options.on_conflict);
+          id = record.id;
+          if (options.on_conflict == ConflictPolicy::keep) {
+            event.reset();
+            break;
+          }
+          event = EventType::job_modified;
+          with_store(record.store, [&](auto& store) {
+            stored = replace_locked(store, std::move(record), !options.next_run_time);
+          });
+        }
         if (stored != nullptr) {
           id = stored->id;
           wake = !stored->paused && wants_wake_locked(stored->next_run);
           break;
         }
         if (!generated) {
-          refuse_conflict(record.id, options.replace_existing);
-          with_store(record.store, [&](auto& store) { store.erase(record.id); });
+          break;
         }
       }
     }
     if (wake) {
       notify();
     }
-    emit_job_event(EventType::job_added, id, store_aliases_[store_index]);
+    if (event) {
+      emit_job_event(*event, id, store_aliases_[store_index]);
+    }
     return id;
+  }
+
+  // Puts `record` in place of the job its store holds under its id (ConflictPolicy::replace),
+  // keeping what the job did (counters, history, runs in flight). A durable store does it in
+  // one write, keeping the schedule too when the trigger is unchanged and `keep_schedule`; in
+  // any other store the record held is changed in place. Returns the record held, or null
+  // when the store could not hand it out (a durable store reports why).
+  template <class Store>
+  JobRecord* replace_locked(Store& store, JobRecord&& record, bool keep_schedule) {
+    if constexpr (DurableJobStore<Store>) {
+      return store.replace(std::move(record), keep_schedule);
+    } else {
+      JobRecord* held = store.find(record.id);
+      if (held == nullptr) {
+        return nullptr;
+      }
+      std::deque<TimePoint> queued;
+      if (held->extras) {
+        queued = std::move(held->extras->queued_runs);
+      }
+      held->body = std::move(record.body);
+      held->trigger = std::move(record.trigger);
+      held->next_fire = record.next_fire;
+      held->next_run = record.next_run;
+      held->extras = std::move(record.extras);
+      if (!queued.empty()) {
+        held->extra().queued_runs = std::move(queued);
+      }
+      held->max_instances = record.max_instances;
+      held->coalesce = record.coalesce;
+      held->overlap = record.overlap;
+      held->abandoned = record.abandoned;
+      held->paused = record.paused;
+      held->executor = record.executor;
+      store.update(*held);
+      return held;
+    }
   }
 
   template <class F>
@@ -1720,16 +1774,27 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   template <class Store>
   void process_durable_locked(JobRecord& job, Store& store, TimePoint now,
                               std::vector<Dispatch>& batch, std::vector<Event>& events) {
+    commit_durable_locked(job, store, now, batch, events,
+                          [&] { return decide_locked(job, now, batch, events); });
+  }
+
+  // Decides runs of a durable job with `decide` (returning a Decision), recording the fires it
+  // decides, then has the store record them and the job's state in one transaction, as
+  // process_durable_locked says. Returns whether the store committed them.
+  template <class Store, class Decide>
+  bool commit_durable_locked(JobRecord& job, Store& store, TimePoint now,
+                             std::vector<Dispatch>& batch, std::vector<Event>& events,
+                             Decide decide) {
     const std::size_t batch_mark = batch.size();
     const std::size_t events_mark = events.size();
     const std::size_t queued_mark = job.extras ? job.extras->queued_runs.size() : 0;
     fires_.clear();
     recording_ = true;
-    const Decision decision = decide_locked(job, now, batch, events);
+    const Decision decision = decide();
     recording_ = false;
     if (decision == Decision::broken) {
       store.update(job);
-      return;
+      return false;
     }
     const auto dispatched = static_cast<std::uint16_t>(batch.size() - batch_mark);
     // The store keeps `running` through a refused commit: hand it the count before this step.
@@ -1757,7 +1822,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           }
         }
       }
-      return;
+      return true;
     }
     // Refused: nothing was recorded, so nothing of this step may happen.
     if (job.extras && job.extras->queued_runs.size() > queued_mark) {
@@ -1771,6 +1836,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (failure) {
       std::rethrow_exception(failure);
     }
+    return false;
   }
 
   void report_removed(const std::string& id, std::uint8_t store_index, TimePoint now,

@@ -145,7 +145,8 @@ TEST_CASE("durable: add_job refuses closures, unknown tasks and mismatched argum
   CHECK_THROWS_MATCHES(
       f.scheduler.add_job(apsched::task("nope"), IntervalTrigger{1s}, {.store = "durable"}),
       apsched::UnknownTaskError,
-      Catch::Matchers::Message("add_job: no task is registered as \"nope\""));
+      Catch::Matchers::Message("add_job: no task is registered as \"nope\"; the registered "
+                               "tasks are \"attempt\", \"send\""));
   CHECK_THROWS_MATCHES(
       f.scheduler.add_job(apsched::task("send"), IntervalTrigger{1s}, {.store = "durable"}, "x"),
       apsched::SerializationError,

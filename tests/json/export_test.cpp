@@ -134,8 +134,9 @@ TEST_CASE("json export: a conflicting or malformed import lands nothing", "[json
   CHECK_THROWS_AS(apsched::import_jobs(node.scheduler, exported, {.store = "durable"}),
                   apsched::ConflictingIdError);
   CHECK(node.journal->batch == std::vector<std::string>{"begin", "rollback"});
-  CHECK_NOTHROW(apsched::import_jobs(node.scheduler, exported,
-                                     {.store = "durable", .replace_existing = true}));
+  CHECK_NOTHROW(
+      apsched::import_jobs(node.scheduler, exported,
+                           {.store = "durable", .on_conflict = apsched::ConflictPolicy::replace}));
 
   CHECK_THROWS_AS(apsched::import_jobs(node.scheduler, json{{"jobs", json::array()}}),
                   apsched::SerializationError);
@@ -144,13 +145,15 @@ TEST_CASE("json export: a conflicting or malformed import lands nothing", "[json
   json missing = exported;
   missing["jobs"][0].erase("trigger");
   CHECK_THROWS_MATCHES(
-      apsched::import_jobs(node.scheduler, missing, {.replace_existing = true}),
+      apsched::import_jobs(node.scheduler, missing,
+                           {.on_conflict = apsched::ConflictPolicy::replace}),
       apsched::SerializationError,
       Catch::Matchers::Message("import_jobs: job 0 has no member \"trigger\"; expected \"id\", "
                                "\"task\", \"arguments\", \"trigger\" and \"options\""));
   json unknown = exported;
   unknown["jobs"][0]["task"] = "gone";
-  CHECK_THROWS_AS(apsched::import_jobs(node.scheduler, unknown, {.replace_existing = true}),
+  CHECK_THROWS_AS(apsched::import_jobs(node.scheduler, unknown,
+                                       {.on_conflict = apsched::ConflictPolicy::replace}),
                   apsched::UnknownTaskError);
 }
 

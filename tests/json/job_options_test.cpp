@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <apsched/detail/durable/job_row.hpp>
 #include <apsched/json/job_options.hpp>
 
 #include "support/catch.hpp"
@@ -29,7 +30,7 @@ namespace {
 void check_equal(const JobOptions& a, const JobOptions& b) {
   CHECK(a.id == b.id);
   CHECK(a.name == b.name);
-  CHECK(a.replace_existing == b.replace_existing);
+  CHECK(a.on_conflict == b.on_conflict);
   CHECK(a.misfire_grace_time == b.misfire_grace_time);
   CHECK(a.coalesce == b.coalesce);
   CHECK(a.max_instances == b.max_instances);
@@ -57,7 +58,7 @@ TEST_CASE("json: default job options encode every plain field and no optional on
   const JobOptions defaults;
   CHECK(encode_options(defaults) == json{{"id", ""},
                                          {"name", ""},
-                                         {"replace_existing", false},
+                                         {"on_conflict", "error"},
                                          {"coalesce", "latest"},
                                          {"max_instances", 1},
                                          {"overlap", "skip"},
@@ -68,11 +69,38 @@ TEST_CASE("json: default job options encode every plain field and no optional on
   round_trip(defaults);
 }
 
+TEST_CASE("json: the stored names of enums are their to_string names", "[json][job_options]") {
+  const auto same = [](const auto& names) {
+    for (const auto& [name, value] : names) {
+      CHECK(name == apsched::to_string(value));
+    }
+  };
+  same(apsched::detail::json::coalesce_names);
+  same(apsched::detail::json::overlap_names);
+  same(apsched::detail::json::abandoned_names);
+  same(apsched::detail::json::conflict_policy_names);
+  same(apsched::detail::durable::fire_state_names);
+  same(apsched::detail::durable::outcome_names);
+}
+
+TEST_CASE("json: job options read replace_existing of older documents as on_conflict replace",
+          "[json][job_options]") {
+  CHECK(decode_options(json{{"replace_existing", true}}).on_conflict ==
+        apsched::ConflictPolicy::replace);
+  CHECK(decode_options(json{{"replace_existing", false}}).on_conflict ==
+        apsched::ConflictPolicy::error);
+  CHECK(decode_options(json{{"replace_existing", true}, {"on_conflict", "keep"}}).on_conflict ==
+        apsched::ConflictPolicy::keep);
+  CHECK_THROWS_WITH(decode_options(json{{"on_conflict", "overwrite"}}),
+                    "decode_options: field \"on_conflict\" of the job options object is "
+                    "\"overwrite\"; expected one of \"error\", \"keep\", \"replace\"");
+}
+
 TEST_CASE("json: job options round-trip every field exactly", "[json][job_options]") {
   JobOptions options;
   options.id = "nightly-\"report\"";
   options.name = "Nächtlicher Bericht";
-  options.replace_existing = true;
+  options.on_conflict = apsched::ConflictPolicy::replace;
   options.misfire_grace_time = 30s + 1ns;
   options.coalesce = Coalesce::all;
   options.max_instances = 4'000'000'000U;
@@ -86,7 +114,7 @@ TEST_CASE("json: job options round-trip every field exactly", "[json][job_option
   const json encoded = encode_options(options);
   CHECK(encoded == json{{"id", "nightly-\"report\""},
                         {"name", "Nächtlicher Bericht"},
-                        {"replace_existing", true},
+                        {"on_conflict", "replace"},
                         {"misfire_grace_time_ns", 30'000'000'001},
                         {"coalesce", "all"},
                         {"max_instances", 4'000'000'000U},
@@ -170,7 +198,8 @@ TEST_CASE("json: decode_options names the field, its value and what was expected
   fails(json{{"misfire_grace_time", 30}},
         "decode_options: the job options object has an unknown field \"misfire_grace_time\"; "
         "expected "
-        "only \"id\", \"name\", \"replace_existing\", \"misfire_grace_time_ns\", \"coalesce\", "
+        "only \"id\", \"name\", \"replace_existing\", \"on_conflict\", \"misfire_grace_time_ns\", "
+        "\"coalesce\", "
         "\"max_instances\", \"overlap\", \"next_run_time\", \"paused\", \"executor\", \"store\", "
         "\"timeout_ns\", \"abandoned\"");
   fails(json::array({1, 2}),

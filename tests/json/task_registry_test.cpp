@@ -4,6 +4,7 @@
 
 #include "support/catch.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <functional>
@@ -181,13 +182,40 @@ TEST_CASE("json: encode_arguments names an unknown task", "[json][task_registry]
   TaskRegistry tasks;
   REQUIRE_THROWS_AS(tasks.encode_arguments("add_job", "send-report", 1), UnknownTaskError);
   REQUIRE_THROWS_WITH(tasks.encode_arguments("add_job", "send-report", 1),
-                      "add_job: no task is registered as \"send-report\"");
+                      "add_job: no task is registered as \"send-report\"; none are registered");
   REQUIRE_THROWS_AS(tasks.validate_arguments("add_job", "x", json::array()), UnknownTaskError);
   REQUIRE_THROWS_AS(tasks.make_body("x", json::array()), UnknownTaskError);
   REQUIRE_THROWS_WITH(tasks.make_body("x", json::array()),
-                      "make_body: no task is registered as \"x\"");
+                      "make_body: no task is registered as \"x\"; none are registered");
   REQUIRE_THROWS_WITH(tasks.make_body("x", json::array(), "load_job"),
-                      "load_job: no task is registered as \"x\"");
+                      "load_job: no task is registered as \"x\"; none are registered");
+}
+
+TEST_CASE("json: an unknown task's error lists the registered tasks, sorted and capped",
+          "[json][task_registry][error]") {
+  TaskRegistry tasks;
+  tasks.add("send-report", &send_report);
+  REQUIRE_THROWS_WITH(tasks.make_body("send-reprot", json::array()),
+                      "make_body: no task is registered as \"send-reprot\"; the registered task is "
+                      "\"send-report\"");
+  tasks.add("cleanup", [] {});
+  tasks.add("Archive", [] {});
+  REQUIRE_THROWS_AS(tasks.validate_arguments("add_job", "x", json::array()), UnknownTaskError);
+  REQUIRE_THROWS_WITH(tasks.validate_arguments("add_job", "x", json::array()),
+                      "add_job: no task is registered as \"x\"; the registered tasks are "
+                      "\"Archive\", \"cleanup\", \"send-report\"");
+  // A long list stops after 20 names and says how many it left out.
+  for (int i = 0; i < 30; ++i) {
+    tasks.add(fmt::format("task-{:02}", i), [] {});
+  }
+  std::string expected =
+      "add_job: no task is registered as \"x\"; the registered tasks are "
+      "\"Archive\", \"cleanup\", \"send-report\"";
+  for (int i = 0; i < 17; ++i) {
+    expected += fmt::format(", \"task-{:02}\"", i);
+  }
+  expected += " and 13 more";
+  REQUIRE_THROWS_WITH(tasks.encode_arguments("add_job", "x"), expected);
 }
 
 TEST_CASE("json: encode_arguments and validate_arguments check the argument count",

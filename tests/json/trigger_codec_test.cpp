@@ -30,6 +30,7 @@ using apsched::CronOptions;
 using apsched::CronTrigger;
 using apsched::DailyWindow;
 using apsched::DateTrigger;
+using apsched::DstPolicy;
 using apsched::Duration;
 using apsched::Exclusions;
 using apsched::ExclusionTrigger;
@@ -132,6 +133,20 @@ TriggerCodecs with_user_trigger() {
 }
 
 }  // namespace
+
+TEST_CASE("json: the stored names of trigger settings are their to_string names",
+          "[json][trigger_codec]") {
+  const auto same = [](const auto& names) {
+    for (const auto& [name, value] : names) {
+      CHECK(name == apsched::to_string(value));
+    }
+  };
+  same(apsched::detail::json::gap_policy_names);
+  same(apsched::detail::json::fold_policy_names);
+  same(apsched::detail::json::dst_policy_names);
+  same(apsched::detail::json::weekday_numbering_names);
+  same(apsched::detail::json::missing_day_names);
+}
 
 TEST_CASE("json: date trigger encodes its instant in RFC 3339 with exact fractions",
           "[json][trigger_codec]") {
@@ -313,6 +328,74 @@ TEST_CASE("json: cron trigger built from fields round-trips as fields",
   CHECK(codecs().encode(CronTrigger{{.day = "3rd fri", .hour = "9"}, zone("UTC")})["fields"] ==
         json{{"day", "3rd fri"}, {"hour", "9"}});
   CHECK(codecs().encode(CronTrigger{{}, zone("UTC")})["fields"] == json::object());
+}
+
+TEST_CASE("json: cron trigger round-trips DstPolicy::cron and omits the default",
+          "[json][trigger_codec][cron]") {
+  struct Job {
+    const char* expression;
+    bool wildcard;  // cron(8)'s wildcard job: skips a gap's times where the default shifts them
+  };
+  for (const auto& [expression, wildcard] : {Job{"30 2 * * *", false}, Job{"30 1 * * *", false},
+                                             Job{"*/30 2 * * *", true}, Job{"30 * * * *", true}}) {
+    for (const char* zone_name : {"Europe/Berlin", "America/New_York"}) {
+      CAPTURE(expression, zone_name);
+      CronOptions options = zone(zone_name);
+      options.dst_policy = DstPolicy::cron;
+      const json encoded =
+          round_trip(CronTrigger::from_crontab(expression, options), dst_starts, 50);
+      CHECK(encoded["dst_policy"] == "cron");
+      const AnyTrigger decoded = codecs().decode(encoded);
+      CHECK(decoded.target<CronTrigger>()->dst_policy() == DstPolicy::cron);
+      // Its fires differ from the default's, so the policy must survive the round trip (checked
+      // from before each zone's 2024 spring-forward).
+      if (wildcard) {
+        const TimePoint before = utc(zone_name[0] == 'E' ? "2024-03-30" : "2024-03-09");
+        CHECK(sequence(decoded, before, 50) !=
+              sequence(CronTrigger::from_crontab(expression, zone(zone_name)), before, 50));
+      }
+    }
+  }
+  CronOptions options = zone("Europe/Berlin");
+  options.dst_policy = DstPolicy::cron;
+  const json encoded =
+      round_trip(CronTrigger{{.hour = "2", .minute = "*/30"}, options}, dst_starts, 50);
+  CHECK(encoded == json{{"type", "cron"},
+                        {"fields", {{"hour", "2"}, {"minute", "*/30"}}},
+                        {"timezone", "Europe/Berlin"},
+                        {"jitter_ns", 0},
+                        {"gap_policy", "shift"},
+                        {"fold_policy", "once"},
+                        {"dst_policy", "cron"},
+                        {"weekday_numbering", "cron"}});
+  // Triggers stored before dst_policy existed decode unchanged, and encode without it.
+  const json stored{{"type", "cron"},
+                    {"crontab", "30 2 * * *"},
+                    {"timezone", "UTC"},
+                    {"jitter_ns", 0},
+                    {"gap_policy", "shift"},
+                    {"fold_policy", "once"},
+                    {"weekday_numbering", "cron"}};
+  const AnyTrigger decoded = codecs().decode(stored);
+  CHECK(decoded.target<CronTrigger>()->dst_policy() == DstPolicy::separate);
+  CHECK(codecs().encode(decoded) == stored);
+  json explicit_default = stored;
+  explicit_default["dst_policy"] = "separate";
+  CHECK(codecs().encode(codecs().decode(explicit_default)) == stored);
+
+  json unknown = stored;
+  unknown["dst_policy"] = "vixie";
+  REQUIRE_THROWS_AS(codecs().decode(unknown), SerializationError);
+  REQUIRE_THROWS_WITH(codecs().decode(unknown),
+                      contains("field \"dst_policy\" of the cron trigger is \"vixie\"; expected "
+                               "one of \"separate\", \"cron\""));
+  json conflicting = stored;
+  conflicting["dst_policy"] = "cron";
+  conflicting["fold_policy"] = "both";
+  REQUIRE_THROWS_AS(codecs().decode(conflicting), SerializationError);
+  REQUIRE_THROWS_WITH(codecs().decode(conflicting),
+                      contains("decode: the \"cron\" trigger is invalid: from_crontab: dst_policy "
+                               "cron sets the gap and fold rules itself"));
 }
 
 TEST_CASE("json: cron trigger for the local zone is encoded with the zone's resolved name",

@@ -129,9 +129,32 @@ TEST_CASE("postgres processes: three schedulers run each of 10,000 fires exactly
 
 namespace {
 
+// What the schedulers still wait for, read through a new connection: the jobs left, the fires
+// recorded as submitted with their owners, and the owners' leases (by the database clock).
+std::string waiting_for(const std::string& conninfo) {
+  Connection db = Connection::open(conninfo);
+  const auto rows = [&](const std::string& sql) {
+    const auto result = db.query(sql);
+    std::string text;
+    for (int row = 0; row < result.rows(); ++row) {
+      text += fmt::format("{}{}", text.empty() ? "" : "; ", result.text(row, 0));
+    }
+    return text.empty() ? std::string{"none"} : text;
+  };
+  return fmt::format(
+      "jobs left: {}; fires still submitted: {}; owners: {}",
+      rows("SELECT id || ' next_run ' || next_run || ' paused ' || paused FROM apsched_jobs "
+           "ORDER BY id LIMIT 20"),
+      rows("SELECT job_id || '@' || scheduled || ' by ' || coalesce(owner, '-') || ' attempt ' || "
+           "attempt FROM apsched_fires WHERE state = 'submitted' ORDER BY job_id LIMIT 20"),
+      rows("SELECT owner || ' pid ' || pid || ' lease ends in ' || "
+           "((lease_until - (extract(epoch FROM clock_timestamp()) * 1e9)::bigint) / 1000000) || "
+           "' ms' FROM apsched_owners ORDER BY owner"));
+}
+
 // Kills the first of `children` once it has run 5 fires, and waits for all; the others must
-// exit on their own.
-void kill_first(Connection& db, const std::vector<pid_t>& children) {
+// exit on their own (a hung one is described through waiting_for before it is killed).
+void kill_first(Connection& db, const std::vector<pid_t>& children, const std::string& conninfo) {
   const auto deadline = std::chrono::steady_clock::now() + apsched::test::hang_limit;
   while (single(db, fmt::format("SELECT count(*) FROM ledger WHERE pid = {}", children[0])) < 5 &&
          std::chrono::steady_clock::now() < deadline) {
@@ -144,7 +167,7 @@ void kill_first(Connection& db, const std::vector<pid_t>& children) {
   ::kill(children[0], SIGKILL);
   CHECK(wait_for(children[0]) == 128 + SIGKILL);
   for (std::size_t i = 1; i < children.size(); ++i) {
-    CHECK(wait_for(children[i]) == 0);
+    CHECK(wait_for(children[i], [&] { return waiting_for(conninfo); }) == 0);
   }
 }
 
@@ -163,7 +186,7 @@ TEST_CASE("postgres processes: the fires of a scheduler killed while they run ar
   for (int p = 0; p < 3; ++p) {
     children.push_back(spawn([&] { run_until_done(conninfo, 20ms); }));
   }
-  kill_first(db, children);
+  kill_first(db, children, conninfo);
   // Every fire is recorded once and ended: none is left submitted, no job is left.
   CHECK(single(db, "SELECT count(*) FROM apsched_fires") == jobs);
   CHECK(single(db, "SELECT count(*) FROM apsched_fires WHERE state = 'submitted'") == 0);
@@ -212,7 +235,7 @@ TEST_CASE("postgres processes: the fires of a scheduler killed while they run ar
   for (int p = 0; p < 3; ++p) {
     children.push_back(spawn([&] { run_until_done(conninfo, 20ms); }));
   }
-  kill_first(db, children);
+  kill_first(db, children, conninfo);
   CHECK(single(db, "SELECT count(*) FROM apsched_fires WHERE state = 'submitted'") == 0);
   // Fires taken over ran again, as attempt 2, a job's last fire too: none is abandoned, each
   // one-shot job ran, and no job is left kept for a rerun.

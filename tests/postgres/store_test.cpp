@@ -247,6 +247,7 @@ TEST_CASE("postgres store: a row with an unknown task is set aside, reported onc
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].job_id == "a");
   CHECK_THAT(reports[0].message, contains("\"gone\""));
+  CHECK_THAT(reports[0].message, contains("PostgresJobStore database \""));
   CHECK(reader.find("a") == nullptr);
   CHECK(reader.take_reports().empty());
   CHECK(reader.size() == 2);  // left in the database
@@ -729,6 +730,54 @@ TEST_CASE("postgres scheduler: max_instances counts the runs other schedulers ha
   const std::vector<apsched::FireRecord> history = second->get_fire_history("one-at-a-time");
   REQUIRE(history.size() == 3);
   CHECK(history[1].state == FireState::skipped);
+}
+
+TEST_CASE("postgres store: a database that does not exist is named, with no password",
+          "[postgres][error]") {
+  const std::string base = apsched::test::postgres_conninfo();
+  const std::string missing = "apsched_test_no_such_database";
+  const std::string conninfo =
+      base.starts_with("postgresql://") || base.starts_with("postgres://")
+          ? fmt::format("{}{}dbname={}&password=apsched-secret", base,
+                        base.find('?') == std::string::npos ? '?' : '&', missing)
+          : fmt::format("{} dbname={} password=apsched-secret", base, missing);
+  std::string message;
+  try {
+    const PostgresJobStore store{conninfo};
+  } catch (const apsched::StoreError& error) {
+    message = error.what();
+  }
+  CHECK_THAT(message, Catch::Matchers::StartsWith(
+                          fmt::format("PostgresJobStore database \"{}\" (user \"", missing)));
+  CHECK_THAT(message, contains(", server ") && contains("): open: ") &&
+                          contains(fmt::format("database \"{}\" does not exist", missing)));
+  CHECK_THAT(message, !contains("apsched-secret"));
+}
+
+TEST_CASE("postgres store: a failing operation names the store, the database and the operation",
+          "[postgres][error]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  PostgresJobStore store = open_store(schema, tasks);
+  REQUIRE(store.insert(ping_job(*tasks, "a", t0)) != nullptr);
+  // Dropped behind the store's back.
+  schema.admin().exec(fmt::format("DROP TABLE {}.apsched_jobs CASCADE", schema.name()));
+  const std::string prefix =
+      fmt::format("PostgresJobStore database \"{}\" (user \"", PQdb(schema.admin().handle()));
+  const std::string reason = ": relation \"apsched_jobs\" does not exist (SQLSTATE 42P01)";
+  std::string message;
+  try {
+    (void)store.find("a");
+  } catch (const apsched::StoreError& error) {
+    message = error.what();
+  }
+  // The store and its database lead, the server's reason follows the operation, the SQL is last.
+  CHECK_THAT(message, Catch::Matchers::StartsWith(prefix));
+  CHECK_THAT(message, contains("): find job" + reason + " (SQL: SELECT "));
+  CHECK_THROWS_WITH(store.insert(ping_job(*tasks, "b", t0)),
+                    Catch::Matchers::StartsWith(prefix) && contains("): add job" + reason));
+  CHECK_THROWS_WITH(store.size(), contains("): count jobs" + reason));
+  CHECK_THROWS_WITH(store.first_due(t0), contains("): read due jobs" + reason));
 }
 
 }  // namespace postgres_store_test

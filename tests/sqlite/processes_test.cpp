@@ -5,7 +5,10 @@
 // process and write each run they make to an append-only ledger file, the independent record
 // the checks compare against.
 #include <apsched/background_scheduler.hpp>
+#include <apsched/callback_scheduler.hpp>
+#include <apsched/executors/inline.hpp>
 #include <apsched/stores/sqlite.hpp>
+#include <apsched/testing/manual_clock.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 
@@ -26,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -244,6 +248,44 @@ TEST_CASE("sqlite processes: SIGKILL at random moments never corrupts, loses or 
   RawDatabase db{file};
   CHECK(db.rows("SELECT COUNT(*) FROM fires WHERE state = 'submitted'")[0][0] == "0");
   CHECK(db.rows("SELECT COUNT(*) FROM owners")[0][0] == "0");
+}
+
+TEST_CASE("sqlite processes: a job changed in one process reads back changed in another",
+          "[sqlite][process]") {
+  using Stepped = apsched::CallbackScheduler<apsched::SqliteJobStore, apsched::InlineExecutor,
+                                             apsched::ManualClock>;
+  apsched::test::TempDir dir;
+  const std::filesystem::path file = dir.file("jobs.db");
+  const TimePoint t0 = apsched::ManualClock{}.now();
+  apsched::ManualClock clock{t0};
+  Stepped parent{apsched::SqliteJobStore{file}, {}, clock};
+  parent.register_task("noop", [] {});
+  parent.start();
+  parent.add_job(apsched::task("noop"), apsched::IntervalTrigger{10s}, {.id = "job"});
+  // The exit status of a child process that opens the file and checks the job it reads there.
+  const auto in_child = [&](auto check) {
+    return wait_for(spawn([&] {
+      apsched::ManualClock child_clock{t0};
+      Stepped child{apsched::SqliteJobStore{file}, {}, child_clock};
+      child.register_task("noop", [] {});
+      const std::optional<apsched::JobInfo> job = child.get_job("job");
+      if (!job || !check(*job)) {
+        std::_Exit(1);
+      }
+    }));
+  };
+  parent.modify_job("job", {.name = "r1", .max_instances = 3});
+  CHECK(in_child([](const apsched::JobInfo& job) {
+          return job.name == "r1" && job.max_instances == 3;
+        }) == 0);
+  parent.reschedule_job("job", apsched::IntervalTrigger{30s});
+  CHECK(in_child([&](const apsched::JobInfo& job) {
+          return job.trigger.describe() == "interval[30s]" && job.next_run_time == t0 + 30s;
+        }) == 0);
+  parent.pause_job("job");
+  CHECK(in_child([](const apsched::JobInfo& job) { return !job.next_run_time; }) == 0);
+  parent.resume_job("job");
+  CHECK(in_child([&](const apsched::JobInfo& job) { return job.next_run_time == t0 + 30s; }) == 0);
 }
 
 }  // namespace sqlite_processes_test

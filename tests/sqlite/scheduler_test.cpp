@@ -6,6 +6,7 @@
 #include <apsched/testing/manual_clock.hpp>
 
 #include "support/catch.hpp"
+#include "support/durable_changes.hpp"
 #include "support/event_log.hpp"
 #include "support/temp_dir.hpp"
 
@@ -233,6 +234,31 @@ TEST_CASE(
   CHECK(values == std::vector<int>{1});  // its missed fires coalesced into one run
   CHECK(second.scheduler.get_job("later").has_value());
   CHECK(second.log.count(EventType::store_job_unusable) == 2);
+}
+
+namespace {
+
+// Opens a scheduler on `file` (a SQLite store alone) at `now`.
+auto opener(const std::filesystem::path& file) {
+  using Alone =
+      apsched::CallbackScheduler<SqliteJobStore, apsched::InlineExecutor, apsched::ManualClock>;
+  return [file](TimePoint now) {
+    return std::make_unique<apsched::test::DurableProcess<Alone>>(SqliteJobStore{file}, now);
+  };
+}
+
+}  // namespace
+
+TEST_CASE("sqlite scheduler: modify, reschedule, pause and resume are written to the file",
+          "[sqlite]") {
+  TempDir dir;
+  apsched::test::check_changes_are_durable(opener(dir.file("jobs.db")), t0);
+}
+
+TEST_CASE("sqlite scheduler: adding a job again keeps or replaces it without losing what ran",
+          "[sqlite]") {
+  TempDir dir;
+  apsched::test::check_conflict_policies_keep_what_ran(opener(dir.file("jobs.db")), t0);
 }
 
 }  // namespace sqlite_scheduler_test

@@ -97,6 +97,20 @@ class JournalStore : public MemoryJobStore {
     return true;
   }
 
+  // Keeps what the stored job did (counters, runs in flight) and takes the rest from `record`.
+  JobRecord* replace(JobRecord&& record, bool /*keep_schedule*/) {
+    if (const JobRecord* held = MemoryJobStore::find(record.id)) {
+      record.run_count = held->run_count;
+      record.failure_count = held->failure_count;
+      record.last_run = held->last_run;
+      record.last_outcome = held->last_outcome;
+      record.running = held->running;
+      record.generation = held->generation;
+      erase(std::string{record.id});
+    }
+    return insert(std::move(record));
+  }
+
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState state, std::string_view error) {
     journal_->outcomes.push_back(

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <functional>
+#include <string>
 #include <thread>
 
 namespace apsched::test {
@@ -42,11 +44,21 @@ pid_t spawn(F body) {
 }
 
 /// Waits for `pid` to exit on its own; kills it after hang_limit. Returns its exit status.
-inline int wait_for(pid_t pid) {
+/// Before it kills a hung child, `explain()` (if given) says what the child waits for, e.g. the
+/// state of the store the children share.
+inline int wait_for(pid_t pid, const std::function<std::string()>& explain = {}) {
   const auto deadline = std::chrono::steady_clock::now() + hang_limit;
   int status = 0;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
+      if (explain) {
+        try {
+          WARN("child " << pid << " still running after " << hang_limit.count() << " s; "
+                        << explain());
+        } catch (const std::exception& error) {
+          WARN("child " << pid << " hung, and explaining it failed: " << error.what());
+        }
+      }
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
       FAIL("a child process hung");

@@ -2,6 +2,7 @@
 // The listener registry: who wants which events, and delivery that survives throwing listeners.
 #pragma once
 
+#include <apsched/error.hpp>
 #include <apsched/event.hpp>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,8 +40,8 @@ inline void log_to_stderr(LogLevel level, std::string_view message) {
   fmt::print(stderr, "apsched {}: {}\n", level == LogLevel::error ? "error" : "warning", message);
 }
 
-/// Listeners with their masks. Delivery copies a snapshot of the list, so listeners may add or
-/// remove listeners, and call the scheduler, while they run.
+/// Listeners with their masks and job filters. Delivery copies a snapshot of the list, so listeners
+/// may add or remove listeners, and call the scheduler, while they run.
 class ListenerRegistry {
  public:
   using Listener = std::function<void(const Event&)>;
@@ -47,11 +49,14 @@ class ListenerRegistry {
   explicit ListenerRegistry(Logger logger)
       : logger_{logger ? std::move(logger) : Logger{log_to_stderr}} {}
 
-  ListenerId add(Listener listener, EventMask mask) {
+  /// Registers `listener` for the types in `mask` and, with a non-empty `job_id`, only for the
+  /// events of that job.
+  ListenerId add(Listener listener, EventMask mask, std::string job_id = {}) {
     std::lock_guard lock{mutex_};
     auto next = std::make_shared<std::vector<Entry>>(*entries_);
     const ListenerId id{++last_id_};
-    next->push_back(Entry{id, mask, std::make_shared<Listener>(std::move(listener))});
+    next->push_back(
+        Entry{id, mask, std::make_shared<Listener>(std::move(listener)), std::move(job_id)});
     publish_locked(std::move(next));
     return id;
   }
@@ -75,19 +80,27 @@ class ListenerRegistry {
     return selects(mask_.load(std::memory_order_relaxed), type);
   }
 
-  /// Calls each listener that wants `event.type`, in the order they were added. A listener that
-  /// throws is logged and the others still run.
-  void emit(const Event& event) const {
-    if (!wants(event.type)) {
+  /// Calls each listener that wants `event.type` (and, if it asked for one job, is that job's),
+  /// in the order they were added. An event with an exception gets its text in
+  /// Event::message first. A listener that throws is logged and the others still run.
+  void emit(const Event& given) const {
+    if (!wants(given.type)) {
       return;
     }
+    std::optional<Event> described;
+    if (given.exception && given.message.empty()) {
+      described.emplace(given);
+      described->message = describe(given.exception);
+    }
+    const Event& event = described ? *described : given;
     std::shared_ptr<const std::vector<Entry>> entries;
     {
       std::lock_guard lock{mutex_};
       entries = entries_;
     }
     for (const Entry& entry : *entries) {
-      if (!selects(entry.mask, event.type)) {
+      if (!selects(entry.mask, event.type) ||
+          (!entry.job_id.empty() && entry.job_id != event.job_id)) {
         continue;
       }
       try {
@@ -115,6 +128,8 @@ class ListenerRegistry {
     ListenerId id;
     EventMask mask;
     std::shared_ptr<Listener> listener;
+    // Empty: every job's events.
+    std::string job_id;
   };
 
   void publish_locked(std::shared_ptr<std::vector<Entry>> next) {

@@ -33,8 +33,8 @@ struct ExportOptions {
 struct ImportOptions {
   /// The alias of the store that receives the jobs; empty: the first store.
   std::string store;
-  /// Replace jobs with the same ids instead of failing.
-  bool replace_existing = false;
+  /// What happens to a job whose id is taken (see ConflictPolicy).
+  ConflictPolicy on_conflict = ConflictPolicy::error;
   /// The codecs of the triggers; null: TriggerCodecs::builtin().
   const TriggerCodecs* codecs = nullptr;
 };
@@ -79,7 +79,7 @@ template <class Scheduler>
                         .abandoned = job.abandoned};
     nlohmann::json encoded_options = encode_options(settings);
     encoded_options.erase("store");
-    encoded_options.erase("replace_existing");
+    encoded_options.erase("on_conflict");
     jobs.push_back(nlohmann::json{{"id", job.id},
                                   {"task", job.task->name},
                                   {"arguments", nlohmann::json::parse(job.task->arguments)},
@@ -96,8 +96,8 @@ template <class Scheduler>
 /// so into a durable store it lands entirely or not at all.
 /// @throws SerializationError naming the job and the member for malformed input (or another
 ///         format or version); UnknownTaskError for a task not registered with
-///         `scheduler.register_task`; ConflictingIdError for an existing id unless
-///         `options.replace_existing`.
+///         `scheduler.register_task`; ConflictingIdError for an existing id with
+///         `options.on_conflict` ConflictPolicy::error.
 ///
 /// Thread safety: as the scheduler's add_job (thread-safe), but not inside a batch.
 template <class Scheduler>
@@ -138,7 +138,7 @@ std::vector<std::string> import_jobs(Scheduler& scheduler, const nlohmann::json&
       }
       JobOptions settings = decode_options(member("options"));
       settings.store = options.store;
-      settings.replace_existing = options.replace_existing;
+      settings.on_conflict = options.on_conflict;
       ids.push_back(scheduler.add_task_job(TaskCall{task.get<std::string>(), arguments.dump()},
                                            codecs.decode(member("trigger")), std::move(settings)));
       ++index;

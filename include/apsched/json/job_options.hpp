@@ -26,6 +26,10 @@ inline constexpr std::array<EnumName<Overlap>, 2> overlap_names{
     {{"skip", Overlap::skip}, {"queue", Overlap::queue}}};
 inline constexpr std::array<EnumName<Abandoned>, 2> abandoned_names{
     {{"drop", Abandoned::drop}, {"rerun", Abandoned::rerun}}};
+inline constexpr std::array<EnumName<ConflictPolicy>, 3> conflict_policy_names{
+    {{"error", ConflictPolicy::error},
+     {"keep", ConflictPolicy::keep},
+     {"replace", ConflictPolicy::replace}}};
 
 /// `d` as integer nanoseconds for the member `name` of encode_options.
 /// @throws SerializationError when that overflows 64 bits (only with ticks coarser than 1ns).
@@ -40,7 +44,8 @@ inline constexpr std::array<EnumName<Abandoned>, 2> abandoned_names{
 }  // namespace detail::json
 
 /// `options` as a JSON object, every field under its C++ name:
-/// `{"id": "nightly", "name": "", "replace_existing": false, "misfire_grace_time_ns"?: 30000000000,
+/// `{"id": "nightly", "name": "", "on_conflict": "error"|"keep"|"replace",
+/// "misfire_grace_time_ns"?: 30000000000,
 /// "coalesce": "earliest"|"latest"|"all", "max_instances": 1, "overlap": "skip"|"queue",
 /// "next_run_time"?: "2026-12-01T09:00:00Z", "paused": false, "executor": "", "store": "",
 /// "timeout_ns"?: 60000000000, "abandoned": "drop"|"rerun"}`. Durations are integer nanoseconds
@@ -52,16 +57,17 @@ inline constexpr std::array<EnumName<Abandoned>, 2> abandoned_names{
 /// Thread safety: thread-safe (a pure function).
 [[nodiscard]] inline nlohmann::json encode_options(const JobOptions& options) {
   using detail::json::enum_name;
-  nlohmann::json value{{"id", options.id},
-                       {"name", options.name},
-                       {"replace_existing", options.replace_existing},
-                       {"coalesce", enum_name(detail::json::coalesce_names, options.coalesce)},
-                       {"max_instances", options.max_instances},
-                       {"overlap", enum_name(detail::json::overlap_names, options.overlap)},
-                       {"paused", options.paused},
-                       {"executor", options.executor},
-                       {"store", options.store},
-                       {"abandoned", enum_name(detail::json::abandoned_names, options.abandoned)}};
+  nlohmann::json value{
+      {"id", options.id},
+      {"name", options.name},
+      {"on_conflict", enum_name(detail::json::conflict_policy_names, options.on_conflict)},
+      {"coalesce", enum_name(detail::json::coalesce_names, options.coalesce)},
+      {"max_instances", options.max_instances},
+      {"overlap", enum_name(detail::json::overlap_names, options.overlap)},
+      {"paused", options.paused},
+      {"executor", options.executor},
+      {"store", options.store},
+      {"abandoned", enum_name(detail::json::abandoned_names, options.abandoned)}};
   if (options.misfire_grace_time) {
     value["misfire_grace_time_ns"] =
         detail::json::option_nanoseconds("misfire_grace_time", *options.misfire_grace_time);
@@ -76,7 +82,9 @@ inline constexpr std::array<EnumName<Abandoned>, 2> abandoned_names{
 }
 
 /// The JobOptions that `json` (as encode_options wrote it) describes; an absent member keeps
-/// the JobOptions default. Checks types and formats only, so every JobOptions value round-trips
+/// the JobOptions default. The member `"replace_existing": true` of documents written before
+/// `on_conflict` existed reads as `"on_conflict": "replace"` (false: as absent); `on_conflict`
+/// wins when both are given. Checks types and formats only, so every JobOptions value round-trips
 /// (`decode_options(encode_options(o))` equals `o` field by field); the rules add_job applies
 /// (max_instances from 1, positive durations, known aliases) stay with add_job.
 /// @throws SerializationError for something other than an object, or a member that is unknown,
@@ -90,7 +98,11 @@ inline constexpr std::array<EnumName<Abandoned>, 2> abandoned_names{
   JobOptions options;
   options.id = reader.optional_string("id").value_or(std::string{});
   options.name = reader.optional_string("name").value_or(std::string{});
-  options.replace_existing = reader.boolean("replace_existing", options.replace_existing);
+  if (reader.boolean("replace_existing", false)) {
+    options.on_conflict = ConflictPolicy::replace;
+  }
+  options.on_conflict =
+      reader.enumeration("on_conflict", detail::json::conflict_policy_names, options.on_conflict);
   options.misfire_grace_time = reader.optional_duration("misfire_grace_time_ns", Duration::min());
   options.coalesce = reader.enumeration("coalesce", detail::json::coalesce_names, options.coalesce);
   options.max_instances = static_cast<unsigned>(reader.count(

@@ -125,7 +125,8 @@ class TaskRegistry {
 
   /// `args` as the JSON array a durable job stores for task `task`, checked against the task's
   /// parameters (see validate_arguments). `call` names the caller in errors ("add_job").
-  /// @throws UnknownTaskError `add_job: no task is registered as "send-report"`;
+  /// @throws UnknownTaskError `add_job: no task is registered as "send-report"; the registered
+  ///         tasks are "cleanup", "report"` (sorted, at most 20; "none are registered" when so);
   ///         SerializationError if an argument cannot be encoded, the count differs
   ///         (`add_job: task "send-report" takes 2 arguments, got 3`), or an argument does not
   ///         decode as its parameter's type.
@@ -227,13 +228,16 @@ class TaskRegistry {
   }
 
   std::shared_ptr<const Task> find(std::string_view call, std::string_view task) const {
+    std::string known;
     {
       const std::shared_lock lock{mutex_};
       if (const auto it = tasks_.find(task); it != tasks_.end()) {
         return it->second;
       }
+      known = detail::json::registered_task_list(tasks_);
     }
-    throw UnknownTaskError{fmt::format("{}: no task is registered as \"{}\"", call, task)};
+    throw UnknownTaskError{
+        fmt::format("{}: no task is registered as \"{}\"; {}", call, task, known)};
   }
 
   static void check(const Task& entry, std::string_view call, std::string_view task,

@@ -126,8 +126,10 @@ concept TriggerDecoder = std::is_invocable_r_v<T, const D&, const nlohmann::json
 ///   from_crontab, or `"fields": {"day": "3rd fri", "hour": "9"}` (the non-empty CronFields,
 ///   named as in C++) for one made from CronFields; plus `"timezone": name, "start_date"?,
 ///   "end_date"?, "jitter_ns", "gap_policy": "shift"|"skip", "fold_policy": "once"|"both",
-///   "weekday_numbering": "cron"|"quartz"`. The expression is kept as written, so decoding
-///   parses it again with the same rules.
+///   "dst_policy"?: "separate"|"cron", "weekday_numbering": "cron"|"quartz"`; `dst_policy` is
+///   written only when it is not the default `"separate"`, so triggers stored before it existed
+///   decode, and encode again, unchanged. The expression is kept as written, so decoding parses
+///   it again with the same rules.
 /// - `calendar_interval`: `{"type": "calendar_interval", "years", "months", "weeks", "days",
 ///   "hour", "minute", "second"` (integers), `"start_date": date` (required: the one filled in
 ///   at construction), `"end_date"?: date, "timezone", "jitter_ns", "gap_policy",

@@ -123,11 +123,15 @@ class PostgresJobStore {
 
   /// Connects with `conninfo` (a libpq connection string or URI) and brings the schema up to
   /// date.
-  /// @throws detail::postgres::PgError (a StoreError) if the server cannot be reached
+  /// @throws detail::postgres::PgError (a StoreError) if the server cannot be reached, naming
+  /// the store, the database, user and server (never the password), "open" and libpq's message:
+  /// `PostgresJobStore database "jobs" (user "app", server db:5432): open: connection to server
+  /// at "db" (10.0.0.5), port 5432 failed: FATAL: database "jobs" does not exist`
   /// @throws SchemaVersionError if the database holds a newer apsched schema
   explicit PostgresJobStore(std::string conninfo, PostgresStoreOptions options = {})
-      : state_{std::make_unique<State>(detail::postgres::Connection::open(conninfo),
-                                       std::move(options))} {
+      : state_{std::make_unique<State>(
+            detail::postgres::Connection::open(conninfo, "PostgresJobStore"), std::move(options))} {
+    const auto operation = state_->db.operation("open");
     const PostgresStoreOptions& o = state_->options;
     if (o.lease_duration <= o.poll_interval) {
       throw InvalidArgumentError{fmt::format(
@@ -167,18 +171,11 @@ class PostgresJobStore {
   /// @throws SerializationError if its trigger has no codec
   /// @throws StoreError if the database fails
   JobRecord* insert(JobRecord&& record) {
+    const auto operation = state().db.operation("add job");
     constexpr std::string_view call = "PostgresJobStore::insert";
     State& s = ready();
-    if (!record.extras || !record.extras->task) {
-      throw InvalidArgumentError{fmt::format(
-          "{}: job \"{}\" has no task; a closure job cannot be stored durably, expected a task "
-          "registered by name (apsched::task)",
-          call, record.id)};
-    }
-    const std::string trigger = detail::json::dump_compact(s.codecs->encode(record.trigger));
-    const std::string options = detail::durable::encode_record_options_text(record);
-    const std::int64_t next_fire = detail::durable::to_stored_time(call, record.next_fire);
-    const std::int64_t next_run = detail::durable::to_stored_time(call, record.next_run);
+    const detail::durable::StoredDefinition stored =
+        detail::durable::stored_definition(call, record, *s.codecs);
     const std::optional<std::int64_t> last_run =
         record.last_run == TimePoint::min()
             ? std::nullopt
@@ -196,8 +193,8 @@ class PostgresJobStore {
               "WHERE apsched_fires.job_id = added.id) "
               // Delivered when the transaction commits; the same one once per transaction.
               "SELECT count(*) FROM (SELECT pg_notify($13, $14) FROM added) AS notified",
-              record.id, record.extras->task->name, record.extras->task->arguments, trigger,
-              options, next_fire, next_run, record.paused, last_run,
+              record.id, record.extras->task->name, record.extras->task->arguments, stored.trigger,
+              stored.options, stored.next_fire, stored.next_run, record.paused, last_run,
               static_cast<std::int64_t>(record.run_count), std::int64_t{record.failure_count},
               outcome ? detail::postgres::Param{*outcome} : std::nullopt, s.channel, s.owner)
           .int64(0, 0);
@@ -210,10 +207,49 @@ class PostgresJobStore {
     return s.cache.add_new(std::move(record), s.inserted);
   }
 
+  /// See DurableJobStore (requirement 9). In one statement (inside an open batch: as part of
+  /// it), stores the definition of `record` (task, arguments, trigger, options) under its id,
+  /// adding the job if none has it, and notifies the other schedulers. The stored job's
+  /// counters and fire history stay; its next fire and run time and paused flag stay too when
+  /// `keep_schedule` and the stored trigger text equals the new one (`paused` is then set if
+  /// `record` is paused). Returns the record then held, reloaded, as find does.
+  /// @throws InvalidArgumentError for a record without a task
+  /// @throws SerializationError if its trigger has no codec
+  /// @throws StoreError if the database fails
+  JobRecord* replace(JobRecord&& record, bool keep_schedule) {
+    const auto operation = state().db.operation("replace job");
+    constexpr std::string_view call = "PostgresJobStore::replace";
+    State& s = ready();
+    const detail::durable::StoredDefinition stored =
+        detail::durable::stored_definition(call, record, *s.codecs);
+    run([&] {
+      // Every expression of the SET reads the row as it was (apsched_jobs.trigger is the old one).
+      return s.db.query(
+          "WITH put AS (INSERT INTO apsched_jobs (id, task, arguments, trigger, options, "
+          "next_fire, next_run, paused, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) "
+          "ON CONFLICT (id) DO UPDATE SET task = excluded.task, arguments = excluded.arguments, "
+          "options = excluded.options, "
+          "next_fire = CASE WHEN $9 AND apsched_jobs.trigger = excluded.trigger "
+          "THEN apsched_jobs.next_fire ELSE excluded.next_fire END, "
+          "next_run = CASE WHEN $9 AND apsched_jobs.trigger = excluded.trigger "
+          "THEN apsched_jobs.next_run ELSE excluded.next_run END, "
+          "paused = CASE WHEN $9 AND apsched_jobs.trigger = excluded.trigger "
+          "THEN apsched_jobs.paused OR excluded.paused ELSE excluded.paused END, "
+          "trigger = excluded.trigger, version = apsched_jobs.version + 1 RETURNING id) "
+          "SELECT count(*) FROM (SELECT pg_notify($10, $11) FROM put) AS notified",
+          record.id, record.extras->task->name, record.extras->task->arguments, stored.trigger,
+          stored.options, stored.next_fire, stored.next_run, record.paused, keep_schedule,
+          s.channel, s.owner);
+    });
+    s.unusable.erase(record.id);
+    return find(record.id);
+  }
+
   /// See JobStore. Returns the stored job, loading it when it is not in memory or another
   /// scheduler changed it since; nullptr for a job that is not stored or cannot be used.
   /// @throws StoreError if the database fails
   [[nodiscard]] JobRecord* find(std::string_view id) {
+    const auto operation = state().db.operation("find job");
     State& s = ready();
     const auto row = run([&] { return s.db.query(select_sql("WHERE id = $1", 2), id, s.owner); });
     if (row.rows() == 0) {
@@ -227,6 +263,7 @@ class PostgresJobStore {
   /// (see commit_due), in one statement.
   /// @throws StoreError if the database fails
   bool erase(std::string_view id) {
+    const auto operation = state().db.operation("remove job");
     State& s = ready();
     const std::int64_t erased = run([&] {
       return s.db
@@ -246,6 +283,7 @@ class PostgresJobStore {
   /// history, in one statement.
   /// @throws StoreError if the database fails
   void clear() {
+    const auto operation = state().db.operation("remove all jobs");
     State& s = ready();
     run([&] {
       return s.db.exec(
@@ -262,6 +300,7 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails; the record is then reloaded before it is handed
   /// out again
   void update(JobRecord& stored) {
+    const auto operation = state().db.operation("update job");
     constexpr std::string_view call = "PostgresJobStore::update";
     State& s = ready();
     detail::durable::CachedRecord* entry = s.cache.holding(stored);
@@ -295,6 +334,7 @@ class PostgresJobStore {
   /// See JobStore. One indexed query; jobs set aside as unusable are left out.
   /// @throws StoreError if the database fails
   [[nodiscard]] std::optional<TimePoint> next_run_time() const {
+    const auto operation = state().db.operation("read next run time");
     State& s = ready();
     const auto row = run([&] {
       return s.db.query(
@@ -315,6 +355,7 @@ class PostgresJobStore {
   /// step goes on with the rest.
   /// @throws StoreError if the database fails
   [[nodiscard]] JobRecord* first_due(TimePoint now) {
+    const auto operation = state().db.operation("read due jobs");
     State& s = ready();
     const std::int64_t until = detail::durable::to_stored_time("PostgresJobStore::first_due", now);
     if (s.round) {
@@ -370,6 +411,7 @@ class PostgresJobStore {
   /// See JobStore: the number of stored jobs, usable or not.
   /// @throws StoreError if the database fails
   [[nodiscard]] std::size_t size() const {
+    const auto operation = state().db.operation("count jobs");
     State& s = ready();
     return static_cast<std::size_t>(
         run([&] { return s.db.query("SELECT count(*) FROM apsched_jobs").int64(0, 0); }));
@@ -380,6 +422,7 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails
   template <class F>
   void for_each(F&& visit) const {
+    const auto operation = state().db.operation("list jobs");
     State& s = ready();
     const auto rows = run([&] { return s.db.query(select_sql("ORDER BY id")); });
     for (int i = 0; i < rows.rows(); ++i) {
@@ -412,6 +455,7 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails; nothing is recorded then (inside a round, the
   /// round fails: PostgreSQL aborts its transaction)
   bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
+    const auto operation = state().db.operation("record fire");
     constexpr std::string_view call = "PostgresJobStore::commit_due";
     State& s = ready();
     detail::durable::CachedRecord* entry = &detail::durable::handed_out(s.cache, job, call);
@@ -500,6 +544,7 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
+    const auto operation = state().db.operation("record fire outcome");
     State& s = ready();
     const PendingOutcome outcome = detail::durable::pending_outcome(
         s.cache, id, record, scheduled, fire_state, error, "PostgresJobStore::record_outcome");
@@ -525,6 +570,7 @@ class PostgresJobStore {
   /// of it; while a round is open: not yet).
   /// @throws StoreError if the database fails; the outcomes are kept, to be written later
   void flush_outcomes() const {
+    const auto operation = state().db.operation("write fire outcomes");
     State& s = state();
     if (s.pending.empty() || s.round) {
       return;
@@ -558,6 +604,7 @@ class PostgresJobStore {
   /// @throws StoreError if COMMIT fails, or a statement of the round failed: the round is rolled
   /// back as by abort_round
   void end_round() {
+    const auto operation = state().db.operation("commit round of due jobs");
     State& s = state();
     try {
       if (s.open && !s.failed) {
@@ -584,6 +631,7 @@ class PostgresJobStore {
   /// @pre no batch or round is open
   /// @throws StoreError if the database fails
   void begin_batch() {
+    const auto operation = state().db.operation("begin batch");
     State& s = ready();
     s.batch = true;
     s.failed = false;
@@ -599,6 +647,7 @@ class PostgresJobStore {
   /// @throws StoreError if COMMIT fails or a write of the batch failed; the batch is then rolled
   /// back, as by rollback_batch
   void commit_batch() {
+    const auto operation = state().db.operation("commit batch");
     State& s = state();
     s.batch = false;
     try {
@@ -639,6 +688,7 @@ class PostgresJobStore {
   /// the same fire: deleting the owner's row locks it, and the second store finds it gone.
   /// @throws StoreError if the database fails; nothing is taken over then
   [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
+    const auto operation = state().db.operation("take over abandoned fires");
     State& s = ready();
     const auto now = std::chrono::steady_clock::now();
     if (s.batch || s.round) {
@@ -705,6 +755,7 @@ class PostgresJobStore {
   /// clock's offset from it now and at each lease renewal (see clock_offset).
   /// If the database fails now, the offset is measured at the next renewal.
   void set_clock(std::function<TimePoint()> now) {
+    const auto operation = state().db.operation("renew lease");
     State& s = state();
     s.clock = s.options.database_clock ? std::move(now) : nullptr;
     s.offset_known = false;
@@ -744,6 +795,7 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails or holds a fire state this version does not know
   [[nodiscard]] std::vector<FireRecord> fire_history(std::string_view job_id,
                                                      std::size_t limit = 100) const {
+    const auto operation = state().db.operation("read fire history");
     State& s = ready();
     flush_outcomes();
     const auto rows = run([&] {
@@ -756,9 +808,8 @@ class PostgresJobStore {
     });
     std::vector<FireRecord> history;
     for (int i = 0; i < rows.rows(); ++i) {
-      const FireState fire_state = detail::durable::stored_fire_state(
-          rows.text(i, 1), "PostgresJobStore::fire_history", job_id,
-          fmt::format("database \"{}\"", PQdb(s.db.handle())));
+      const FireState fire_state =
+          detail::durable::stored_fire_state(rows.text(i, 1), s.db.error_label(), job_id);
       history.push_back(FireRecord{
           .scheduled = detail::durable::from_stored_time(rows.int64(i, 0)),
           .state = fire_state,
@@ -996,9 +1047,9 @@ class PostgresJobStore {
     }
     const auto now = std::chrono::steady_clock::now();
     if (now < s.retry_at) {
-      throw StoreError{fmt::format(
-          "PostgresJobStore: the connection to the server is lost; trying again in {} ms",
-          std::chrono::ceil<std::chrono::milliseconds>(s.retry_at - now).count())};
+      throw StoreError{s.db.error_message(
+          fmt::format("the connection to the server is lost; trying again in {} ms",
+                      std::chrono::ceil<std::chrono::milliseconds>(s.retry_at - now).count()))};
     }
     try {
       s.db.reconnect();
@@ -1160,10 +1211,11 @@ class PostgresJobStore {
     if (counts.int64(0, 0) != static_cast<std::int64_t>(expected_commits) ||
         counts.int64(0, 1) != static_cast<std::int64_t>(expected_fires)) {
       s.failed = true;
-      throw StoreError{fmt::format(
-          "PostgresJobStore::end_round: {} of {} claimed jobs advanced and {} of {} fires "
-          "recorded; expected all (a fire recorded already?), so the round is rolled back",
-          counts.int64(0, 0), expected_commits, counts.int64(0, 1), expected_fires)};
+      throw StoreError{s.db.error_message(
+          fmt::format("{} of {} claimed jobs advanced and {} of {} fires recorded; expected all "
+                      "(a fire recorded already?), so the round is rolled back",
+                      counts.int64(0, 0), expected_commits, counts.int64(0, 1), expected_fires),
+          "commit round of due jobs")};
     }
   }
 
@@ -1185,8 +1237,8 @@ class PostgresJobStore {
     State& s = state();
     if (s.failed) {
       throw StoreError{
-          "PostgresJobStore: an earlier statement of this batch or round failed; expected the "
-          "scheduler to end it (it is rolled back)"};
+          s.db.error_message("an earlier statement of this batch or round failed; expected the "
+                             "scheduler to end it (it is rolled back)")};
     }
     if (!s.open) {
       begin_transaction();
@@ -1199,18 +1251,16 @@ class PostgresJobStore {
     if (!s.open) {
       if (s.failed) {
         s.failed = false;
-        throw StoreError{
-            fmt::format("{}: the connection was lost during the transaction; "
-                        "nothing of it was written",
-                        call)};
+        throw StoreError{s.db.error_message(
+            "the connection was lost during the transaction; nothing of it was written", call)};
       }
       return;
     }
     if (s.failed) {
       rollback_transaction();
-      throw StoreError{fmt::format(
-          "{}: a statement of the transaction failed; expected every statement to succeed, so "
-          "it was rolled back",
+      throw StoreError{s.db.error_message(
+          "a statement of the transaction failed; expected every statement to succeed, so it "
+          "was rolled back",
           call)};
     }
     s.open = false;
@@ -1503,9 +1553,9 @@ class PostgresJobStore {
     }
     s.unusable.insert_or_assign(row.id, Unusable{row.task, unknown_task, row.version});
     std::string message = fmt::format(
-        "PostgresJobStore: stored job \"{}\" (task \"{}\") cannot be used and is left unchanged "
-        "until its task is registered or the store is opened again: {}",
-        row.id, row.task, cause);
+        "PostgresJobStore {}: stored job \"{}\" (task \"{}\") cannot be used and is left "
+        "unchanged until its task is registered or the store is opened again: {}",
+        s.db.error_label().database, row.id, row.task, cause);
     if (s.reported.emplace(row.id, message).second) {
       s.reports.push_back(StoreReport{row.id, std::move(message)});
     }

@@ -103,7 +103,8 @@ struct SqliteStoreOptions {
 ///     apsched::SqliteJobStore{"jobs.db"}};
 /// scheduler.register_task("report", [](std::string to) { send_report(to); });
 /// scheduler.add_job(apsched::task("report"), apsched::CronTrigger::from_crontab("0 9 * * *"),
-///                   {.id = "daily-report", .replace_existing = true}, "ops@example.com");
+///                   {.id = "daily-report", .on_conflict = apsched::ConflictPolicy::keep},
+///                   "ops@example.com");
 /// @endcode
 ///
 /// Thread safety: not thread-safe (the scheduler serialises every call; see JobStore). Two
@@ -116,14 +117,19 @@ class SqliteJobStore {
   using Tasks = TaskRegistry;
 
   /// Opens the database `file`, creating it (and its tables) when it does not exist.
-  /// @throws StoreError (detail::sqlite::SqliteError) naming "open", the path and SQLite's
-  /// message when the file cannot be opened or is not an SQLite database:
-  /// `open: "jobs.db": file is not a database`
+  /// @throws StoreError (detail::sqlite::SqliteError) naming the store, the path, "open",
+  /// SQLite's message and what the file system tells of the cause when the file cannot be
+  /// opened, written or is not an SQLite database:
+  /// `SqliteJobStore "/srv/jobs.db": open: file is not a database (SQL: SELECT ...)`,
+  /// `SqliteJobStore "/srv/x/jobs.db": open: unable to open database file; directory "/srv/x"
+  /// does not exist`
   /// @throws SchemaVersionError when the file was written by a newer apsched:
-  /// `open: "jobs.db" has schema version 5 of apsched_jobs, this apsched supports up to version 4`
+  /// `SqliteJobStore "jobs.db": open: the file has schema version 5 of apsched_jobs, this
+  /// apsched supports up to version 4`
   explicit SqliteJobStore(const std::filesystem::path& file, SqliteStoreOptions options = {})
       : state_{std::make_unique<State>(
             detail::sqlite::Database::open(file, database_options(options)), std::move(options))} {
+    const auto operation = state_->db.operation("open");
     detail::sqlite::Database& db = state_->db;
     detail::sqlite::migrate(db, detail::sqlite::store_schema_name,
                             std::span{detail::sqlite::store_migrations});
@@ -163,18 +169,11 @@ class SqliteJobStore {
   /// @throws SerializationError if its trigger has no codec
   /// @throws StoreError if the database fails
   JobRecord* insert(JobRecord&& record) {
+    const auto operation = state().db.operation("add job");
     constexpr std::string_view call = "SqliteJobStore::insert";
     State& s = state();
-    if (!record.extras || !record.extras->task) {
-      throw InvalidArgumentError{fmt::format(
-          "{}: job \"{}\" has no task; a closure job cannot be stored durably, expected a task "
-          "registered by name (apsched::task)",
-          call, record.id)};
-    }
-    const std::string trigger = s.codecs->encode_text(record.trigger);
-    const std::string options = detail::sqlite::encode_record_options_text(record);
-    const std::int64_t next_fire = detail::sqlite::to_stored_time(call, record.next_fire);
-    const std::int64_t next_run = detail::sqlite::to_stored_time(call, record.next_run);
+    const detail::durable::StoredDefinition stored =
+        detail::durable::stored_definition(call, record, *s.codecs);
     const bool ran = record.last_run != TimePoint::min();
     const std::int64_t last_run = ran ? detail::sqlite::to_stored_time(call, record.last_run) : 0;
     const bool inserted = write_direct([&] {
@@ -187,10 +186,10 @@ class SqliteJobStore {
       insert->bind_static(1, record.id);
       insert->bind_static(2, record.extras->task->name);
       insert->bind_static(3, record.extras->task->arguments);
-      insert->bind_static(4, trigger);
-      insert->bind_static(5, options);
-      insert->bind(6, next_fire);
-      insert->bind(7, next_run);
+      insert->bind_static(4, stored.trigger);
+      insert->bind_static(5, stored.options);
+      insert->bind(6, stored.next_fire);
+      insert->bind(7, stored.next_run);
       insert->bind(8, record.paused);
       if (ran) {
         insert->bind(9, last_run);
@@ -219,10 +218,55 @@ class SqliteJobStore {
     return s.cache.add_new(std::move(record), s.inserted);
   }
 
+  /// See DurableJobStore (requirement 9). In one statement (inside an open batch or round: as
+  /// part of it), stores the definition of `record` (task, arguments, trigger, options) under
+  /// its id, adding the job if none has it. The stored job's counters and fire history stay;
+  /// its next fire and run time and paused flag stay too when `keep_schedule` and the stored
+  /// trigger text equals the new one (`paused` is then set if `record` is paused). Returns the
+  /// record then held, reloaded, as find does.
+  /// @throws InvalidArgumentError for a record without a task
+  /// @throws SerializationError if its trigger has no codec
+  /// @throws StoreError if the database fails
+  JobRecord* replace(JobRecord&& record, bool keep_schedule) {
+    const auto operation = state().db.operation("replace job");
+    constexpr std::string_view call = "SqliteJobStore::replace";
+    State& s = state();
+    const detail::durable::StoredDefinition stored =
+        detail::durable::stored_definition(call, record, *s.codecs);
+    write_direct([&] {
+      // Every expression of the SET reads the row as it was (jobs.trigger is the old one).
+      auto put = s.db.prepare_cached(
+          "INSERT INTO jobs (id, task, arguments, trigger, options, next_fire, next_run, paused, "
+          "version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1) ON CONFLICT (id) DO UPDATE SET "
+          "task = excluded.task, arguments = excluded.arguments, options = excluded.options, "
+          "next_fire = CASE WHEN ?9 AND trigger = excluded.trigger THEN next_fire "
+          "ELSE excluded.next_fire END, "
+          "next_run = CASE WHEN ?9 AND trigger = excluded.trigger THEN next_run "
+          "ELSE excluded.next_run END, "
+          "paused = CASE WHEN ?9 AND trigger = excluded.trigger THEN paused OR excluded.paused "
+          "ELSE excluded.paused END, "
+          "trigger = excluded.trigger, version = version + 1");
+      put->bind_static(1, record.id);
+      put->bind_static(2, record.extras->task->name);
+      put->bind_static(3, record.extras->task->arguments);
+      put->bind_static(4, stored.trigger);
+      put->bind_static(5, stored.options);
+      put->bind(6, stored.next_fire);
+      put->bind(7, stored.next_run);
+      put->bind(8, record.paused);
+      put->bind(9, keep_schedule);
+      put->execute();
+      return true;
+    });
+    s.set_aside.forget(s.db, record.id);
+    return find(record.id);
+  }
+
   /// See JobStore. Returns the stored job, loading it when it is not in memory or another
   /// process changed it since; nullptr for a job that is not stored or cannot be used.
   /// @throws StoreError if the database fails
   [[nodiscard]] JobRecord* find(std::string_view id) {
+    const auto operation = state().db.operation("find job");
     State& s = state();
     std::optional<std::int64_t> row_version;
     {
@@ -243,6 +287,7 @@ class SqliteJobStore {
   /// (see commit_due), in one transaction.
   /// @throws StoreError if the database fails
   bool erase(std::string_view id) {
+    const auto operation = state().db.operation("remove job");
     State& s = state();
     bool erased = false;
     write([&] {
@@ -265,6 +310,7 @@ class SqliteJobStore {
   /// history, in one transaction.
   /// @throws StoreError if the database fails
   void clear() {
+    const auto operation = state().db.operation("remove all jobs");
     State& s = state();
     write([&] {
       s.db.exec("DELETE FROM fires");
@@ -281,6 +327,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails; the record is then reloaded before it is handed
   /// out again
   void update(JobRecord& stored) {
+    const auto operation = state().db.operation("update job");
     constexpr std::string_view call = "SqliteJobStore::update";
     State& s = state();
     detail::durable::CachedRecord* entry = s.cache.holding(stored);
@@ -313,6 +360,7 @@ class SqliteJobStore {
   /// See JobStore. One indexed query; jobs set aside as unusable are left out.
   /// @throws StoreError if the database fails
   [[nodiscard]] std::optional<TimePoint> next_run_time() const {
+    const auto operation = state().db.operation("read next run time");
     State& s = state();
     auto select = s.db.prepare_cached(
         "SELECT next_run FROM jobs WHERE paused = 0 AND NOT EXISTS (SELECT 1 FROM "
@@ -328,6 +376,7 @@ class SqliteJobStore {
   /// sets aside and reports).
   /// @throws StoreError if the database fails
   [[nodiscard]] JobRecord* first_due(TimePoint now) {
+    const auto operation = state().db.operation("read due jobs");
     State& s = state();
     const std::int64_t until = detail::sqlite::to_stored_time("SqliteJobStore::first_due", now);
     for (;;) {
@@ -362,6 +411,7 @@ class SqliteJobStore {
   /// See JobStore: the number of stored jobs, usable or not.
   /// @throws StoreError if the database fails
   [[nodiscard]] std::size_t size() const {
+    const auto operation = state().db.operation("count jobs");
     auto count = state().db.prepare_cached("SELECT count(*) FROM jobs");
     count->step();
     return static_cast<std::size_t>(count->column_int64(0));
@@ -372,6 +422,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails; whatever `visit` throws
   template <class F>
   void for_each(F&& visit) const {
+    const auto operation = state().db.operation("list jobs");
     State& s = state();
     std::vector<detail::sqlite::JobRow> rows;
     {
@@ -410,6 +461,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails; nothing is recorded then either (inside a round
   /// or batch, its commit rolls it back)
   bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
+    const auto operation = state().db.operation("record fire");
     constexpr std::string_view call = "SqliteJobStore::commit_due";
     State& s = state();
     detail::durable::CachedRecord* entry = &detail::durable::handed_out(s.cache, job, call);
@@ -482,6 +534,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
+    const auto operation = state().db.operation("record fire outcome");
     State& s = state();
     const PendingOutcome outcome = detail::durable::pending_outcome(
         s.cache, id, record, scheduled, fire_state, error, "SqliteJobStore::record_outcome");
@@ -508,6 +561,7 @@ class SqliteJobStore {
   /// as part of it).
   /// @throws StoreError if the database fails; the outcomes are kept, to be written later
   void flush_outcomes() const {
+    const auto operation = state().db.operation("write fire outcomes");
     State& s = state();
     if (s.pending.empty() || s.round) {
       return;  // a round writes them at its end
@@ -532,6 +586,7 @@ class SqliteJobStore {
   /// Writes the pending outcomes into the round and commits it.
   /// @throws StoreError if a write or COMMIT fails: the round is rolled back as by abort_round
   void end_round() {
+    const auto operation = state().db.operation("commit round of due jobs");
     State& s = state();
     try {
       if (!s.pending.empty()) {
@@ -563,6 +618,7 @@ class SqliteJobStore {
   /// See DurableJobStore: the jobs set aside for naming `task`, unknown then, are tried again.
   /// @throws StoreError if the database fails
   void task_registered(std::string_view task) {
+    const auto operation = state().db.operation("retry jobs of a registered task");
     State& s = state();
     s.set_aside.retry_unknown_task(s.db, task);
   }
@@ -577,6 +633,7 @@ class SqliteJobStore {
   /// the same fire: the owner's row is deleted in the transaction that takes its fires.
   /// @throws StoreError if the database fails; nothing is taken over then
   [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
+    const auto operation = state().db.operation("take over abandoned fires");
     State& s = state();
     const std::int64_t now = detail::sqlite::system_now();
     if (s.batch || now < s.next_lease_check) {
@@ -613,6 +670,7 @@ class SqliteJobStore {
   /// scheduler. Until it is called, every stored job names an unknown task.
   /// @throws StoreError if the database fails
   void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
+    const auto operation = state().db.operation("attach to scheduler");
     State& s = state();
     s.tasks = std::move(tasks);
     s.index = index;
@@ -628,6 +686,7 @@ class SqliteJobStore {
   /// @pre no batch is open
   /// @throws StoreError if the write lock cannot be taken (BusyPolicy)
   void begin_batch() {
+    const auto operation = state().db.operation("begin batch");
     State& s = state();
     assert(!s.batch && "begin_batch: a batch is open already");
     s.batch.emplace(s.db);
@@ -637,14 +696,14 @@ class SqliteJobStore {
   /// @pre a batch is open
   /// @throws StoreError if COMMIT fails; the batch is then rolled back, as by rollback_batch
   void commit_batch() {
+    const auto operation = state().db.operation("commit batch");
     State& s = state();
     assert(s.batch && "commit_batch: no batch is open");
     if (s.batch_failed) {
       rollback_batch();
-      throw StoreError{fmt::format(
-          "SqliteJobStore::commit_batch: \"{}\": a write of the batch or round failed partway; "
-          "expected every write to succeed or leave nothing, so it was rolled back",
-          s.db.path())};
+      throw StoreError{s.db.error_message(
+          "a write of the batch or round failed partway; expected every write to succeed or "
+          "leave nothing, so it was rolled back")};
     }
     try {
       s.batch->commit();
@@ -675,6 +734,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails, or a row holds a state this apsched does not know
   [[nodiscard]] std::vector<FireRecord> fire_history(std::string_view job_id,
                                                      std::size_t limit = 100) const {
+    const auto operation = state().db.operation("read fire history");
     State& s = state();
     flush_outcomes();
     auto select = s.db.prepare_cached(
@@ -685,9 +745,8 @@ class SqliteJobStore {
                     limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
     std::vector<FireRecord> history;
     while (select->step()) {
-      const FireState fire_state = detail::durable::stored_fire_state(
-          select->column_text_view(1), "SqliteJobStore::fire_history", job_id,
-          fmt::format("\"{}\"", s.db.path()));
+      const FireState fire_state = detail::durable::stored_fire_state(select->column_text_view(1),
+                                                                      s.db.error_label(), job_id);
       const std::optional<std::int64_t> finished = select->column<std::optional<std::int64_t>>(5);
       history.push_back(FireRecord{
           .scheduled = detail::sqlite::from_stored_time(select->column_int64(0)),
@@ -712,6 +771,7 @@ class SqliteJobStore {
   /// exported.
   /// @throws StoreError if the database fails
   [[nodiscard]] nlohmann::json export_jobs() const {
+    const auto operation = state().db.operation("export");
     State& s = state();
     nlohmann::json jobs = nlohmann::json::array();
     auto select = s.db.prepare_cached(
@@ -734,6 +794,7 @@ class SqliteJobStore {
   /// `replace_existing`; nothing is imported then
   /// @throws StoreError if the database fails
   void import_jobs(const nlohmann::json& document, bool replace_existing = false) {
+    const auto operation = state().db.operation("import");
     std::vector<detail::sqlite::JobRow> rows = detail::sqlite::read_job_export(document);
     State& s = state();
     write([&] {
@@ -842,6 +903,7 @@ class SqliteJobStore {
     detail::sqlite::Options result;
     result.synchronous = options.synchronous;
     result.busy = options.busy;
+    result.store = "SqliteJobStore";
     return result;
   }
 

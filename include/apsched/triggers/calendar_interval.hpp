@@ -6,6 +6,7 @@
 #include <apsched/detail/cron/calendar.hpp>
 #include <apsched/detail/cron/search.hpp>
 #include <apsched/detail/cron/zone.hpp>
+#include <apsched/detail/enum_format.hpp>
 #include <apsched/detail/format_time.hpp>
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
@@ -31,6 +32,17 @@ enum class MissingDayPolicy {
   /// Fire on the month's last day instead (January 31 -> February 28 or 29).
   clamp,
 };
+
+/// The name of `value`: "skip", "clamp".
+[[nodiscard]] constexpr std::string_view to_string(MissingDayPolicy value) noexcept {
+  switch (value) {
+    case MissingDayPolicy::skip:
+      return "skip";
+    case MissingDayPolicy::clamp:
+      return "clamp";
+  }
+  return "unknown";
+}
 
 /// Settings of a CalendarIntervalTrigger. At least one of years, months, weeks and days must be
 /// positive.
@@ -281,3 +293,8 @@ static_assert(Trigger<CalendarIntervalTrigger>);
 static_assert(JitteredTrigger<CalendarIntervalTrigger>);
 
 }  // namespace apsched
+
+namespace apsched::detail {
+template <>
+inline constexpr bool named_enum<MissingDayPolicy> = true;
+}  // namespace apsched::detail

@@ -9,6 +9,7 @@
 #include <apsched/detail/format_time.hpp>
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
+#include <apsched/triggers/cron_policies.hpp>
 
 #include <fmt/format.h>
 
@@ -19,39 +20,6 @@
 #include <string_view>
 
 namespace apsched {
-
-/// What a cron-family trigger does with a wall time that a daylight-saving change skips (the
-/// hour the clock springs forward over).
-enum class GapPolicy {
-  /// Fire once at the first instant after the gap if the gap swallowed one or more fire times
-  /// (cron(8) for fixed-time jobs): a daily 02:30 job in Europe/Berlin fires at 03:00 CEST on
-  /// the last Sunday of March. This applies whatever the hour field says, so `30 * * * *` fires
-  /// at 03:00 and 03:30 that night. The default.
-  shift,
-  /// Do not fire for skipped wall times (APScheduler 4, Spring, robfig/cron).
-  skip,
-};
-
-/// What a cron-family trigger does with a wall time that a daylight-saving change repeats (the
-/// hour the clock falls back over).
-enum class FoldPolicy {
-  /// A job whose hour field is restricted (does not name all 24 hours) fires once, in the first
-  /// pass (systemd, cron(8)); a job whose hour field allows every hour fires in both passes,
-  /// because both hours really elapse (`*/15 * * * *` keeps firing every 15 minutes). The
-  /// default.
-  once,
-  /// Every job fires in both passes (APScheduler, robfig/cron): `30 1 * * *` fires twice on
-  /// the night a 01:00-02:00 hour repeats.
-  both,
-};
-
-/// How numeric day-of-week values are read. Names (`SUN`-`SAT`, any case) mean the same in both.
-enum class WeekdayNumbering {
-  /// cron(5), APScheduler 4: 0 or 7 = Sunday, 1 = Monday, ..., 6 = Saturday. The default.
-  cron,
-  /// Quartz: 1 = Sunday, 2 = Monday, ..., 7 = Saturday.
-  quartz,
-};
 
 /// Optional settings of a CronTrigger.
 ///
@@ -66,10 +34,13 @@ struct CronOptions {
   std::optional<TimePoint> end_date{};
   /// Each run starts up to this much later than its fire time (applied by the scheduler).
   Duration jitter{};
-  /// Wall times skipped by a daylight-saving change.
+  /// Wall times skipped by a daylight-saving change (with DstPolicy::separate).
   GapPolicy gap_policy = GapPolicy::shift;
-  /// Wall times repeated by a daylight-saving change.
+  /// Wall times repeated by a daylight-saving change (with DstPolicy::separate).
   FoldPolicy fold_policy = FoldPolicy::once;
+  /// Daylight-saving changes as a whole: DstPolicy::cron sets the gap and the fold rule at once,
+  /// so gap_policy and fold_policy must then keep their defaults.
+  DstPolicy dst_policy = DstPolicy::separate;
   /// How numbers in the day-of-week field are read.
   WeekdayNumbering weekday_numbering = WeekdayNumbering::cron;
 };
@@ -125,10 +96,11 @@ struct CronFields {
 /// too (Quartz rejects two restricted day fields; apsched gives them cron's meaning).
 ///
 /// **Time zones**: fields are wall-clock time in CronOptions::timezone. Daylight-saving gaps and
-/// folds follow GapPolicy and FoldPolicy. Zones come from the system tz database, read once per
-/// zone and process into a table of offsets up to 2262; past the last transition a TZif file
-/// lists (2037 for most zones), which date/tz's system-database mode stops at, apsched follows
-/// the zone's POSIX rule from the end of that file, as zic intends.
+/// folds follow GapPolicy and FoldPolicy, or cron(8)'s split rule (DstPolicy::cron). Zones come
+/// from the system tz database, read once per zone and process into a table of offsets up to
+/// 2262; past the last transition a TZif file lists (2037 for most zones), which date/tz's
+/// system-database mode stops at, apsched follows the zone's POSIX rule from the end of that
+/// file, as zic intends.
 ///
 /// **Where cron(5), Quartz and APScheduler disagree**, apsched chooses:
 /// - two restricted day fields: either matches (cron) in crontab strings of any length; Quartz
@@ -139,7 +111,7 @@ struct CronFields {
 /// - reversed ranges wrap (Quartz) instead of being rejected (cronie);
 /// - a gap shifts fixed times (cron(8)) instead of skipping them (APScheduler 4), and a fold
 ///   fires restricted hours once (cron(8), systemd) instead of twice (APScheduler); both can
-///   be switched;
+///   be switched, separately or together to cron(8)'s split rule (DstPolicy::cron);
 /// - `@reboot` is rejected: a scheduler has no boot to fire at.
 ///
 /// Fire times are whole seconds. Every search is bounded: an expression that can never fire
@@ -157,7 +129,9 @@ class CronTrigger {
  public:
   /// A trigger from a crontab line (see the class documentation for the syntax).
   /// @throws InvalidTriggerError naming the expression, the field, the token and the allowed
-  ///         values, or UnknownTimeZoneError for a zone the database does not know.
+  ///         values, or the options in conflict (DstPolicy::cron with a gap_policy or
+  ///         fold_policy other than the default), or UnknownTimeZoneError for a zone the database
+  ///         does not know.
   [[nodiscard]] static CronTrigger from_crontab(std::string_view expression,
                                                 CronOptions options = {}) {
     const bool quartz = options.weekday_numbering == WeekdayNumbering::quartz;
@@ -177,8 +151,8 @@ class CronTrigger {
   }
 
   /// A trigger from APScheduler-style fields (see CronFields).
-  /// @throws InvalidTriggerError naming the field, the token and the allowed values, or
-  ///         UnknownTimeZoneError.
+  /// @throws InvalidTriggerError naming the field, the token and the allowed values, or the
+  ///         options in conflict (as from_crontab), or UnknownTimeZoneError.
   explicit CronTrigger(const CronFields& fields, CronOptions options = {})
       : CronTrigger{parse(fields, options), describe_fields(fields), std::move(options),
                     "CronTrigger", fields} {}
@@ -219,9 +193,11 @@ class CronTrigger {
   }
   /// The jitter (see Trigger).
   [[nodiscard]] Duration jitter() const noexcept { return state_->options.jitter; }
-  /// The daylight-saving policies.
+  /// The daylight-saving policies (gap_policy and fold_policy apply with DstPolicy::separate).
   [[nodiscard]] GapPolicy gap_policy() const noexcept { return state_->options.gap_policy; }
   [[nodiscard]] FoldPolicy fold_policy() const noexcept { return state_->options.fold_policy; }
+  /// Whether gap_policy and fold_policy apply or cron(8)'s split rule (see DstPolicy).
+  [[nodiscard]] DstPolicy dst_policy() const noexcept { return state_->options.dst_policy; }
   /// How numbers in the day-of-week field are read.
   [[nodiscard]] WeekdayNumbering weekday_numbering() const noexcept {
     return state_->options.weekday_numbering;
@@ -270,11 +246,28 @@ class CronTrigger {
       throw InvalidTriggerError{fmt::format("{}: jitter {} is negative; expected a duration >= 0",
                                             call, detail::format_duration(options.jitter))};
     }
+    const bool cron_dst = options.dst_policy == DstPolicy::cron;
+    if (cron_dst &&
+        (options.gap_policy != GapPolicy::shift || options.fold_policy != FoldPolicy::once)) {
+      throw InvalidTriggerError{fmt::format(
+          "{}: dst_policy cron sets the gap and fold rules itself, but gap_policy is {} and "
+          "fold_policy is {}; expected gap_policy shift and fold_policy once (the defaults) with "
+          "dst_policy cron",
+          call, options.gap_policy == GapPolicy::shift ? "shift" : "skip",
+          options.fold_policy == FoldPolicy::once ? "once" : "both")};
+    }
     auto state = std::make_shared<State>();
     state->spec = spec;
     state->zone = detail::cron::load_zone(options.timezone, call, "CronOptions::timezone");
-    state->rules.shift_gaps = options.gap_policy == GapPolicy::shift;
-    state->rules.fold_once = options.fold_policy == FoldPolicy::once && spec.hour_restricted();
+    if (cron_dst) {
+      // cron(8) runs a fixed-time job's skipped times after a gap and not again in a fold, and a
+      // wildcard job only at the times the wall clock shows.
+      state->rules.shift_gaps = !spec.minute_or_hour_wildcard;
+      state->rules.fold_once = !spec.minute_or_hour_wildcard;
+    } else {
+      state->rules.shift_gaps = options.gap_policy == GapPolicy::shift;
+      state->rules.fold_once = options.fold_policy == FoldPolicy::once && spec.hour_restricted();
+    }
     state->start = options.start_date.value_or(TimePoint::min());
     state->end = options.end_date.value_or(TimePoint::max());
     state->options = std::move(options);

@@ -423,6 +423,12 @@ class Parser {
   return !text.empty() && (text.front() == '*' || text.front() == '?');
 }
 
+/// Whether a minute or hour field makes its job a wildcard job for cron(8)'s daylight-saving
+/// rule: cronie looks only at the first character, so `*/5` counts and `0-59` does not.
+[[nodiscard]] inline bool wildcard_time_field(std::string_view text) noexcept {
+  return !text.empty() && text.front() == '*';
+}
+
 /// Parses a crontab line: 5 fields (cron(5)), 6 (seconds first) or 7 (seconds first, year
 /// last), or a macro.
 [[nodiscard]] inline CronSpec parse_crontab(std::string_view expression, bool quartz_weekdays,
@@ -498,6 +504,8 @@ class Parser {
   spec.weeks = ~std::uint64_t{0};
   spec.days_either =
       !unrestricted_day_field(fields[shift + 2]) && !unrestricted_day_field(fields[shift + 4]);
+  spec.minute_or_hour_wildcard =
+      wildcard_time_field(fields[shift]) || wildcard_time_field(fields[shift + 1]);
   spec.day_of_month.finish();
   spec.day_of_week.finish();
   parser.require_feasible(spec);
@@ -550,6 +558,11 @@ inline constexpr std::array<FieldDefault, 8> apscheduler_fields{{
     Parser parser{fmt::format("CronTrigger: {}", summary.empty() ? "(no fields)" : summary),
                   Dialect::fields, quartz_weekdays};
     parser.parse_field(spec, field.kind, field.name, text);
+    // A field not given counts as the text it defaults to, so `hour="2"` is a fixed time.
+    if (field.kind == FieldKind::minute || field.kind == FieldKind::hour) {
+      spec.minute_or_hour_wildcard =
+          spec.minute_or_hour_wildcard || wildcard_time_field(Parser::trim(text));
+    }
   }
   spec.days_either = false;
   spec.day_of_month.finish();

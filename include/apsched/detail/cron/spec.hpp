@@ -140,6 +140,9 @@ struct CronSpec {
   DaySet day_of_week;
   // cron(5): when both day fields are restricted a day matches either; otherwise both.
   bool days_either = false;
+  // cron(8)'s wildcard job: the minute or the hour field, as written, starts with `*` (decides
+  // the daylight-saving rule of DstPolicy::cron).
+  bool minute_or_hour_wildcard = false;
   bool years_restricted = false;
   std::array<std::uint64_t, 5> years{};  // bit (y - first_year)
 

@@ -136,6 +136,18 @@ template <class E, std::size_t N>
   }
 }
 
+/// Throws unless `record` names a task: a durable store keeps tasks, not closures. `call`
+/// names the store member.
+/// @throws InvalidArgumentError for a record without a task
+inline void require_task(std::string_view call, const JobRecord& record) {
+  if (!record.extras || !record.extras->task) {
+    throw InvalidArgumentError{fmt::format(
+        "{}: job \"{}\" has no task; a closure job cannot be stored durably, expected a task "
+        "registered by name (apsched::task)",
+        call, record.id)};
+  }
+}
+
 /// The `options` column of `record`: the settings of JobRecord that are not columns of their
 /// own, `{"abandoned"?, "coalesce"?, "executor"?, "max_instances"?, "misfire_grace_time_ns"?,
 /// "name"?, "overlap"?, "timeout_ns"?}`, with `executor` the executor's index. A member whose
@@ -229,6 +241,31 @@ template <class E, std::size_t N>
   return text;
 }
 
+/// What a store writes of a job it adds or replaces, checked and encoded before the first
+/// write: the trigger and options as text, the next fire and run time in nanoseconds.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct StoredDefinition {
+  std::string trigger;
+  std::string options;
+  std::int64_t next_fire = 0;
+  std::int64_t next_run = 0;
+};
+
+/// `record` as a StoredDefinition, its trigger encoded by `codecs`; `call` names the store
+/// member in errors.
+/// @throws InvalidArgumentError for a record without a task; SerializationError for a trigger
+/// without a codec or a time out of range
+[[nodiscard]] inline StoredDefinition stored_definition(std::string_view call,
+                                                        const JobRecord& record,
+                                                        const TriggerCodecs& codecs) {
+  require_task(call, record);
+  return StoredDefinition{.trigger = codecs.encode_text(record.trigger),
+                          .options = encode_record_options_text(record),
+                          .next_fire = to_stored_time(call, record.next_fire),
+                          .next_run = to_stored_time(call, record.next_run)};
+}
+
 /// Sets the settings of `record` that encode_record_options writes from `value`.
 /// @throws SerializationError for a value that is not such an object, naming the member
 inline void decode_record_options(const nlohmann::json& value, JobRecord& record) {
@@ -265,7 +302,8 @@ inline void decode_record_options(const nlohmann::json& value, JobRecord& record
     }
   };
   if (tasks == nullptr) {
-    throw UnknownTaskError{fmt::format("{}: no task is registered as \"{}\"", call, row.task)};
+    throw UnknownTaskError{
+        fmt::format("{}: no task is registered as \"{}\"; none are registered", call, row.task)};
   }
   const nlohmann::json arguments = parse("arguments", row.arguments);
   JobRecord record{.id = row.id,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/error_label.hpp>
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
 #include <apsched/error.hpp>
@@ -176,16 +177,19 @@ bool commit_cached(RecordCache& cache, CachedRecord& entry, bool remove, F&& wri
   return true;
 }
 
-/// The FireState stored as `text`.
-/// @throws StoreError naming `call`, the job, `where` (the database) and the text otherwise
-[[nodiscard]] inline FireState stored_fire_state(std::string_view text, std::string_view call,
-                                                 std::string_view job_id, std::string_view where) {
+/// The FireState stored as `text`, read by a store whose database `label` names.
+/// @throws StoreError otherwise, naming the store, its database and operation, the job and the
+/// text: `SqliteJobStore "jobs.db": read fire history: a fire of job "a" has state "lost";
+/// expected submitted, ...`
+[[nodiscard]] inline FireState stored_fire_state(std::string_view text, const ErrorLabel& label,
+                                                 std::string_view job_id) {
   const std::optional<FireState> state = enum_from_name(fire_state_names, text);
   if (!state) {
-    throw StoreError{fmt::format(
-        "{}: a fire of job \"{}\" in {} has state \"{}\"; expected submitted, succeeded, "
-        "failed, missed, skipped, dropped, abandoned or coalesced",
-        call, job_id, where, text)};
+    throw StoreError{store_error_message(
+        label, "read fire history",
+        fmt::format("a fire of job \"{}\" has state \"{}\"; expected submitted, succeeded, "
+                    "failed, missed, skipped, dropped, abandoned or coalesced",
+                    job_id, text))};
   }
   return *state;
 }

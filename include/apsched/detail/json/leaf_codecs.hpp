@@ -33,6 +33,8 @@ inline constexpr std::array<EnumName<GapPolicy>, 2> gap_policy_names{
     {{"shift", GapPolicy::shift}, {"skip", GapPolicy::skip}}};
 inline constexpr std::array<EnumName<FoldPolicy>, 2> fold_policy_names{
     {{"once", FoldPolicy::once}, {"both", FoldPolicy::both}}};
+inline constexpr std::array<EnumName<DstPolicy>, 2> dst_policy_names{
+    {{"separate", DstPolicy::separate}, {"cron", DstPolicy::cron}}};
 inline constexpr std::array<EnumName<WeekdayNumbering>, 2> weekday_numbering_names{
     {{"cron", WeekdayNumbering::cron}, {"quartz", WeekdayNumbering::quartz}}};
 inline constexpr std::array<EnumName<MissingDayPolicy>, 2> missing_day_names{
@@ -142,6 +144,10 @@ inline constexpr std::array<std::pair<std::string_view, std::string CronFields::
   object["jitter_ns"] = duration_value(trigger.jitter());
   object["gap_policy"] = enum_name(gap_policy_names, trigger.gap_policy());
   object["fold_policy"] = enum_name(fold_policy_names, trigger.fold_policy());
+  // Written only when set, so triggers stored before it existed encode as they did.
+  if (trigger.dst_policy() != DstPolicy::separate) {
+    object["dst_policy"] = enum_name(dst_policy_names, trigger.dst_policy());
+  }
   object["weekday_numbering"] = enum_name(weekday_numbering_names, trigger.weekday_numbering());
   return object;
 }
@@ -177,6 +183,7 @@ inline constexpr std::array<std::pair<std::string_view, std::string CronFields::
   options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
   options.gap_policy = reader.enumeration("gap_policy", gap_policy_names, GapPolicy::shift);
   options.fold_policy = reader.enumeration("fold_policy", fold_policy_names, FoldPolicy::once);
+  options.dst_policy = reader.enumeration("dst_policy", dst_policy_names, DstPolicy::separate);
   options.weekday_numbering =
       reader.enumeration("weekday_numbering", weekday_numbering_names, WeekdayNumbering::cron);
   reader.finish();

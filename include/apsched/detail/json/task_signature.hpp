@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -26,6 +27,35 @@
 #include <vector>
 
 namespace apsched::detail::json {
+
+/// The most task names an unknown-task error lists.
+inline constexpr std::size_t listed_task_names = 20;
+
+/// What an unknown-task error says of the registered tasks, from a map of them by name (so in
+/// order): `the registered tasks are "cleanup", "report"`, the first listed_task_names and then
+/// `and 3 more`; `none are registered` for an empty map.
+///
+/// Thread safety: as reading `tasks`.
+template <class Map>
+[[nodiscard]] std::string registered_task_list(const Map& tasks) {
+  if (tasks.empty()) {
+    return "none are registered";
+  }
+  std::string text = tasks.size() == 1 ? "the registered task is " : "the registered tasks are ";
+  auto out = std::back_inserter(text);
+  std::size_t listed = 0;
+  for (const auto& entry : tasks) {
+    if (listed == listed_task_names) {
+      break;
+    }
+    fmt::format_to(out, "{}\"{}\"", listed == 0 ? "" : ", ", entry.first);
+    ++listed;
+  }
+  if (tasks.size() > listed) {
+    fmt::format_to(out, " and {} more", tasks.size() - listed);
+  }
+  return text;
+}
 
 template <class... A>
 struct ParameterList {};

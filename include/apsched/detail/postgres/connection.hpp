@@ -5,6 +5,7 @@
 #pragma once
 
 #include <apsched/detail/abbreviate_sql.hpp>
+#include <apsched/detail/durable/error_label.hpp>
 #include <apsched/error.hpp>
 
 #include <fmt/format.h>
@@ -37,7 +38,9 @@ namespace apsched::detail::postgres {
 /// Thread safety: const-thread-safe.
 class PgError : public StoreError {
  public:
-  /// @param message the whole message, `<call>: "<sql or server>": <libpq's message>`
+  /// @param message the whole message, `<call>: "<sql or server>": <libpq's message>`, or for a
+  /// store's connection `<store> database "<name>" (user "<user>", server <host>:<port>):
+  /// <operation>: <the server's message> (SQLSTATE <code>) (SQL: <sql>)`
   /// @param sqlstate the five-character SQLSTATE, or empty
   /// @param connection_lost whether the connection was unusable after the failure
   PgError(const std::string& message, std::string sqlstate, bool connection_lost)
@@ -74,12 +77,38 @@ class PgError : public StoreError {
   return text.empty() ? std::string{fallback} : std::string{text};
 }
 
+/// trim_message on one line: each run of whitespace (libpq's messages span lines, indented with
+/// tabs) becomes one space.
+///
+/// Thread safety: thread-safe.
+[[nodiscard]] inline std::string one_line_message(const char* message, std::string_view fallback) {
+  const std::string text = trim_message(message, fallback);
+  std::string result;
+  result.reserve(text.size());
+  bool space = false;
+  for (const char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = !result.empty();
+      continue;
+    }
+    if (space) {
+      result.push_back(' ');
+      space = false;
+    }
+    result.push_back(c);
+  }
+  return result;
+}
+
 /// The rows (or the command status) of one statement.
 ///
 /// Thread safety: const-thread-safe.
 class Result {
  public:
-  explicit Result(PGresult* result) noexcept : result_{result} {}
+  /// @param label the label of the connection the result came from, for the messages of
+  /// errors: it must outlive the result (null: the layer's own messages)
+  explicit Result(PGresult* result, const durable::ErrorLabel* label = nullptr) noexcept
+      : result_{result}, label_{label} {}
 
   /// The number of rows.
   [[nodiscard]] int rows() const noexcept { return PQntuples(result_.get()); }
@@ -106,10 +135,13 @@ class Result {
     std::int64_t number = 0;
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
     if (is_null(row, column) || error != std::errc{} || end != value.data() + value.size()) {
-      throw PgError{fmt::format("Result::int64: row {} column {} holds \"{}\"{}; expected an "
-                                "integer",
-                                row, column, value, is_null(row, column) ? " (NULL)" : ""),
-                    "", false};
+      const std::string problem =
+          fmt::format("row {} column {} holds \"{}\"{}; expected an integer", row, column, value,
+                      is_null(row, column) ? " (NULL)" : "");
+      if (label_ != nullptr && label_->for_store()) {
+        throw PgError{durable::store_error_message(*label_, "read", problem), "", false};
+      }
+      throw PgError{fmt::format("Result::int64: {}", problem), "", false};
     }
     return number;
   }
@@ -129,6 +161,7 @@ class Result {
     void operator()(PGresult* result) const noexcept { PQclear(result); }
   };
   std::unique_ptr<PGresult, Clear> result_;
+  const durable::ErrorLabel* label_;
 };
 
 /// A notification received on a channel the connection listens to.
@@ -158,22 +191,39 @@ class Connection {
  public:
   /// Connects with `conninfo`, a libpq connection string ("host=... port=... dbname=...") or
   /// URI ("postgresql://...").
+  /// @param store the store the connection belongs to, e.g. "PostgresJobStore" (a literal: it
+  /// must outlive the connection). Its errors then read `<store> database "<name>" (user
+  /// "<user>", server <host>:<port>): <operation>: <the server's message> (SQLSTATE <code>)
+  /// (SQL: <sql>)`, the operation named by operation() (see durable::store_error_message).
+  /// Empty: the layer's own messages, `<call>: "<sql>": <libpq's message>`.
   /// @throws PgError naming the server (host, port, database; never the password) and libpq's
   /// message, e.g. `open: server 127.0.0.1:5432 database "jobs": connection to server ... failed:
-  /// Connection refused`
-  [[nodiscard]] static Connection open(std::string conninfo) {
+  /// Connection refused`; with `store`, `PostgresJobStore database "jobs" (user "app", server
+  /// 127.0.0.1:5432): open: connection to server ... failed: Connection refused`
+  [[nodiscard]] static Connection open(std::string conninfo, std::string_view store = {}) {
     Connection connection{std::move(conninfo)};
+    if (!store.empty()) {
+      connection.label_ = std::make_unique<StoreLabel>();
+      connection.label_->label.store = store;
+      connection.label_->label.operation = "open";
+    }
     connection.connect("open");
+    if (connection.label_) {
+      connection.label_->label.operation = {};
+    }
     return connection;
   }
 
   Connection(Connection&& other) noexcept
-      : conninfo_{std::move(other.conninfo_)}, conn_{std::exchange(other.conn_, nullptr)} {}
+      : conninfo_{std::move(other.conninfo_)},
+        conn_{std::exchange(other.conn_, nullptr)},
+        label_{std::move(other.label_)} {}
   Connection& operator=(Connection&& other) noexcept {
     if (this != &other) {
       PQfinish(conn_);
       conninfo_ = std::move(other.conninfo_);
       conn_ = std::exchange(other.conn_, nullptr);
+      label_ = std::move(other.label_);
     }
     return *this;
   }
@@ -266,7 +316,8 @@ class Connection {
                                  : static_cast<int>(std::min<std::chrono::milliseconds::rep>(
                                        timeout.count(), std::numeric_limits<int>::max())));
     if (ready < 0 && errno != EINTR) {
-      throw PgError{fmt::format("wait_for_notifications: poll failed: errno {}", errno), "", false};
+      throw PgError{failure("wait_for_notifications", fmt::format("poll failed: errno {}", errno)),
+                    "", false};
     }
     return take_notifications();
   }
@@ -276,9 +327,10 @@ class Connection {
   [[nodiscard]] std::string quote_identifier(std::string_view name) const {
     char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
     if (quoted == nullptr) {
-      throw PgError{fmt::format("quote_identifier: \"{}\": {}", name,
-                                trim_message(PQerrorMessage(conn_), "refused")),
-                    "", false};
+      throw PgError{
+          failure("quote_identifier",
+                  fmt::format("\"{}\": {}", name, trim_message(PQerrorMessage(conn_), "refused"))),
+          "", false};
     }
     std::string result{quoted};
     PQfreemem(quoted);
@@ -288,16 +340,68 @@ class Connection {
   /// The libpq handle, for calls this class does not wrap.
   [[nodiscard]] PGconn* handle() const noexcept { return conn_; }
 
+  /// Names `name` (a literal, in the user's terms: "add job") in the errors thrown while the
+  /// returned scope lives, for a connection opened for a store; an enclosing scope's name wins.
+  /// Allocates nothing.
+  [[nodiscard]] durable::OperationScope operation(std::string_view name) noexcept {
+    return durable::OperationScope{store_label(), name};
+  }
+
+  /// What errors name: the store, the database and the operation running (an empty label for a
+  /// connection that belongs to no store).
+  [[nodiscard]] const durable::ErrorLabel& error_label() const noexcept {
+    static const durable::ErrorLabel none{};
+    return label_ ? label_->label : none;
+  }
+
+  /// The label of a store's connection, to name a step of the running operation
+  /// (durable::StepScope); null for a connection that belongs to no store.
+  [[nodiscard]] durable::ErrorLabel* store_label() noexcept {
+    return label_ ? &label_->label : nullptr;
+  }
+
+  /// The message of a StoreError about this connection that libpq did not report, such as a
+  /// lost connection not retried yet: for a store's connection, durable::store_error_message
+  /// (`fallback` names the operation if none runs); else `<server>: <problem>`.
+  [[nodiscard]] std::string error_message(std::string_view problem,
+                                          std::string_view fallback = "store") const {
+    if (label_) {
+      return durable::store_error_message(label_->label, fallback, problem);
+    }
+    return fmt::format("{}: {}", server(), problem);
+  }
+
  private:
+  // What the errors of a store's connection name; on the heap, so that moving the connection
+  // keeps the views into it (and Results point to it).
+  struct StoreLabel {
+    durable::ErrorLabel label;
+    // `database "<name>" (user "<user>", server <host>:<port>)`, set at each connection.
+    std::string database;
+  };
+
   explicit Connection(std::string conninfo) noexcept : conninfo_{std::move(conninfo)} {}
 
   void connect(std::string_view call) {
     PQfinish(std::exchange(conn_, nullptr));
     conn_ = PQconnectdb(conninfo_.c_str());
     if (conn_ == nullptr) {
-      throw PgError{fmt::format("{}: out of memory", call), "", true};
+      throw PgError{failure(call, "out of memory"), "", true};
+    }
+    if (label_) {
+      const char* db = PQdb(conn_);
+      const char* user = PQuser(conn_);
+      label_->database = fmt::format("database \"{}\" (user \"{}\", {})", db == nullptr ? "" : db,
+                                     user == nullptr ? "" : user, server_address());
+      label_->label.database = label_->database;
     }
     if (PQstatus(conn_) != CONNECTION_OK) {
+      if (label_) {
+        throw PgError{
+            failure(call, fmt::format("{}{}", call == "reconnect" ? "reconnecting: " : "",
+                                      one_line_message(PQerrorMessage(conn_), "cannot connect"))),
+            "", true};
+      }
       throw PgError{fmt::format("{}: {}: {}", call, server(),
                                 trim_message(PQerrorMessage(conn_), "cannot connect")),
                     "", true};
@@ -308,21 +412,55 @@ class Connection {
 
   // "server HOST:PORT database "NAME"", from the connection's settings (no password).
   [[nodiscard]] std::string server() const {
+    const char* db = PQdb(conn_);
+    return fmt::format("{} database \"{}\"", server_address(), db == nullptr ? "" : db);
+  }
+
+  // "server HOST:PORT", from the connection's settings.
+  [[nodiscard]] std::string server_address() const {
     const char* host = PQhost(conn_);
     const char* port = PQport(conn_);
-    const char* db = PQdb(conn_);
-    return fmt::format("server {}:{} database \"{}\"", host == nullptr ? "" : host,
-                       port == nullptr ? "" : port, db == nullptr ? "" : db);
+    return fmt::format("server {}:{}", host == nullptr ? "" : host, port == nullptr ? "" : port);
+  }
+
+  // The message of a failure of `call` that is not a statement's: the store's, or
+  // `<call>: <problem>`.
+  [[nodiscard]] std::string failure(std::string_view call, std::string_view problem) const {
+    if (label_) {
+      return durable::store_error_message(label_->label, call, problem);
+    }
+    return fmt::format("{}: {}", call, problem);
   }
 
   Result check(std::string_view call, std::string_view sql, PGresult* raw) {
-    Result result{raw};
+    Result result{raw, label_ ? &label_->label : nullptr};
     const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
       return result;
     }
     const char* state = raw == nullptr ? nullptr : PQresultErrorField(raw, PG_DIAG_SQLSTATE);
     const bool gone = PQstatus(conn_) != CONNECTION_OK;
+    if (label_) {
+      // The server's primary message and its detail read better than the whole report, whose
+      // further lines quote the statement with a caret under the error.
+      const char* primary =
+          raw == nullptr ? nullptr : PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
+      const char* detail =
+          raw == nullptr ? nullptr : PQresultErrorField(raw, PG_DIAG_MESSAGE_DETAIL);
+      std::string problem =
+          primary != nullptr
+              ? std::string{primary}
+              : one_line_message(raw == nullptr ? PQerrorMessage(conn_) : PQresultErrorMessage(raw),
+                                 gone ? "the connection to the server was lost" : "failed");
+      if (detail != nullptr) {
+        problem += fmt::format("; {}", detail);
+      }
+      if (state != nullptr) {
+        problem += fmt::format(" (SQLSTATE {})", state);
+      }
+      throw PgError{durable::store_error_message(label_->label, call, problem, sql),
+                    state == nullptr ? std::string{} : std::string{state}, gone};
+    }
     const std::string message =
         trim_message(raw == nullptr ? PQerrorMessage(conn_) : PQresultErrorMessage(raw),
                      gone ? "the connection to the server was lost" : "failed");
@@ -333,6 +471,11 @@ class Connection {
   }
 
   [[nodiscard]] PgError lost(std::string_view call) const {
+    if (label_) {
+      return PgError{failure(call, one_line_message(PQerrorMessage(conn_),
+                                                    "the connection to the server was lost")),
+                     "", true};
+    }
     return PgError{
         fmt::format("{}: {}: {}", call, server(),
                     trim_message(PQerrorMessage(conn_), "the connection to the server was lost")),
@@ -380,6 +523,8 @@ class Connection {
 
   std::string conninfo_;
   PGconn* conn_ = nullptr;
+  // Null for a connection that belongs to no store.
+  std::unique_ptr<StoreLabel> label_;
 };
 
 }  // namespace apsched::detail::postgres

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace apsched::detail::postgres {
@@ -40,15 +41,25 @@ using detail::Migration;
 /// @returns the version of the schema now
 /// @throws SchemaVersionError if the recorded version is newer than the newest migration:
 /// `open: database "jobs" has schema version 7 of apsched_jobs, this apsched supports up to
-/// version 1`
-/// @throws PgError naming "migrate", the version and the schema when a migration fails; nothing
-/// of the call stays applied then
+/// version 1`; for a store's connection, `PostgresJobStore database "jobs" (user "app", server
+/// db:5432): open: the database has schema version 7 of apsched_jobs, this apsched supports ...`
+/// @throws PgError naming "migrate", the version and the schema when a migration fails
+/// (`migrate: version 2 of apsched_jobs: exec: ...`; for a store's connection `PostgresJobStore
+/// database ...: open: migrate apsched_jobs to version 2: <the server's message> (SQL: ...)`);
+/// nothing of the call stays applied then
 /// @throws InvalidArgumentError if the versions of `migrations` are not positive and increasing
 inline std::int64_t migrate(Connection& db, std::string_view schema_name,
                             std::span<const Migration> migrations) {
   check_migration_versions(schema_name, migrations);
   const std::int64_t newest = migrations.empty() ? 0 : migrations.back().version;
   const auto refuse_newer = [&](std::int64_t recorded) {
+    if (recorded > newest && db.error_label().for_store()) {
+      throw SchemaVersionError{db.error_message(
+          fmt::format("the database has schema version {} of {}, this apsched supports up to "
+                      "version {}",
+                      recorded, schema_name, newest),
+          "open")};
+    }
     if (recorded > newest) {
       throw SchemaVersionError{fmt::format(
           "open: database \"{}\" has schema version {} of {}, this apsched supports up to "
@@ -76,6 +87,14 @@ inline std::int64_t migrate(Connection& db, std::string_view schema_name,
     std::int64_t reached = current;
     for (const Migration& migration : migrations) {
       if (migration.version <= current) {
+        continue;
+      }
+      if (db.error_label().for_store()) {
+        const std::string step =
+            fmt::format("migrate {} to version {}", schema_name, migration.version);
+        const durable::StepScope scope{db.store_label(), step};
+        db.exec(migration.sql);
+        reached = migration.version;
         continue;
       }
       try {

@@ -52,6 +52,12 @@ struct Options {
   BusyPolicy busy;
   /// The most statements prepare_cached keeps; further SQL texts get one-off statements.
   std::size_t statement_cache_size = 64;
+  /// The store the database belongs to, e.g. "SqliteJobStore" (a literal: it must outlive the
+  /// Database). Its errors then read `<store> "<path>": <operation>: <SQLite's message>[;
+  /// <cause>] (SQL: <sql>)`, the operation named by Database::operation (see
+  /// durable::store_error_message). Empty: the layer's own messages, `<call>: "<sql or path>":
+  /// <SQLite's message>`.
+  std::string_view store;
 };
 
 class Database;
@@ -93,6 +99,9 @@ struct Connection {
 
   sqlite3* db = nullptr;
   std::string path;
+  // The path quoted, as errors show it, and what they name (Options::store).
+  std::string shown_path;
+  durable::ErrorLabel label;
   Options options;
   BusyContext busy;
   std::optional<Statement> begin;
@@ -175,11 +184,22 @@ class Database {
   /// a database, or whose first page is corrupt, is refused here; integrity_check() checks the
   /// rest. ":memory:" opens a private in-memory database (its journal mode stays "memory").
   /// @throws SqliteError (a StoreError) naming "open", the path and SQLite's message, e.g.
-  /// `open: "jobs.db": file is not a database`
+  /// `open: "jobs.db": file is not a database`; with Options::store, the store's message, with
+  /// what the file system tells of the cause: `SqliteJobStore "/srv/x/jobs.db": open: unable to
+  /// open database file; directory "/srv/x" does not exist`
   [[nodiscard]] static Database open(const std::filesystem::path& path, Options options = {}) {
     auto connection = std::make_unique<Connection>();
     const std::u8string utf8 = path.u8string();
     connection->path.assign(utf8.begin(), utf8.end());
+    if (!options.store.empty()) {
+      connection->shown_path = fmt::format("\"{}\"", connection->path);
+      // The Connection stays at its address: the views into it hold.
+      connection->label = durable::ErrorLabel{.store = options.store,
+                                              .database = connection->shown_path,
+                                              .operation = "open",
+                                              .step = {},
+                                              .file = connection->path};
+    }
     connection->busy.policy = options.busy;
     connection->options = std::move(options);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
@@ -197,6 +217,7 @@ class Database {
     sqlite3_extended_result_codes(connection->db, 1);
     Database database{std::move(connection)};
     database.configure();
+    database.state().label.operation = {};
     return database;
   }
 
@@ -210,7 +231,7 @@ class Database {
   /// @throws SqliteError naming "prepare", the SQL and SQLite's message; also when `sql` holds
   /// more than one statement (use exec() for scripts)
   [[nodiscard]] Statement prepare(std::string_view sql) {
-    return prepare_with(sql, 0, CallSite{.call = "prepare", .sql = sql, .subject = {}});
+    return prepare_with(sql, 0, site("prepare", sql));
   }
 
   /// A prepared statement for `sql` from the connection's cache, prepared on first use: for
@@ -224,8 +245,7 @@ class Database {
       }
       return CachedStatement{prepare(sql)};
     }
-    Statement statement = prepare_with(sql, SQLITE_PREPARE_PERSISTENT,
-                                       CallSite{.call = "prepare", .sql = sql, .subject = {}});
+    Statement statement = prepare_with(sql, SQLITE_PREPARE_PERSISTENT, site("prepare", sql));
     if (connection.cache.size() >= connection.options.statement_cache_size) {
       return CachedStatement{std::move(statement)};
     }
@@ -242,13 +262,12 @@ class Database {
   void exec(std::string_view sql) {
     while (!sql.empty()) {
       const char* tail = nullptr;
-      std::optional<Statement> statement =
-          prepare_one(sql, 0, CallSite{.call = "exec", .sql = sql, .subject = {}}, &tail);
+      std::optional<Statement> statement = prepare_one(sql, 0, site("exec", sql), &tail);
       sql.remove_prefix(static_cast<std::size_t>(tail - sql.data()));
       if (!statement) {
         continue;
       }
-      while (statement->step_at(CallSite{.call = "exec", .sql = statement->sql(), .subject = {}})) {
+      while (statement->step_at(statement->site("exec"))) {
       }
     }
   }
@@ -318,6 +337,35 @@ class Database {
   /// The underlying SQLite handle, for calls this class does not wrap.
   [[nodiscard]] sqlite3* handle() const noexcept { return state().db; }
 
+  /// Names `operation` (a literal, in the user's terms: "add job") in the errors thrown while
+  /// the returned scope lives, for a database opened with Options::store; an enclosing scope's
+  /// name wins. Allocates nothing.
+  /// @code
+  /// const auto scope = db.operation("add job");
+  /// @endcode
+  [[nodiscard]] durable::OperationScope operation(std::string_view name) noexcept {
+    return durable::OperationScope{&state().label, name};
+  }
+
+  /// What errors name: the store, the path and the operation running (empty store without
+  /// Options::store).
+  [[nodiscard]] const durable::ErrorLabel& error_label() const noexcept { return state().label; }
+
+  /// The label, to name a step of the running operation (durable::StepScope).
+  [[nodiscard]] durable::ErrorLabel& error_label() noexcept { return state().label; }
+
+  /// The message of a StoreError about this database that SQLite did not report, such as a
+  /// batch that failed partway: for a store's database, durable::store_error_message (`fallback`
+  /// names the operation if none runs); else `"<path>": <problem>`.
+  [[nodiscard]] std::string error_message(std::string_view problem,
+                                          std::string_view fallback = "store") const {
+    const Connection& connection = state();
+    if (connection.label.for_store()) {
+      return durable::store_error_message(connection.label, fallback, problem);
+    }
+    return fmt::format("\"{}\": {}", connection.path, problem);
+  }
+
  private:
   friend class Transaction;
 
@@ -325,7 +373,13 @@ class Database {
       : connection_{std::move(connection)} {}
 
   static CallSite open_site(const Connection& connection, std::string_view sql) noexcept {
-    return CallSite{.call = "open", .sql = sql, .subject = connection.path};
+    return CallSite{
+        .call = "open", .sql = sql, .subject = connection.path, .label = &connection.label};
+  }
+
+  // Where a failure of `call` running `sql` comes from.
+  [[nodiscard]] CallSite site(std::string_view call, std::string_view sql) const noexcept {
+    return CallSite{.call = call, .sql = sql, .subject = {}, .label = &state().label};
   }
 
   [[nodiscard]] Connection& state() const noexcept {
@@ -350,7 +404,7 @@ class Database {
         if (handle == nullptr) {
           return std::nullopt;
         }
-        return Statement{handle, &connection.busy};
+        return Statement{handle, &connection.busy, &connection.label};
       }
       // Preparing reads the schema, which a connection rewriting it may hold locked.
       if (is_busy(code)) {
@@ -462,10 +516,10 @@ class Transaction {
   explicit Transaction(Database& db) : db_{&db} {
     Connection& connection = db.state();
     if (!connection.begin) {
-      connection.begin =
-          db.prepare_with("BEGIN IMMEDIATE", SQLITE_PREPARE_PERSISTENT, site("begin"));
+      connection.begin = db.prepare_with("BEGIN IMMEDIATE", SQLITE_PREPARE_PERSISTENT,
+                                         site("begin", "BEGIN IMMEDIATE"));
     }
-    connection.begin->step_at(site("begin"));
+    connection.begin->step_at(site("begin", "BEGIN IMMEDIATE"));
     connection.begin->reset();
     ++connection.transactions;
   }
@@ -489,9 +543,10 @@ class Transaction {
     assert(active_ && "commit of a transaction that is not active");
     Connection& connection = db_->state();
     if (!connection.commit) {
-      connection.commit = db_->prepare_with("COMMIT", SQLITE_PREPARE_PERSISTENT, site("commit"));
+      connection.commit =
+          db_->prepare_with("COMMIT", SQLITE_PREPARE_PERSISTENT, site("commit", "COMMIT"));
     }
-    connection.commit->step_at(site("commit"));
+    connection.commit->step_at(site("commit", "COMMIT"));
     connection.commit->reset();
     active_ = false;
   }
@@ -507,8 +562,11 @@ class Transaction {
   [[nodiscard]] bool active() const noexcept { return active_; }
 
  private:
-  [[nodiscard]] CallSite site(std::string_view call) const noexcept {
-    return CallSite{.call = call, .sql = {}, .subject = db_->state().path};
+  // The message names the path rather than the SQL, unless the database is a store's.
+  [[nodiscard]] CallSite site(std::string_view call, std::string_view sql) const noexcept {
+    const Connection& connection = db_->state();
+    return CallSite{
+        .call = call, .sql = sql, .subject = connection.path, .label = &connection.label};
   }
 
   void rollback_quietly() noexcept {

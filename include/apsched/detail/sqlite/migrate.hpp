@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace apsched::detail::sqlite {
@@ -54,15 +55,25 @@ using detail::Migration;
 /// @returns the version of the schema now
 /// @throws SchemaVersionError if the recorded version is newer than the newest migration:
 /// `open: "jobs.db" has schema version 7 of apsched_jobs, this apsched supports up to version 2`
-/// (named "open", the call that migrates, so the message reads the same in the store)
-/// @throws SqliteError naming "migrate", the version and the schema when a migration fails;
-/// the failed migration leaves no trace, those before it stay applied
+/// (named "open", the call that migrates, so the message reads the same in the store); for a
+/// store's database, `SqliteJobStore "jobs.db": open: the file has schema version 7 of ...`
+/// @throws SqliteError naming "migrate", the version and the schema when a migration fails
+/// (`migrate: version 2 of apsched_jobs: exec: ...`; for a store's database `SqliteJobStore
+/// "jobs.db": open: migrate apsched_jobs to version 2: <SQLite's message> (SQL: ...)`); the
+/// failed migration leaves no trace, those before it stay applied
 /// @throws InvalidArgumentError if the versions of `migrations` are not positive and increasing
 inline std::int64_t migrate(Database& db, std::string_view schema_name,
                             std::span<const Migration> migrations) {
   check_migration_versions(schema_name, migrations);
   const std::int64_t newest = migrations.empty() ? 0 : migrations.back().version;
   const auto refuse_newer = [&](std::int64_t recorded) {
+    if (recorded > newest && db.error_label().for_store()) {
+      throw SchemaVersionError{db.error_message(
+          fmt::format(
+              "the file has schema version {} of {}, this apsched supports up to version {}",
+              recorded, schema_name, newest),
+          "open")};
+    }
     if (recorded > newest) {
       throw SchemaVersionError{fmt::format(
           "open: \"{}\" has schema version {} of {}, this apsched supports up to version {}",
@@ -97,12 +108,18 @@ inline std::int64_t migrate(Database& db, std::string_view schema_name,
       tx.commit();
       return current;
     }
-    try {
+    if (db.error_label().for_store()) {
+      const std::string step = fmt::format("migrate {} to version {}", schema_name, next->version);
+      const durable::StepScope scope{&db.error_label(), step};
       db.exec(next->sql);
-    } catch (const SqliteError& error) {
-      throw SqliteError{
-          fmt::format("migrate: version {} of {}: {}", next->version, schema_name, error.what()),
-          error.code()};
+    } else {
+      try {
+        db.exec(next->sql);
+      } catch (const SqliteError& error) {
+        throw SqliteError{
+            fmt::format("migrate: version {} of {}: {}", next->version, schema_name, error.what()),
+            error.code()};
+      }
     }
     Statement record = db.prepare(
         "INSERT INTO apsched_schema (name, version) VALUES (?1, ?2) "

@@ -99,6 +99,7 @@ class Statement {
   Statement(Statement&& other) noexcept
       : handle_{std::exchange(other.handle_, nullptr)},
         busy_{other.busy_},
+        label_{other.label_},
         has_row_{std::exchange(other.has_row_, false)},
         is_commit_{other.is_commit_} {}
   Statement& operator=(Statement&& other) noexcept {
@@ -106,6 +107,7 @@ class Statement {
       sqlite3_finalize(handle_);
       handle_ = std::exchange(other.handle_, nullptr);
       busy_ = other.busy_;
+      label_ = other.label_;
       has_row_ = std::exchange(other.has_row_, false);
       is_commit_ = other.is_commit_;
     }
@@ -208,10 +210,11 @@ class Statement {
   /// class doc for when). After an error the statement is reset, so it can be stepped again.
   /// @returns true when a row is available to the column getters, false when the statement is
   /// done (stepping again then starts over)
-  /// @throws SqliteError naming "step", the SQL and SQLite's message; for a database still
+  /// @throws SqliteError naming "step", the SQL and SQLite's message (for a store's database:
+  /// the store, the path, the operation, SQLite's message, then the SQL); for a database still
   /// locked after the policy's max_wait, "database is locked" and the retries made
   /// @throws whatever BusyPolicy::on_retry throws
-  bool step() { return step_at(CallSite{.call = "step", .sql = sql(), .subject = {}}); }
+  bool step() { return step_at(site("step")); }
 
   /// Runs the statement to completion, skipping any rows, then resets it (bindings stay).
   /// @returns the rows changed by the statement (sqlite3_changes64)
@@ -319,7 +322,7 @@ class Statement {
     } else if constexpr (SqlInteger<T>) {
       const std::int64_t value = column_int64(index);
       if (!std::in_range<T>(value)) {
-        throw_error(CallSite{.call = "column", .sql = sql(), .subject = {}}, SQLITE_RANGE,
+        throw_error(site("column"), SQLITE_RANGE,
                     fmt::format("column {} holds {}, out of the range of the requested type", index,
                                 value));
       }
@@ -351,9 +354,15 @@ class Statement {
   friend class Database;
   friend class Transaction;
 
-  // Adopts `handle`; `busy` is the connection's, which outlives the statement (see @pre).
-  Statement(sqlite3_stmt* handle, BusyContext* busy) noexcept
-      : handle_{handle}, busy_{busy}, is_commit_{is_commit_sql(sql())} {}
+  // Adopts `handle`; `busy` and `label` are the connection's, which outlives the statement (see
+  // @pre).
+  Statement(sqlite3_stmt* handle, BusyContext* busy, const durable::ErrorLabel* label) noexcept
+      : handle_{handle}, busy_{busy}, label_{label}, is_commit_{is_commit_sql(sql())} {}
+
+  // Where a failure of `call` on this statement comes from.
+  [[nodiscard]] CallSite site(std::string_view call) const noexcept {
+    return CallSite{.call = call, .sql = sql(), .subject = {}, .label = label_};
+  }
 
   // step() with the message naming `site` instead of "step" and the SQL.
   bool step_at(const CallSite& site) {
@@ -410,6 +419,12 @@ class Statement {
   }
 
   [[noreturn]] void fail_bind(int index, int code, std::string_view message) const {
+    if (label_ != nullptr && label_->for_store()) {
+      throw SqliteError{
+          durable::store_error_message(*label_, "bind",
+                                       fmt::format("parameter {}: {}", index, message), sql()),
+          code};
+    }
     throw SqliteError{
         fmt::format("bind: parameter {} of \"{}\": {}", index, abbreviate_sql(sql()), message),
         code};
@@ -417,6 +432,8 @@ class Statement {
 
   sqlite3_stmt* handle_;
   BusyContext* busy_;
+  // Names the store, file and operation in errors (Connection::label).
+  const durable::ErrorLabel* label_;
   bool has_row_ = false;
   bool is_commit_ = false;
 };
