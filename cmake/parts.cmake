@@ -16,7 +16,7 @@
 # their path starts with the part's name.
 set(APSCHED_PARTS cron asio json sqlite postgres)
 set(APSCHED_PART_REGEX_cron
-    "^apsched/(triggers/(cron|calendar_interval|exclusion)\\.hpp|detail/cron/)")
+    "^apsched/(triggers/(cron|cron_policies|calendar_interval|exclusion)\\.hpp|detail/cron/)")
 set(APSCHED_PART_REGEX_asio "^apsched/(asio_scheduler\\.hpp|asio/|detail/asio/)")
 set(APSCHED_PART_REGEX_json "^apsched/(json/|detail/json/|detail/durable/)")
 set(APSCHED_PART_REGEX_sqlite "^apsched/(stores/sqlite\\.hpp|detail/sqlite/)")
