@@ -140,6 +140,14 @@ class Task {
 ///    `shutdown`; without it an executor is usable once.
 /// 4. Tasks never throw: the scheduler catches every exception of a job inside the task and
 ///    reports it as an error event, so a failing job never stops an executor thread.
+/// 5. Optional: `e.available()` returns how many more tasks it would start at once if they were
+///    submitted now (a `std::size_t`; a hint, stale as soon as it is read). With it, a step of
+///    the scheduler (with a real-time clock) hands it no more durable jobs' runs than that plus
+///    the runs it ended over the last 100 ms or so (its start window): due jobs beyond that stay
+///    unclaimed in their store, for other schedulers or a later step, and a run decided beyond
+///    it waits with its fire recorded `claimed` (FireState), so that a store's `submitted`
+///    fires are the ones that started or were about to. Without it every run counts as
+///    starting at once.
 ///
 /// The scheduler calls `submit` from its loop thread and from threads that call
 /// `run_job_now`; `shutdown` and `start` from the threads that call the scheduler's

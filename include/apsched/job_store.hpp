@@ -65,9 +65,9 @@ struct JobRecord {
   std::uint16_t max_instances = 1;
   /// Runs submitted and not yet finished.
   std::uint16_t running = 0;
-  /// Runs that other schedulers sharing the job's durable store submitted and did not finish,
-  /// as the store read them when it last handed the job out (PostgresJobStore); they count
-  /// towards max_instances with `running`.
+  /// Runs that other schedulers sharing the job's durable store started and did not finish
+  /// (fires they recorded `submitted`, not the ones they only claimed), as the store read them
+  /// when it last handed the job out as due; they count towards max_instances with `running`.
   std::uint16_t running_elsewhere = 0;
   Coalesce coalesce = Coalesce::latest;
   Overlap overlap = Overlap::skip;
@@ -131,7 +131,8 @@ concept JobStore = std::move_constructible<S> &&
 
 /// What became of one scheduled fire of a job, as a durable store records it.
 enum class FireState : std::uint8_t {
-  submitted,  ///< handed to its executor; recorded before it runs
+  submitted,  ///< handed to its executor, to start at once or within the scheduler's start
+              ///< window (see Executor requirement 5); recorded before it runs
   succeeded,  ///< it returned
   failed,     ///< it threw
   missed,     ///< not run: later than the misfire grace time
@@ -139,10 +140,12 @@ enum class FireState : std::uint8_t {
   dropped,    ///< discarded before it started (shutdown without waiting)
   abandoned,  ///< it was running when its process died
   coalesced,  ///< not run: folded into another due run by coalescing (`runs` of them)
+  claimed,    ///< taken by a scheduler to run, not started yet: waiting for a free worker of its
+              ///< executor, or queued behind a run of the same job (Overlap::queue)
 };
 
 /// The name of `value`, as stored: "submitted", "succeeded", "failed", "missed", "skipped",
-/// "dropped", "abandoned", "coalesced".
+/// "dropped", "abandoned", "coalesced", "claimed".
 [[nodiscard]] constexpr std::string_view to_string(FireState value) noexcept {
   switch (value) {
     case FireState::submitted:
@@ -161,6 +164,8 @@ enum class FireState : std::uint8_t {
       return "abandoned";
     case FireState::coalesced:
       return "coalesced";
+    case FireState::claimed:
+      return "claimed";
   }
   return "unknown";
 }
@@ -191,7 +196,7 @@ struct FireRecord {
   std::string owner;
   /// When it was recorded, by the system clock.
   TimePoint recorded_at;
-  /// When its end was recorded; empty while it is submitted.
+  /// When its end was recorded; empty while it is claimed or submitted.
   std::optional<TimePoint> finished_at;
   /// The error text of a failed run; empty otherwise.
   std::string error;
@@ -199,9 +204,11 @@ struct FireRecord {
   unsigned attempt = 1;
 };
 
-/// A fire a durable store found recorded as submitted by a scheduler that died: the store has
-/// recorded it as abandoned (`rerun` false) or taken it over to run again (`rerun` true,
-/// per the job's Abandoned policy).
+/// A fire a durable store found left by a scheduler that died or stopped. Recorded as
+/// submitted (it started): the store has recorded it as abandoned (`rerun` false) or taken it
+/// over to run again (`rerun` true, per the job's Abandoned policy). Recorded as claimed (it
+/// never started, `started` false): the store has taken it over for this scheduler to run as
+/// its first owner would have, whatever the job's Abandoned policy (`rerun` true).
 ///
 /// Thread safety: not thread-safe (a plain value).
 struct AbandonedFire {
@@ -209,13 +216,48 @@ struct AbandonedFire {
   TimePoint scheduled;
   /// The attempt the fire had when its scheduler died (1 for a first run).
   unsigned attempt = 1;
-  /// Whether this scheduler is to run it again, as attempt `attempt + 1`.
+  /// Whether this scheduler is to run it: as attempt `attempt + 1` when it had started, else as
+  /// attempt `attempt`.
   bool rerun = false;
+  /// Whether the fire had started (recorded submitted) or was only claimed.
+  bool started = true;
   /// Whether it was the job's last fire (its trigger had no time left): the job is no longer
   /// listed, and for a rerun the store holds its record (`find_cached`) until the rerun's
   /// outcome is written.
   bool last_fire = false;
 };
+
+/// A fire a durable store recorded as claimed by the scheduler, which now has a worker free
+/// to start it (DurableJobStore requirement 10).
+///
+/// Thread safety: not thread-safe (a plain value).
+struct ClaimedFire {
+  std::string_view job_id;
+  TimePoint scheduled;
+  /// The job's max_instances: the fire starts only while fewer of the job's fires are recorded
+  /// submitted, by any scheduler sharing the store.
+  std::uint16_t max_instances = 1;
+};
+
+/// What DurableJobStore::start_claimed did with one ClaimedFire.
+enum class ClaimVerdict : std::uint8_t {
+  started,  ///< recorded submitted: run it now
+  busy,     ///< still claimed: `max_instances` of the job's fires are recorded submitted
+  lost,     ///< not claimed by this store any more (another took it over): do not run it
+};
+
+/// The name of `value`: "started", "busy", "lost".
+[[nodiscard]] constexpr std::string_view to_string(ClaimVerdict value) noexcept {
+  switch (value) {
+    case ClaimVerdict::started:
+      return "started";
+    case ClaimVerdict::busy:
+      return "busy";
+    case ClaimVerdict::lost:
+      return "lost";
+  }
+  return "unknown";
+}
 
 /// A report of a durable store about a stored job it cannot use (an unknown task, arguments
 /// or a trigger it cannot decode): the job stays stored untouched, and the store retries it
@@ -294,12 +336,24 @@ struct StoreReport {
 ///    in flight and queued. With `keep_schedule`, when the stored trigger's encoding equals the
 ///    record's, it keeps the stored `next_fire`, `next_run` and `paused` too (`paused` is set
 ///    if the record is paused).
+/// 10. `s.start_claimed(claims)` (a `std::span<const ClaimedFire>`) returns one ClaimVerdict per
+///    claim: in one transaction, each fire still recorded `claimed` by this store is recorded
+///    `submitted` if fewer than its `max_instances` fires of its job are recorded submitted (by
+///    any scheduler, counting the ones this call starts), else left claimed (`busy`); a fire
+///    not recorded claimed by this store is `lost`. The scheduler starts a run recorded
+///    claimed (one that waited for a free worker or in an Overlap::queue queue) only once this
+///    recorded it started, so a fire left claimed by a dead scheduler never started, and
+///    take_abandoned hands it to another scheduler to run. A throw means none started.
+/// Stores record fires `claimed` (in commit_due) and count the fires other schedulers recorded
+/// `submitted` in JobRecord::running_elsewhere when they hand out a due job, read under the
+/// same lock or snapshot as the commit_due that follows.
 template <class S>
 concept DurableJobStore = JobStore<S> && S::durable &&
     requires(S& store, JobRecord& job, std::span<const FireDecision> fires, bool remove,
              std::string_view id, const JobRecord* record, TimePoint scheduled, FireState state,
              std::string_view error, std::shared_ptr<const typename S::Tasks> tasks,
-             std::uint8_t index, JobRecord&& replacement, bool keep_schedule) {
+             std::uint8_t index, JobRecord&& replacement, bool keep_schedule,
+             std::span<const ClaimedFire> claims) {
   { store.commit_due(job, fires, remove) } -> std::same_as<bool>;
   store.record_outcome(id, record, scheduled, state, error);
   { store.take_reports() } -> std::same_as<std::vector<StoreReport>>;
@@ -310,6 +364,7 @@ concept DurableJobStore = JobStore<S> && S::durable &&
   store.commit_batch();
   store.rollback_batch();
   { store.replace(std::move(replacement), keep_schedule) } -> std::same_as<JobRecord*>;
+  { store.start_claimed(claims) } -> std::same_as<std::vector<ClaimVerdict>>;
 };
 
 }  // namespace apsched
@@ -317,4 +372,6 @@ concept DurableJobStore = JobStore<S> && S::durable &&
 namespace apsched::detail {
 template <>
 inline constexpr bool named_enum<FireState> = true;
+template <>
+inline constexpr bool named_enum<ClaimVerdict> = true;
 }  // namespace apsched::detail

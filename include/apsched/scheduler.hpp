@@ -562,6 +562,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   bool run_job_now(std::string_view id) {
     std::vector<Event> events;
     std::vector<Dispatch> batch;
+    bool submitted = false;
     {
       std::lock_guard lock{mutex_};
       if (state_ == SchedulerState::stopped) {
@@ -573,6 +574,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         throw JobLookupError{fmt::format("run_job_now: no job has id \"{}\"", id)};
       }
       const TimePoint now = this->now();
+      measure_room_locked();
       with_store(found.store, [&](auto& store) {
         if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
           // Recorded in the fire history like any run, keyed by now as its scheduled time.
@@ -584,8 +586,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           offer_run_locked(*found.job, now, 0, batch, events);
         }
       });
+      submitted = !batch.empty();
+      if constexpr (any_durable) {
+        start_claimed_locked(now, batch, events);
+      }
     }
-    const bool submitted = !batch.empty();
     deliver(events, batch);
     return submitted;
   }
@@ -658,9 +663,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   /// Stops the scheduler. With `wait`, returns once running jobs have finished (a job that
-  /// calls it does not wait for itself). Without, asks running jobs to stop through their stop
-  /// tokens, discards queued runs (job_dropped) and returns promptly. The loop thread is
-  /// joined unless this is called on it.
+  /// calls it does not wait for itself), and the runs waiting for a free worker run first.
+  /// Without, asks running jobs to stop through their stop tokens, discards the runs waiting in
+  /// the executor (job_dropped) and returns promptly. Either way a durable store's runs that
+  /// had not started (queued behind a run of their job, or waiting for a free worker without
+  /// `wait`) stay recorded claimed: the scheduler that next takes this one's fires over runs
+  /// them, as does this one if started again. The loop thread is joined unless this is called
+  /// on it.
   /// @throws SchedulerNotRunningError when already stopped.
   void shutdown(bool wait = true) {
     std::vector<std::stop_source> to_stop;
@@ -682,8 +691,26 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       source.request_stop();
     }
     join_loop_thread();
+    if constexpr (any_durable) {
+      if (wait) {
+        // Runs waiting for room start now, to be waited for with the others; the ones other
+        // schedulers' runs hold back stay claimed (requeue_waiting_locked).
+        std::vector<Event> events;
+        std::vector<Dispatch> batch;
+        {
+          std::lock_guard lock{mutex_};
+          room_.fill(unlimited);
+          start_claimed_locked(this->now(), batch, events);
+        }
+        deliver(events, batch);
+      }
+    }
     for_each_executor([wait](auto& executor) { executor.shutdown(wait); });
     if constexpr (any_durable) {
+      {
+        std::lock_guard lock{mutex_};
+        requeue_waiting_locked();
+      }
       // The outcomes of the runs that ended since the loop's last step.
       std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
       std::vector<Event> events;
@@ -776,6 +803,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     TimePoint deadline = TimePoint::max();
     std::uint32_t generation = 0;
     unsigned attempt = 1;
+    std::uint16_t max_instances = 1;
     std::uint8_t store = 0;
     std::uint8_t executor = 0;
     bool timed_out = false;
@@ -809,7 +837,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   struct Dispatch {
     std::unique_ptr<Run> run;
     std::uint64_t folded;
+    // Its fire is recorded claimed: its store records it started (start_claimed) before the
+    // run goes to its executor.
+    bool claimed = false;
   };
+
+  // "No limit known" in room_.
+  static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
 
   struct Located {
     JobRecord* job = nullptr;
@@ -827,6 +861,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // none, so that a test sees it written at the next step.
   static constexpr Duration outcome_window =
       follows_real_time<C> ? Duration{std::chrono::milliseconds{10}} : Duration::zero();
+
+  // How long a run handed to an executor beyond its free workers may wait to start, at the rate
+  // its runs ended lately (see measure_room_locked): with a real-time clock 100 ms; with a
+  // manual clock none, so that a test sees each run wait for a free worker.
+  static constexpr Duration start_window =
+      follows_real_time<C> ? Duration{std::chrono::milliseconds{100}} : Duration::zero();
 
   static std::vector<std::string> aliases(std::vector<std::string> given, std::size_t count,
                                           std::string_view kind) {
@@ -1327,7 +1367,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         due = retry_at_[index];
       } else {
         try {
-          due = store.next_run_time();
+          // Due jobs left for want of a free worker wait for a run to end (see complete).
+          if (!(store_is_durable(index) && starved_)) {
+            due = store.next_run_time();
+          }
         } catch (...) {
           back_off_locked(index, now);  // reported by the step that asks it again
           due = retry_at_[index];
@@ -1426,11 +1469,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           break;
         }
         if (first_round) {
+          starved_ = false;
+          measure_room_locked();
           expire_timeouts_locked(now, events, to_stop);
           drain_queues_locked(now, batch, events);
           first_round = false;
         }
         more = collect_due_locked(now, batch, events);
+        if constexpr (any_durable) {
+          start_claimed_locked(now, batch, events);
+        }
       }
       for (std::stop_source& source : to_stop) {
         source.request_stop();
@@ -1490,7 +1538,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       }
       JobRecord& job = *found.job;
       std::deque<TimePoint>& queue = job.extras->queued_runs;
-      while (!queue.empty() && below_max_instances(job)) {
+      // Other schedulers' runs of a durable job are counted when its store starts the run.
+      const bool durable = store_is_durable(found.store);
+      while (!queue.empty() &&
+             (durable ? job.running < job.max_instances : below_max_instances(job))) {
         const TimePoint scheduled = queue.front();
         queue.pop_front();
         if (late(job, scheduled, now)) {
@@ -1500,7 +1551,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
             report_store_error(found.store, now, std::move(failure), events);
           }
         } else {
-          dispatch_locked(job, scheduled, 0, batch, events);
+          // A durable store recorded the queued fire claimed: it starts once recorded started.
+          dispatch_locked(job, scheduled, 0, batch, events, 1, durable);
         }
       }
     }
@@ -1557,6 +1609,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           in_round = true;
         }
         while (!full) {
+          if (DurableJobStore<Store> && no_room_locked()) {
+            // Every executor is busy: the due jobs left stay unclaimed, for other schedulers
+            // or for this one's next step, which a run that ends asks for.
+            starved_ = true;
+            break;
+          }
           JobRecord* job = store.first_due(now);
           if (job == nullptr) {
             break;
@@ -1664,14 +1722,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   // Reports the fires a durable store found abandoned by a dead scheduler, and runs the ones it
-  // took over to run again (outside max_instances: the dead run no longer counts). A fire
+  // took over to run again (outside max_instances: the dead run no longer counts). A fire the
+  // dead or stopped scheduler had only claimed is not reported: it runs here (within
+  // max_instances, queued behind this scheduler's runs) as it would have run there. A fire
   // whose job cannot be read now (the store fails) waits, with the ones after it, for the next
   // step; the store's error is reported.
   template <class Store>
   void take_abandoned_locked(std::size_t index, Store& store, TimePoint now,
                              std::vector<Dispatch>& batch, std::vector<Event>& events) {
     for (AbandonedFire& fire : store.take_abandoned()) {
-      if (listeners_.wants(EventType::job_abandoned)) {
+      if (fire.started && listeners_.wants(EventType::job_abandoned)) {
         events.push_back(Event{.type = EventType::job_abandoned,
                                .time = now,
                                .job_id = fire.job_id,
@@ -1692,7 +1752,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         // A job's last fire: the job is no longer listed, and the store holds its record.
         if (JobRecord* job =
                 fire.last_fire ? find_held_locked(index, fire.job_id) : store.find(fire.job_id)) {
-          dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt + 1);
+          if (fire.started) {
+            dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt + 1);
+          } else if (job->running < job->max_instances) {
+            // Never started: it runs as its first owner would have run it, once recorded started.
+            dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt, true);
+          } else {
+            job->extra().queued_runs.push_back(fire.scheduled);
+          }
         } else if (std::exception_ptr failure =
                        record_outcome_locked(index, fire.job_id, nullptr, fire.scheduled,
                                              FireState::dropped, "the job no longer exists")) {
@@ -1849,6 +1916,147 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
+  // The room of each executor for this step's runs: the tasks it reports it would start at
+  // once (Executor requirement 5), plus, with a real-time clock, the runs it ended over the
+  // last start_window or two (scaled to one): as many as it would start within start_window at
+  // that pace, so short runs flow at the executor's pace instead of one step's room at a time,
+  // while a run handed over beyond the free workers waits about start_window at most.
+  void measure_room_locked() {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((room_[I] = room_of(std::get<I>(executors_))), ...);
+    }
+    (std::index_sequence_for<E...>{});
+    if constexpr (start_window > Duration::zero()) {
+      const TimePoint now = this->now();
+      const Duration elapsed = std::max(now - measured_at_, start_window);
+      for (std::size_t i = 0; i < room_.size(); ++i) {
+        const std::uint64_t ended = ended_[i] - ended_at_measure_[i];
+        if (room_[i] != unlimited && ended > 0) {
+          const double expected = static_cast<double>(ended) *
+                                  static_cast<double>(start_window.count()) /
+                                  static_cast<double>(elapsed.count());
+          room_[i] += static_cast<std::size_t>(std::min(expected, double{round_size}));
+        }
+      }
+      if (now - measured_at_ >= start_window) {
+        measured_at_ = now;
+        ended_at_measure_ = ended_;
+      }
+    }
+  }
+
+  // Whether no executor has room left in this step.
+  bool no_room_locked() const noexcept {
+    return std::all_of(room_.begin(), room_.end(), [](std::size_t room) { return room == 0; });
+  }
+
+  template <class X>
+  static std::size_t room_of(X& executor) {
+    if constexpr (requires { executor.available(); }) {
+      return executor.available();
+    } else {
+      return unlimited;
+    }
+  }
+
+  // Moves the runs of `batch` whose fires are recorded claimed to waiting_, then starts the
+  // waiting runs their executors have room for: each durable store records its ones started
+  // (start_claimed, one transaction) before they join `batch`. A busy run waits for a later
+  // step; one another scheduler took over (lost) ends here, neither run nor recorded.
+  void start_claimed_locked(TimePoint now, std::vector<Dispatch>& batch,
+                            std::vector<Event>& events) {
+    for (Dispatch& dispatch : batch) {
+      if (dispatch.claimed) {
+        waiting_.push_back(std::move(dispatch));
+      }
+    }
+    std::erase_if(batch, [](const Dispatch& dispatch) { return !dispatch.run; });
+    if (waiting_.empty()) {
+      return;
+    }
+    for_each_store([&](std::size_t index, auto& store) {
+      if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
+        if (now < retry_at_[index]) {
+          return;
+        }
+        std::vector<std::size_t> picked;
+        std::vector<ClaimedFire> claims;
+        for (std::size_t i = 0; i < waiting_.size(); ++i) {
+          const Run& run = *waiting_[i].run;
+          std::size_t& room = room_[run.executor];
+          if (run.store != index || room == 0) {
+            continue;
+          }
+          if (room != unlimited) {
+            --room;
+          }
+          picked.push_back(i);
+          claims.push_back(ClaimedFire{run.job_id, run.scheduled, run.max_instances});
+        }
+        if (claims.empty()) {
+          return;
+        }
+        std::vector<ClaimVerdict> verdicts;
+        try {
+          verdicts = store.start_claimed(std::span<const ClaimedFire>{claims});
+        } catch (...) {
+          back_off_locked(index, now);
+          report_store_error(index, now, std::current_exception(), events);
+          return;
+        }
+        for (std::size_t k = 0; k < picked.size(); ++k) {
+          Dispatch& dispatch = waiting_[picked[k]];
+          const ClaimVerdict verdict = k < verdicts.size() ? verdicts[k] : ClaimVerdict::busy;
+          if (verdict == ClaimVerdict::started) {
+            dispatch.claimed = false;
+            batch.push_back(std::move(dispatch));
+          } else if (verdict == ClaimVerdict::lost) {
+            release_run_locked(std::move(dispatch.run));
+          } else if (std::size_t& room = room_[dispatch.run->executor]; room != unlimited) {
+            ++room;
+          }
+        }
+      }
+    });
+    std::erase_if(waiting_, [](const Dispatch& dispatch) { return !dispatch.run; });
+  }
+
+  // Ends a run that never went to its executor: it no longer counts towards its job's
+  // max_instances, and the job's queued runs may go.
+  void release_run_locked(std::unique_ptr<Run> run) noexcept {
+    unlink_locked(*run);
+    JobRecord* job = find_held_locked(run->store, run->job_id);
+    if (job != nullptr && job->generation == run->generation) {
+      --job->running;
+      if (job->extras && !job->extras->queued_runs.empty()) {
+        try {
+          pending_queues_.push_back(job->id);
+        } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; drained with its next run
+        }
+      }
+    }
+  }
+
+  // At shutdown: the runs still waiting to start go back to their jobs' queues, their fires
+  // still recorded claimed. A later start runs them; a scheduler that takes over this one's
+  // fires (its store closed, its lease lapsed) runs them instead.
+  void requeue_waiting_locked() noexcept {
+    for (Dispatch& dispatch : waiting_) {
+      Run& run = *dispatch.run;
+      unlink_locked(run);
+      JobRecord* job = find_held_locked(run.store, run.job_id);
+      if (job != nullptr && job->generation == run.generation) {
+        --job->running;
+        try {
+          job->extra().queued_runs.push_front(run.scheduled);
+          pending_queues_.push_back(job->id);
+        } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; left to the takeover
+        }
+      }
+    }
+    waiting_.clear();
+  }
+
   // Removes a run from runs_.
   void unlink_locked(Run& run) noexcept {
     (run.previous != nullptr ? run.previous->next : runs_) = run.next;
@@ -1938,7 +2146,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       job.next_run = jittered_locked(job, *next);
       return Decision::advanced;
     }
-    if (job.extras && !job.extras->queued_runs.empty()) {
+    if (job.extras && !job.extras->queued_runs.empty() && !recording_) {
+      // A durable job's queued runs are recorded claimed: they run, the store keeping the job
+      // for them (see detail::durable::retires).
       report_missed(job, job.extras->queued_runs.front(), job.extras->queued_runs.size(), now,
                     events);
     }
@@ -1958,11 +2168,17 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       dispatch_locked(job, scheduled, folded, batch, events);
       return;
     }
+    if (job.overlap == Overlap::queue && recording_ && job.running < job.max_instances) {
+      // Only other schedulers' runs are in the way: recorded claimed, the run waits for them in
+      // waiting_, where its store starts it (start_claimed) once fewer are recorded running.
+      dispatch_locked(job, scheduled, folded, batch, events, 1, true);
+      return;
+    }
     if (job.overlap == Overlap::queue && job.extra().queued_runs.size() < job.max_instances) {
       job.extras->queued_runs.push_back(scheduled);
-      // A durable store records a queued run as submitted now: this scheduler has taken it.
+      // A durable store records a queued run as claimed now: this scheduler has taken it.
       if (recording_) {
-        fires_.push_back(FireDecision{.scheduled = scheduled});
+        fires_.push_back(FireDecision{.scheduled = scheduled, .state = FireState::claimed});
       }
       return;
     }
@@ -1978,10 +2194,20 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
+  // Creates a run of `job` for `scheduled` and adds it to `batch`. With `claimed` its fire is
+  // recorded claimed already (a queued run of a durable job); a fire a durable store records now
+  // is recorded claimed when the job's executor has no room (room_), else submitted.
   void dispatch_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
-                       std::vector<Dispatch>& batch, std::vector<Event>&, unsigned attempt = 1) {
+                       std::vector<Dispatch>& batch, std::vector<Event>&, unsigned attempt = 1,
+                       bool claimed = false) {
+    std::size_t& room = room_[job.executor];
+    claimed = claimed || (recording_ && room == 0);
+    if (!claimed && room != unlimited && room > 0) {
+      --room;
+    }
     if (recording_) {
-      fires_.push_back(FireDecision{.scheduled = scheduled});
+      fires_.push_back(FireDecision{.scheduled = scheduled,
+                                    .state = claimed ? FireState::claimed : FireState::submitted});
     }
     auto run = std::make_unique<Run>(Run{
         .scheduler = this,
@@ -1994,6 +2220,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         .stop = job.extras && job.extras->timeout ? std::stop_source{} : shared_stop_,
         .generation = job.generation,
         .attempt = attempt,
+        .max_instances = job.max_instances,
         .store = job.store,
         .executor = job.executor,
     });
@@ -2003,7 +2230,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       runs_->previous = run.get();
     }
     runs_ = run.get();
-    batch.push_back(Dispatch{std::move(run), folded});
+    batch.push_back(Dispatch{std::move(run), folded, claimed});
   }
 
   // Emits `events`, then for each run its job_submitted event and the hand-over to its
@@ -2106,6 +2333,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     {
       std::lock_guard lock{mutex_};
       unlink_locked(*run);
+      ++ended_[run->executor];
       if (run->timeout) {
         std::erase(timed_, run.get());
       }
@@ -2126,6 +2354,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       } else {
         job = nullptr;  // a new job with the same id: not the run's
       }
+      if ((starved_ || !waiting_.empty()) && state_ != SchedulerState::stopped) {
+        // A worker is free: the loop starts the next waiting run, or claims due jobs, now.
+        wake_requested_ = true;
+        wake = true;
+      }
       if (store_is_durable(run->store)) {
         const FireState state = outcome == JobOutcome::success ? FireState::succeeded
                                 : outcome == JobOutcome::error ? FireState::failed
@@ -2133,6 +2366,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         bool deferred = false;
         with_store(run->store, [&](auto& store) {
           if constexpr (requires { store.flush_outcomes(); }) {
+            // A job run again when its process dies has its outcome written now, not with the
+            // next step's: a run that returned is run again only if its process dies during
+            // this write.
+            if (job != nullptr && job->abandoned == Abandoned::rerun) {
+              return;
+            }
             deferred = true;
             try {
               // Written by the loop's next step, with the others: the first one asks for a
@@ -2246,6 +2485,22 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   std::vector<std::pair<std::size_t, AbandonedFire>> reruns_;
   // The tasks durable jobs name; shared with the durable stores.
   std::conditional_t<any_durable, std::shared_ptr<TaskRegistry>, std::monostate> tasks_;
+  // Runs whose fires durable stores recorded claimed, waiting for room in their executors or
+  // for other schedulers' runs of their jobs to end (start_claimed_locked), oldest first.
+  std::vector<Dispatch> waiting_;
+  // How many more runs each executor starts at once, as measured at the step's start and
+  // counted down per run handed to it (unlimited for an executor that cannot tell).
+  std::array<std::size_t, sizeof...(E)> room_ = [] {
+    std::array<std::size_t, sizeof...(E)> all{};
+    all.fill(unlimited);
+    return all;
+  }();
+  // Whether the last step left due jobs of a durable store unclaimed for want of room.
+  bool starved_ = false;
+  // Runs each executor ended, that count at the last measure_room_locked, and when that was.
+  std::array<std::uint64_t, sizeof...(E)> ended_{};
+  std::array<std::uint64_t, sizeof...(E)> ended_at_measure_{};
+  TimePoint measured_at_{};
   // The fires decided for the durable job being processed, while recording_ is set.
   std::vector<FireDecision> fires_;
   bool recording_ = false;

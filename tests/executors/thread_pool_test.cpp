@@ -133,6 +133,34 @@ TEST_CASE("thread pool's submit does not block when every worker is busy",
   CHECK(counts.drops == 0);
 }
 
+TEST_CASE("thread pool's room counts the tasks its workers hold and the queued ones",
+          "[executor][thread_pool][thread]") {
+  ThreadPoolExecutor pool{2};
+  CHECK(pool.available() == 2);  // not started: all of it
+  std::latch first_started{1};
+  std::latch second_started{1};
+  std::latch release{1};
+  pool.submit(Task{[&] {
+    first_started.count_down();
+    release.wait();
+  }});
+  first_started.wait();
+  CHECK(pool.available() == 1);
+  pool.submit(Task{[&] {
+    second_started.count_down();
+    release.wait();
+  }});
+  second_started.wait();
+  CHECK(pool.available() == 0);
+  TaskCounts counts;
+  pool.submit(probe_task(counts));  // queued: no worker is free
+  CHECK(pool.available() == 0);
+  release.count_down();
+  pool.shutdown(true);
+  CHECK(counts.runs == 1);
+  CHECK(pool.available() == 2);  // shut down: a start would have every worker free
+}
+
 TEST_CASE("thread pool's shutdown(true) runs every queued task before returning",
           "[executor][thread_pool][thread]") {
   ThreadPoolExecutor pool{1};

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Schema versions on PostgreSQL: applied once, forward only, newer refused, a failing step
-// leaves nothing, several processes migrating at once.
+// leaves nothing, several processes migrating at once; the store's tables migrated from the
+// previous version keep their rows.
 #include <apsched/detail/postgres/migrate.hpp>
+#include <apsched/detail/postgres/schema.hpp>
+#include <apsched/stores/postgres.hpp>
 
 #include "support/catch.hpp"
 #include "support/postgres.hpp"
@@ -106,6 +109,40 @@ TEST_CASE("postgres migrate: connections migrating at once apply each step once"
   }
   Connection db = schema.connect();
   CHECK(db.query("SELECT count(*) FROM log").int64(0, 0) == 2);
+}
+
+TEST_CASE("postgres store: a database at the previous schema version migrates and keeps its rows",
+          "[postgres]") {
+  using apsched::detail::postgres::store_migrations;
+  TestSchema schema;
+  Connection db = schema.connect();
+  const std::span previous = std::span{store_migrations}.first(store_migrations.size() - 1);
+  REQUIRE(migrate(db, apsched::PostgresJobStore::schema_name, previous) == previous.back().version);
+  // Written by a scheduler of that version: a job, a fire in flight and a finished one, and
+  // that scheduler's lease.
+  db.exec(
+      "INSERT INTO apsched_jobs (id, task, arguments, trigger, options, next_fire, next_run, "
+      "paused, version) VALUES ('a', 'ping', '[]', '{}', '{}', 0, 0, false, 1);"
+      "INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, recorded_at) VALUES "
+      "('a', 1, 'submitted', 1, 'old', 0);"
+      "INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, recorded_at, "
+      "finished_at) VALUES ('a', 0, 'succeeded', 1, 'old', 0, 0);"
+      "INSERT INTO apsched_owners (owner, host, pid, started_at, lease_until) VALUES "
+      "('old', 'elsewhere', 1, 0, 9000000000000000000);");
+  const apsched::PostgresJobStore store{schema.conninfo(), {.history_per_job = 7}};
+  CHECK(schema_version(db, apsched::PostgresJobStore::schema_name) ==
+        store_migrations.back().version);
+  CHECK(db.query("SELECT count(*) FROM apsched_jobs").int64(0, 0) == 1);
+  const std::vector<apsched::FireRecord> history = store.fire_history("a");
+  REQUIRE(history.size() == 2);
+  CHECK(history[0].state == apsched::FireState::submitted);
+  CHECK(history[1].state == apsched::FireState::succeeded);
+  // The lease of the old scheduler, which wrote no history_per_job, and the store's own.
+  CHECK(db.query("SELECT history_per_job FROM apsched_owners WHERE owner = 'old'").int64(0, 0) ==
+        0);
+  CHECK(db.query("SELECT history_per_job FROM apsched_owners WHERE owner = $1", store.owner())
+            .int64(0, 0) == 7);
+  CHECK(db.query("SELECT to_regclass('apsched_fires_claimed') IS NOT NULL").text(0, 0) == "t");
 }
 
 }  // namespace postgres_migrate_test

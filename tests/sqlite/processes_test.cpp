@@ -52,8 +52,8 @@ std::int64_t nanoseconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-// Appends "<job id> <scheduled ns>\n" to the ledger in one write (O_APPEND: lines of several
-// processes never interleave).
+// Appends "<job id> <scheduled ns> <attempt>\n" to the ledger in one write (O_APPEND: lines of
+// several processes never interleave).
 void append_line(const std::filesystem::path& ledger, const std::string& line) {
   const int fd = ::open(ledger.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
   if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
@@ -62,24 +62,28 @@ void append_line(const std::filesystem::path& ledger, const std::string& line) {
   ::close(fd);
 }
 
-// The ledger's lines counted: (job id, scheduled ns) -> runs.
-std::map<std::pair<std::string, std::int64_t>, int> read_ledger(
+// The ledger's lines: (job id, scheduled ns) -> the attempt of each run, in ledger order.
+std::map<std::pair<std::string, std::int64_t>, std::vector<unsigned>> read_ledger(
     const std::filesystem::path& ledger) {
-  std::map<std::pair<std::string, std::int64_t>, int> runs;
+  std::map<std::pair<std::string, std::int64_t>, std::vector<unsigned>> runs;
   std::ifstream in{ledger};
   std::string id;
   std::int64_t scheduled = 0;
-  while (in >> id >> scheduled) {
-    ++runs[{id, scheduled}];
+  unsigned attempt = 0;
+  while (in >> id >> scheduled >> attempt) {
+    runs[{id, scheduled}].push_back(attempt);
   }
   return runs;
 }
 
-// A scheduler on `file` whose task "work" writes each run to `ledger`.
+// A scheduler on `file` whose task "work" writes each run to `ledger`, then works for `busy`.
 void register_work(Scheduler& scheduler, const std::filesystem::path& ledger) {
-  scheduler.register_task("work", [ledger](const apsched::JobContext& context) {
-    append_line(ledger,
-                fmt::format("{} {}\n", context.job_id, nanoseconds(context.scheduled_run_time)));
+  scheduler.register_task("work", [ledger](const apsched::JobContext& context, int busy_ms) {
+    append_line(ledger, fmt::format("{} {} {}\n", context.job_id,
+                                    nanoseconds(context.scheduled_run_time), context.attempt));
+    if (busy_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{busy_ms});
+    }
   });
 }
 
@@ -136,7 +140,7 @@ TEST_CASE("sqlite processes: four processes on one file run each of 1,000 fires 
     for (int i = 0; i < jobs; ++i) {
       // Due over two seconds, several at each instant.
       setup.add_job(apsched::task("work"), apsched::DateTrigger{first + (i / 4) * 8ms},
-                    {.id = fmt::format("job-{:04}", i)});
+                    {.id = fmt::format("job-{:04}", i)}, 0);
     }
   }
   std::vector<pid_t> children;
@@ -158,9 +162,9 @@ TEST_CASE("sqlite processes: four processes on one file run each of 1,000 fires 
 
   const auto runs = read_ledger(ledger);
   CHECK(runs.size() == static_cast<std::size_t>(jobs));
-  for (const auto& [fire, count] : runs) {
+  for (const auto& [fire, attempts] : runs) {
     INFO(fire.first << " at " << fire.second);
-    CHECK(count == 1);
+    CHECK(attempts.size() == 1);
   }
   RawDatabase db{file};
   CHECK(db.rows("SELECT COUNT(*) FROM jobs")[0][0] == "0");
@@ -181,15 +185,42 @@ TEST_CASE("sqlite processes: SIGKILL at random moments never corrupts, loses or 
   constexpr int jobs = 20;
   const TimePoint start = apsched::SystemClock{}.now();
   const auto interval_of = [](int i) { return std::chrono::milliseconds{10 + 5 * i}; };
+  // Odd jobs queue their overlapping runs and work longer than their interval, which keeps the
+  // pool's ten workers busy: runs wait for a worker, their fires claimed. Jobs 2 and 3 of each
+  // four are run again when their process dies while they run.
+  const auto queues = [](int i) { return i % 2 == 1; };
+  const auto reruns = [](int i) { return i % 4 >= 2; };
   {
     Scheduler setup{apsched::SqliteJobStore{file}};
     register_work(setup, ledger);
     for (int i = 0; i < jobs; ++i) {
+      const int busy_ms = queues(i) ? static_cast<int>(interval_of(i).count()) + 5 : 0;
       setup.add_job(apsched::task("work"),
                     apsched::IntervalTrigger{interval_of(i), {.start_date = start}},
-                    {.id = fmt::format("job-{:02}", i)});
+                    {.id = fmt::format("job-{:02}", i),
+                     .overlap = queues(i) ? apsched::Overlap::queue : apsched::Overlap::skip,
+                     .abandoned = reruns(i) ? apsched::Abandoned::rerun : apsched::Abandoned::drop},
+                    busy_ms);
     }
   }
+  const auto check_ledger = [&](RawDatabase& db) {
+    // Every run in the ledger was recorded as a fire before it ran. A fire ran once, but a
+    // fire of a rerun job once per attempt, up to the attempt recorded for it.
+    std::map<std::pair<std::string, std::int64_t>, unsigned> recorded;
+    for (const auto& row : db.rows("SELECT job_id, scheduled, attempt FROM fires")) {
+      recorded[{row[0], std::stoll(row[1])}] = static_cast<unsigned>(std::stoul(row[2]));
+    }
+    for (const auto& [fire, attempts] : read_ledger(ledger)) {
+      INFO(fire.first << " at " << fire.second);
+      REQUIRE(recorded.contains(fire));
+      const bool rerun = reruns(std::stoi(fire.first.substr(4)));
+      CHECK(attempts.size() <= (rerun ? recorded[fire] : 1U));
+      CHECK(std::set<unsigned>(attempts.begin(), attempts.end()).size() == attempts.size());
+      for (const unsigned attempt : attempts) {
+        CHECK(attempt <= recorded[fire]);
+      }
+    }
+  };
   const int iterations = iterations_from_environment(20);
   std::mt19937 random{std::random_device{}()};
   std::uniform_int_distribution<int> kill_after_ms{5, 300};
@@ -224,30 +255,52 @@ TEST_CASE("sqlite processes: SIGKILL at random moments never corrupts, loses or 
         CHECK(next > std::stoll(latest[0][0]));
       }
     }
-    // Every run in the ledger was recorded as a fire before it ran, and none ran twice.
-    std::set<std::pair<std::string, std::int64_t>> recorded;
-    for (const auto& row : db.rows("SELECT job_id, scheduled FROM fires")) {
-      recorded.emplace(row[0], std::stoll(row[1]));
-    }
-    for (const auto& [fire, count] : read_ledger(ledger)) {
-      INFO(fire.first << " at " << fire.second);
-      CHECK(count == 1);
-      CHECK(recorded.contains(fire));
-    }
+    check_ledger(db);
   }
 
-  // The fires the killed children left submitted are found (their processes are gone) and
-  // recorded as abandoned, the default policy; none is left in flight.
+  // A last scheduler, with every job paused, takes over what the killed ones left: the fires
+  // they only claimed run (as first runs), the ones that ran are abandoned or run again per
+  // their job's policy. Then nothing is left in flight, and no lease.
   {
-    apsched::SqliteJobStore store{file};
-    const std::vector<apsched::AbandonedFire> taken = store.take_abandoned();
-    for (const apsched::AbandonedFire& fire : taken) {
-      CHECK_FALSE(fire.rerun);
-    }
+    RawDatabase db{file};
+    INFO("claimed fires left: " << db.rows("SELECT COUNT(*) FROM fires WHERE state = "
+                                           "'claimed'")[0][0]);
   }
+  const pid_t last = spawn([&] {
+    {
+      auto db = apsched::detail::sqlite::Database::open(file);
+      db.exec("UPDATE jobs SET paused = 1");
+    }
+    Scheduler scheduler{
+        apsched::SqliteJobStore{file, {.poll_interval = 20ms, .history_per_job = 1'000'000}}};
+    register_work(scheduler, ledger);
+    scheduler.start();
+    for (;;) {
+      {
+        RawDatabase db{file};
+        if (db.rows("SELECT COUNT(*) FROM fires WHERE state IN ('claimed', 'submitted')")[0][0] ==
+            "0") {
+          break;
+        }
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    scheduler.shutdown();
+  });
+  REQUIRE(wait_for(last, [] {
+            return std::string{"the last scheduler waits for the fires left in flight to end"};
+          }) == 0);
   RawDatabase db{file};
-  CHECK(db.rows("SELECT COUNT(*) FROM fires WHERE state = 'submitted'")[0][0] == "0");
+  check_ledger(db);
+  CHECK(db.rows("SELECT COUNT(*) FROM fires WHERE state IN ('claimed', 'submitted')")[0][0] == "0");
   CHECK(db.rows("SELECT COUNT(*) FROM owners")[0][0] == "0");
+  // A fire recorded as run ran: it is in the ledger.
+  const auto runs = read_ledger(ledger);
+  for (const auto& row :
+       db.rows("SELECT job_id, scheduled FROM fires WHERE state IN ('succeeded', 'failed')")) {
+    INFO(row[0] << " at " << row[1]);
+    CHECK(runs.contains({row[0], std::stoll(row[1])}));
+  }
 }
 
 TEST_CASE("sqlite processes: a job changed in one process reads back changed in another",

@@ -39,10 +39,13 @@ using apsched::JobRecord;
 using apsched::SqliteJobStore;
 using apsched::SqliteStoreOptions;
 using apsched::TimePoint;
+using apsched::test::commit_one;
 using apsched::test::contains;
 using apsched::test::make_job;
 using apsched::test::make_tasks;
 using apsched::test::open_store;
+using apsched::test::raw_exec;
+using apsched::test::raw_int;
 using apsched::test::TempDir;
 
 namespace {
@@ -60,12 +63,6 @@ JobRecord make_other_job(const apsched::TaskRegistry& tasks, std::string id, Tim
   return record;
 }
 
-// Runs `sql` on `file` through a connection of its own, as another program would.
-void raw_exec(const std::filesystem::path& file, const std::string& sql) {
-  auto db = apsched::detail::sqlite::Database::open(file);
-  db.exec(sql);
-}
-
 // Every column of the row of job `id`, quoted: to check that a row was left byte for byte.
 std::string raw_row(const std::filesystem::path& file, const std::string& id) {
   auto db = apsched::detail::sqlite::Database::open(file);
@@ -76,14 +73,6 @@ std::string raw_row(const std::filesystem::path& file, const std::string& id) {
       "FROM jobs WHERE id = ?1");
   select.bind(1, id);
   return select.step() ? select.column_text(0) : std::string{};
-}
-
-// Advances `job` by one interval and commits one fire of `state` at its current next_run.
-bool commit_one(SqliteJobStore& store, JobRecord& job, FireState state = FireState::submitted) {
-  const FireDecision fire{.scheduled = job.next_run, .state = state, .runs = 1};
-  job.next_fire += 10s;
-  job.next_run += 10s;
-  return store.commit_due(job, std::span<const FireDecision>{&fire, 1}, false);
 }
 
 }  // namespace
@@ -571,7 +560,7 @@ TEST_CASE("sqlite store: a database of a newer schema version is refused", "[sql
   raw_exec(file, "UPDATE apsched_schema SET version = 7 WHERE name = 'apsched_jobs'");
   REQUIRE_THROWS_AS(SqliteJobStore{file}, apsched::SchemaVersionError);
   REQUIRE_THROWS_WITH(SqliteJobStore{file}, contains("has schema version 7 of apsched_jobs") &&
-                                                contains("supports up to version 4"));
+                                                contains("supports up to version 5"));
 }
 
 TEST_CASE("sqlite store: a file that is not a database is refused at open", "[sqlite]") {
@@ -770,14 +759,6 @@ TEST_CASE("sqlite store: processing many stored jobs keeps a bounded number in m
 }
 
 namespace {
-
-// The integer the single-value query `sql` returns on `file`, through a connection of its own.
-std::int64_t raw_int(const std::filesystem::path& file, const std::string& sql) {
-  auto db = apsched::detail::sqlite::Database::open(file);
-  auto select = db.prepare(sql);
-  REQUIRE(select.step());
-  return select.column_int64(0);
-}
 
 // The fires `store` takes over now, by job id.
 std::vector<apsched::AbandonedFire> take_sorted(SqliteJobStore& store) {
@@ -1080,16 +1061,46 @@ TEST_CASE("sqlite store: a version 1 file is migrated forward, keeping its jobs"
   }
   // What version 1 wrote: no lease table, no table of retired jobs.
   raw_exec(file,
-           "DROP INDEX fires_submitted; DROP TABLE owners; DROP TABLE retired_jobs; "
+           "DROP INDEX fires_submitted; DROP INDEX fires_claimed; DROP INDEX fires_started; "
+           "DROP TABLE owners; DROP TABLE retired_jobs; "
            "UPDATE apsched_schema SET version = 1 WHERE name = 'apsched_jobs'");
   const std::string row = raw_row(file, "a");
   SqliteJobStore store = open_store(file, tasks);
-  CHECK(raw_int(file, "SELECT version FROM apsched_schema WHERE name = 'apsched_jobs'") == 4);
+  CHECK(raw_int(file, "SELECT version FROM apsched_schema WHERE name = 'apsched_jobs'") == 5);
   CHECK(raw_int(file, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 0);
   CHECK(raw_int(file, "SELECT count(*) FROM owners") == 1);
   CHECK(raw_int(file, "SELECT count(*) FROM retired_jobs") == 0);
   CHECK(raw_row(file, "a") == row);
   CHECK(store.find("a") != nullptr);
+}
+
+TEST_CASE("sqlite store: a version 4 file is migrated to 5, keeping its fires and leases",
+          "[sqlite]") {
+  TempDir dir;
+  const auto file = dir.file("jobs.db");
+  const auto tasks = make_tasks();
+  {
+    SqliteJobStore store = open_store(file, tasks);
+    REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
+    REQUIRE(commit_one(store, *store.find("a")));  // a fire left submitted, its lease kept
+  }
+  // What version 4 wrote: no index of claimed or started fires, no history_per_job column.
+  raw_exec(file,
+           "DROP INDEX fires_claimed; DROP INDEX fires_started; "
+           "CREATE TABLE owners4 (owner TEXT PRIMARY KEY NOT NULL, host TEXT NOT NULL, pid "
+           "INTEGER NOT NULL, started_at INTEGER NOT NULL, lease_until INTEGER NOT NULL) "
+           "WITHOUT ROWID; INSERT INTO owners4 SELECT owner, host, pid, started_at, lease_until "
+           "FROM owners; DROP TABLE owners; ALTER TABLE owners4 RENAME TO owners; "
+           "UPDATE apsched_schema SET version = 4 WHERE name = 'apsched_jobs'");
+  const std::string row = raw_row(file, "a");
+  const SqliteJobStore store = open_store(file, tasks);
+  CHECK(raw_int(file, "SELECT version FROM apsched_schema WHERE name = 'apsched_jobs'") == 5);
+  CHECK(raw_row(file, "a") == row);
+  CHECK(raw_int(file, "SELECT count(*) FROM fires WHERE state = 'submitted'") == 1);
+  CHECK(raw_int(file, "SELECT count(*) FROM owners WHERE history_per_job = 0") == 1);
+  CHECK(raw_int(file,
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('fires_claimed', "
+                "'fires_started')") == 2);
 }
 
 TEST_CASE("sqlite store: the options text add_job stores is their JSON encoding", "[sqlite]") {

@@ -33,12 +33,23 @@ struct Journal {
     std::string error;
   };
   enum class Refusal { none, unchanged, advanced_elsewhere, throws };
+  struct Start {
+    std::string job_id;
+    TimePoint scheduled;
+    std::uint16_t max_instances = 1;
+  };
 
   std::vector<Commit> commits;
   std::vector<Outcome> outcomes;
   std::vector<std::string> registered;
   std::vector<StoreReport> pending_reports;
   std::vector<AbandonedFire> pending_abandoned;
+  // The claims start_claimed was asked, and the verdicts it gives the next ones, in order
+  // (started once these run out).
+  std::vector<Start> starts;
+  std::vector<ClaimVerdict> next_verdicts;
+  // The runs other schedulers have of each job, as first_due hands it out.
+  std::unordered_map<std::string, std::uint16_t> running_elsewhere;
   std::vector<std::string> batch;
   Refusal next_refusal = Refusal::none;
   // How many of the next finds throw StoreError, as a database that is unreachable.
@@ -69,6 +80,9 @@ class JournalStore : public MemoryJobStore {
     JobRecord* job = MemoryJobStore::first_due(now);
     if (job != nullptr) {
       handed_out_[job->id] = {job->next_fire, job->next_run};
+      const auto elsewhere = journal_->running_elsewhere.find(job->id);
+      job->running_elsewhere =
+          elsewhere != journal_->running_elsewhere.end() ? elsewhere->second : 0;
     }
     return job;
   }
@@ -115,6 +129,20 @@ class JournalStore : public MemoryJobStore {
                       FireState state, std::string_view error) {
     journal_->outcomes.push_back(
         {std::string{id}, record != nullptr, scheduled, state, std::string{error}});
+  }
+
+  std::vector<ClaimVerdict> start_claimed(std::span<const ClaimedFire> claims) {
+    std::vector<ClaimVerdict> verdicts;
+    for (const ClaimedFire& claim : claims) {
+      journal_->starts.push_back({std::string{claim.job_id}, claim.scheduled, claim.max_instances});
+      if (journal_->next_verdicts.empty()) {
+        verdicts.push_back(ClaimVerdict::started);
+      } else {
+        verdicts.push_back(journal_->next_verdicts.front());
+        journal_->next_verdicts.erase(journal_->next_verdicts.begin());
+      }
+    }
+    return verdicts;
   }
 
   std::vector<StoreReport> take_reports() { return std::exchange(journal_->pending_reports, {}); }

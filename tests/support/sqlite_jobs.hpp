@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Jobs and stores for the SQLite tests: a task registry with task "ping", a durable job running
-// it, and a store opened on a file and attached to that registry.
+// it, a store opened on a file and attached to that registry, a fire committed by hand, and
+// the file read and written through a connection of its own, as another program would.
 #pragma once
 
+#include <apsched/detail/sqlite/database.hpp>
 #include <apsched/json/task_registry.hpp>
 #include <apsched/stores/sqlite.hpp>
 #include <apsched/triggers/interval.hpp>
@@ -11,8 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -50,6 +55,33 @@ inline SqliteJobStore open_store(const std::filesystem::path& file,
   SqliteJobStore store{file, std::move(options)};
   store.attach(std::move(tasks), 0);
   return store;
+}
+
+/// Advances `job` by one 10 s interval and has `store` commit one fire of `state` at the job's
+/// next_run before the advance; returns what commit_due returned.
+inline bool commit_one(SqliteJobStore& store, JobRecord& job,
+                       FireState state = FireState::submitted) {
+  const FireDecision fire{.scheduled = job.next_run, .state = state, .runs = 1};
+  job.next_fire += std::chrono::seconds{10};
+  job.next_run += std::chrono::seconds{10};
+  return store.commit_due(job, std::span<const FireDecision>{&fire, 1}, false);
+}
+
+/// Runs `sql` on `file` through a connection of its own, as another program would.
+inline void raw_exec(const std::filesystem::path& file, const std::string& sql) {
+  auto db = detail::sqlite::Database::open(file);
+  db.exec(sql);
+}
+
+/// The integer the single-value query `sql` returns on `file`, through a connection of its own.
+/// @throws std::runtime_error if the query returns no row
+inline std::int64_t raw_int(const std::filesystem::path& file, const std::string& sql) {
+  auto db = detail::sqlite::Database::open(file);
+  auto select = db.prepare(sql);
+  if (!select.step()) {
+    throw std::runtime_error{"raw_int: no row for " + sql};
+  }
+  return select.column_int64(0);
 }
 
 }  // namespace apsched::test

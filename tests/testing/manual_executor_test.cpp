@@ -42,6 +42,22 @@ TEST_CASE("manual executor queues tasks until run_one or run_all", "[executor][m
   CHECK(counts.drops == 0);
 }
 
+TEST_CASE("manual executor reports room for the workers set, less the queued tasks",
+          "[executor][manual_executor]") {
+  ManualExecutor executor;
+  CHECK(executor.available() == static_cast<std::size_t>(-1));  // unlimited until set
+  executor.set_workers(2);
+  CHECK(executor.available() == 2);
+  TaskCounts counts;
+  executor.submit(probe_task(counts));
+  CHECK(executor.available() == 1);
+  executor.submit(probe_task(counts));
+  executor.submit(probe_task(counts));
+  CHECK(executor.available() == 0);
+  CHECK(executor.run_all() == 3);
+  CHECK(executor.available() == 2);
+}
+
 TEST_CASE("manual executor runs tasks in submission order", "[executor][manual_executor]") {
   ManualExecutor executor;
   std::vector<int> order;

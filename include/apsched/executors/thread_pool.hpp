@@ -117,6 +117,17 @@ class ThreadPoolExecutor {
   /// The number of worker threads.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
+  /// See Executor, requirement 5: the workers neither running nor holding a task, less the
+  /// queued tasks (all of them while the pool has not started or is shut down).
+  [[nodiscard]] std::size_t available() {
+    std::lock_guard lock{mutex_};
+    if (state_ != State::running) {
+      return size_;
+    }
+    const std::size_t taken = in_hand_ + queue_.size();
+    return taken < size_ ? size_ - taken : 0;
+  }
+
  private:
   enum class State { idle, running, stopped };
 
@@ -147,6 +158,7 @@ class ThreadPoolExecutor {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
+        in_hand_ += take;
       }
       for (Task& task : batch) {
         // After shutdown(false) the rest of a batch is dropped like the queue.
@@ -154,6 +166,13 @@ class ThreadPoolExecutor {
           break;
         }
         task.run();
+        std::lock_guard lock{mutex_};
+        --in_hand_;
+      }
+      {
+        std::lock_guard lock{mutex_};
+        in_hand_ -= static_cast<std::size_t>(std::count_if(
+            batch.begin(), batch.end(), [](const Task& task) { return static_cast<bool>(task); }));
       }
       batch.clear();
     }
@@ -186,6 +205,8 @@ class ThreadPoolExecutor {
   std::deque<Task> queue_;
   std::vector<std::jthread> workers_;
   std::size_t idle_workers_ = 0;
+  // Tasks workers took from the queue and have not finished.
+  std::size_t in_hand_ = 0;
   State state_ = State::idle;
   std::atomic<bool> discard_{false};
 };

@@ -7,9 +7,12 @@
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/outcome.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
+#include <apsched/detail/postgres/array_literal.hpp>
+#include <apsched/detail/postgres/claims.hpp>
 #include <apsched/detail/postgres/connection.hpp>
 #include <apsched/detail/postgres/listener.hpp>
 #include <apsched/detail/postgres/migrate.hpp>
+#include <apsched/detail/postgres/schema.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job_store.hpp>
 #include <apsched/json/task_registry.hpp>
@@ -55,16 +58,21 @@ struct PostgresStoreOptions {
   Duration poll_interval = std::chrono::seconds{1};
   /// The most job records kept in memory while idle; others are loaded when they are due.
   std::size_t cache_size = 10'000;
-  /// How many finished fires per job the fire history keeps (the newest).
+  /// How many finished fires (not claimed or submitted) per job the fire history keeps, the
+  /// newest. The history is shared by every scheduler on the database, so none trims it below
+  /// the largest value in use: a trim keeps as many as the largest of this value and those of
+  /// the stores holding a lease (rows of apsched_owners; a dead store's until another takes its
+  /// fires over), and a scheduler with a small value never cuts the history another keeps.
   std::size_t history_per_job = 100;
   /// The trigger codecs for the stored triggers; null: TriggerCodecs::builtin().
   const TriggerCodecs* codecs = nullptr;
   /// How long the store's lease lasts after each renewal (at most once per poll interval, by
   /// the database clock). When a scheduler stops renewing it (its process or machine died, or
-  /// it lost the database), another takes over the fires it recorded as submitted once the
-  /// lease has lapsed (see take_abandoned). A scheduler on the same host whose process is gone
-  /// is taken over at once. Must exceed poll_interval, and outlast any stall of the scheduler's
-  /// loop (a blocking scheduler running a long job inline does not poll).
+  /// it lost the database), another takes over the fires it left in flight (claimed or
+  /// submitted) once the lease has lapsed (see take_abandoned). A scheduler on the same host
+  /// whose process is gone is taken over at once. Must exceed poll_interval, and outlast any
+  /// stall of the scheduler's loop (a blocking scheduler running a long job inline does not
+  /// poll).
   Duration lease_duration = std::chrono::seconds{30};
   /// Whether a store that a scheduler runs listens (LISTEN/NOTIFY, on a connection and thread
   /// of its own) for jobs other schedulers add, change or release, and wakes its scheduler at
@@ -94,18 +102,20 @@ struct PostgresStoreOptions {
 /// has passed, which doubles from 100 ms up to 5 s and starts over after a success.
 ///
 /// Each store object holds a lease (table apsched_owners), renewed by the database clock; when
-/// a scheduler dies, another takes over the fires it left submitted once its lease lapses, per
-/// each job's Abandoned policy (see take_abandoned).
+/// a scheduler dies, another takes over the fires it left in flight once its lease lapses: the
+/// claimed ones (never started) to run them, the submitted ones per each job's Abandoned policy
+/// (see take_abandoned).
 ///
-/// Wake-ups: adding or changing a job, and giving up a lease with fires left submitted, notify
+/// Wake-ups: adding or changing a job, and giving up a lease with fires left in flight, notify
 /// the other schedulers of the database (channel "apsched:" followed by the schema's name), whose
 /// stores listen when PostgresStoreOptions::listen is set; they still poll every poll_interval,
 /// since notifications sent while a listener is disconnected are lost.
 ///
 /// max_instances holds across schedulers: when a job is handed out as due, the store counts its
-/// fires other schedulers recorded as submitted and have not finished
-/// (JobRecord::running_elsewhere), and the scheduler adds them to its own runs. The round's row
-/// lock on the job keeps two schedulers from deciding its fires at once.
+/// fires other schedulers recorded as submitted (started) and have not finished
+/// (JobRecord::running_elsewhere; not the ones they only claimed), and the scheduler adds them
+/// to its own runs. The round's row lock on the job keeps two schedulers from deciding its fires
+/// at once, and start_claimed takes the same lock before it starts a claimed fire.
 ///
 /// Time: leases are compared by the database clock in SQL; due times by the scheduler's time,
 /// which follows the database clock (PostgresStoreOptions::database_clock).
@@ -139,7 +149,7 @@ class PostgresJobStore {
           std::chrono::nanoseconds{o.lease_duration}.count(),
           std::chrono::nanoseconds{o.poll_interval}.count())};
     }
-    detail::postgres::migrate(state_->db, schema_name, migrations);
+    detail::postgres::migrate(state_->db, schema_name, detail::postgres::store_migrations);
     state_->conninfo = std::move(conninfo);
     state_->channel = channel_name(state_->db.query("SELECT current_schema()").text(0, 0));
     renew_lease();
@@ -156,9 +166,10 @@ class PostgresJobStore {
   PostgresJobStore(const PostgresJobStore&) = delete;
   PostgresJobStore& operator=(const PostgresJobStore&) = delete;
   /// Writes the outcomes still pending (reconnecting once if the connection was lost) and
-  /// closes the connection. The store's lease is given up: its row goes when it left no fire
-  /// recorded as submitted, else it lapses at once and the other schedulers are notified, so
-  /// that they take those fires over. Errors are ignored (the lease then lapses in time).
+  /// closes the connection. The store's lease is given up: its row goes when it left no fire in
+  /// flight (recorded claimed or submitted), else it lapses at once and the other schedulers
+  /// are notified, so that they take those fires over. Errors are ignored (the lease then
+  /// lapses in time).
   ~PostgresJobStore() { release_lease(); }
 
   /// The schema name recorded in apsched_schema.
@@ -441,13 +452,15 @@ class PostgresJobStore {
 
   /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round),
   /// advances (or with `remove`, deletes) the stored job provided it is still the version handed
-  /// out, and records `fires`; a job removed with a fire submitted whose Abandoned policy is
-  /// rerun is kept out of listings (table apsched_retired_jobs) until that fire's outcome is
-  /// written, for take_abandoned; when some of `fires` are finished, trims the job's fire
-  /// history to PostgresStoreOptions::history_per_job finished fires. The commit of a job the open
-  /// round claimed (its row is locked since, so its version holds) is kept and written with the
-  /// round's other such commits in one statement, at the round's next query or its end; if that
-  /// statement fails, or finds a job changed or a fire recorded already, the round fails.
+  /// out, and records `fires` (claimed and submitted ones in flight, without finished_at); a job
+  /// removed with a fire claimed, or with a fire submitted whose Abandoned policy is rerun, is
+  /// kept out of listings (table apsched_retired_jobs) until that fire's outcome is written, for
+  /// take_abandoned; when some of `fires` are finished, trims the job's fire history to
+  /// PostgresStoreOptions::history_per_job finished fires (the largest in use). The commit of a
+  /// job the open round claimed (its row is locked since, so its version holds) is kept and
+  /// written with the round's other such commits in one statement, at the round's next query or
+  /// its end; if that statement fails, or finds a job changed or a fire recorded already, the
+  /// round fails.
   /// @returns false, having recorded nothing, when another scheduler changed or processed the
   /// job (the record is reloaded before it is handed out again), or when one of `fires` is
   /// recorded already (inside a round, that fails the round: its end rolls it back)
@@ -475,7 +488,7 @@ class PostgresJobStore {
       runs += separator;
       detail::json::write_integer(fire.runs, runs);
       missed = missed || fire.state == FireState::missed;
-      finished = finished || fire.state != FireState::submitted;
+      finished = finished || !detail::durable::in_flight(fire.state);
     }
     scheduled += '}';
     states += '}';
@@ -487,11 +500,11 @@ class PostgresJobStore {
       s.commits.push_back(DeferredCommit{job.id, entry->version, remove, retire, next_fire,
                                          next_run, missed, finished});
       for (const FireDecision& fire : fires) {
-        append_element(s.fire_ids, job.id);
+        detail::postgres::append_element(s.fire_ids, job.id);
         s.fire_scheduled += s.fire_scheduled.size() > 1 ? "," : "";
         detail::json::write_integer(detail::durable::to_stored_time(call, fire.scheduled),
                                     s.fire_scheduled);
-        append_element(s.fire_states, detail::durable::state_text(fire.state));
+        detail::postgres::append_element(s.fire_states, detail::durable::state_text(fire.state));
         s.fire_runs += s.fire_runs.size() > 1 ? "," : "";
         detail::json::write_integer(fire.runs, s.fire_runs);
         ++s.fire_count;
@@ -515,7 +528,7 @@ class PostgresJobStore {
                 (retire ? "), kept AS (" + retire_sql("changed", "") : std::string{}) +
                 "), fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
                 "recorded_at, finished_at) SELECT changed.id, f.scheduled, f.state, f.runs, $6, "
-                "$9, CASE WHEN f.state = 'submitted' THEN NULL ELSE $9::bigint END "
+                "$9, CASE WHEN f.state IN ('submitted', 'claimed') THEN NULL ELSE $9::bigint END "
                 "FROM changed, unnest($7::bigint[], $8::text[], $10::bigint[]) "
                 "AS f(scheduled, state, runs) ON CONFLICT (job_id, scheduled) DO NOTHING "
                 "RETURNING 1) "
@@ -537,10 +550,56 @@ class PostgresJobStore {
     });
   }
 
-  /// See DurableJobStore: records how a fire recorded as submitted ended (`succeeded`, `failed`
-  /// with `error`, `dropped`) and, with `record`, adds the run to the job's stored counters (in
-  /// SQL, so runs recorded by other schedulers add up). The history of a job no longer stored is
-  /// kept (until a job with its id is added).
+  /// See DurableJobStore (requirement 10): writes the pending outcomes first (their runs ended,
+  /// so they no longer count; not while a round is open), then in one statement, a transaction
+  /// of its own (inside an open batch or round: as part of it), records each claim's fire
+  /// submitted if it is still recorded claimed by this store and, counting the claims of its job
+  /// before it in `claims`, fewer than the claim's max_instances fires of the job are recorded
+  /// submitted by any scheduler. The statement locks the claims' jobs in id order first, as
+  /// rounds do, so that no other scheduler decides or starts fires of those jobs meanwhile; if
+  /// one of them committed a change of such a job while the statement waited, the statement
+  /// starts nothing and runs again in a transaction that holds the locks from the start.
+  /// @returns one verdict per claim, in order: `started`, `busy` (still claimed) or `lost` (not
+  /// recorded claimed by this store: another store took it over, or its job was removed)
+  /// @throws SerializationError if a scheduled time is out of range
+  /// @throws StoreError if the database fails; no fire was started then (inside a batch or
+  /// round, it fails: PostgreSQL aborts its transaction)
+  std::vector<ClaimVerdict> start_claimed(std::span<const ClaimedFire> claims) {
+    const auto operation = state().db.operation("start claimed fires");
+    State& s = ready();
+    if (claims.empty()) {
+      return {};
+    }
+    const detail::postgres::ClaimArrays arrays =
+        detail::postgres::claim_arrays(claims, "PostgresJobStore::start_claimed");
+    flush_outcomes();
+    const auto start = [&] {
+      return detail::postgres::read_claim_answer(
+          s.db.query(detail::postgres::start_claimed_sql, arrays.ids, arrays.scheduled,
+                     arrays.max_instances, s.owner, detail::durable::system_now()),
+          claims.size(), s.db);
+    };
+    if (!s.open && !s.batch && !s.round) {
+      detail::postgres::ClaimAnswer answer = run(start);
+      if (!answer.raced) {
+        return std::move(answer.verdicts);
+      }
+    }
+    // Locked before the statement's snapshot is taken, the rows cannot change under it.
+    std::vector<ClaimVerdict> verdicts;
+    in_transaction([&] {
+      s.db.query(detail::postgres::lock_jobs_sql, arrays.ids);
+      verdicts = start().verdicts;
+      return true;
+    });
+    return verdicts;
+  }
+
+  /// See DurableJobStore: records how a fire recorded as claimed or submitted ended
+  /// (`succeeded`, `failed` with `error`, `dropped`; `missed` for a claimed one that waited too
+  /// long) and, with `record`, adds the run to the job's stored counters (in SQL, so runs
+  /// recorded by other schedulers add up). The history of a job no longer stored is kept (until
+  /// a job with its id is added).
   /// @throws StoreError if the database fails
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
@@ -679,13 +738,19 @@ class PostgresJobStore {
   }
 
   /// See DurableJobStore: the fires that schedulers which stopped without finishing them had
-  /// recorded as submitted, taken over by this store since the last call. At most once per
-  /// poll interval, the store renews its own lease and looks for other owners whose lease has
-  /// lapsed by the database clock, or whose process on this host is gone; in one transaction
-  /// per such owner it deletes the owner and, per fire, records it as `abandoned` or
-  /// (Abandoned::rerun, the job still stored, or kept as retired since this was its last fire:
-  /// see commit_due) takes it over as its own with the next attempt number. Two stores never take
-  /// the same fire: deleting the owner's row locks it, and the second store finds it gone.
+  /// left in flight (recorded claimed or submitted), taken over by this store since the last
+  /// call. At most once per poll interval, the store renews its own lease and looks for other
+  /// owners whose lease has lapsed by the database clock, or whose process on this host is gone;
+  /// in one transaction per such owner it deletes the owner and, per fire:
+  /// - a submitted one (it started) is recorded `abandoned`, or (Abandoned::rerun, the job still
+  ///   stored, or kept as retired since this was its last fire: see commit_due) taken over as
+  ///   this store's own with the next attempt number;
+  /// - a claimed one (it never started) is taken over as this store's own, still claimed and
+  ///   with its attempt number, whatever the job's Abandoned policy (`started` false, `rerun`
+  ///   true); only when its job is gone (or its kept record cannot be used) is it recorded
+  ///   `dropped` instead.
+  /// Two stores never take the same fire: deleting the owner's row locks it, and the second
+  /// store finds it gone.
   /// @throws StoreError if the database fails; nothing is taken over then
   [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
     const auto operation = state().db.operation("take over abandoned fires");
@@ -694,7 +759,7 @@ class PostgresJobStore {
     if (s.batch || s.round) {
       return {};
     }
-    // A scheduler that gave up its lease with fires left submitted notified: look at once.
+    // A scheduler that gave up its lease with fires left in flight notified: look at once.
     const bool released = s.owners_changed.exchange(false);
     if (now < s.next_lease_check && !released) {
       return {};
@@ -720,7 +785,7 @@ class PostgresJobStore {
   /// Optional hook of DurableJobStore: `wake` (callable from any thread) wakes the scheduler's
   /// loop. While it is set and PostgresStoreOptions::listen holds, a listener (a connection and
   /// thread of its own) calls it when another scheduler adds or changes a job or gives up its
-  /// lease with fires left submitted, and after each (re)connection of the listener. An empty
+  /// lease with fires left in flight, and after each (re)connection of the listener. An empty
   /// `wake` stops the listener, waiting for a call of `wake` in progress to return.
   /// Thread safety: not to be called while a call of the previous `wake` waits for a lock the
   /// caller holds (the scheduler calls it from its constructor and destructor only).
@@ -846,7 +911,7 @@ class PostgresJobStore {
   static constexpr int claim_batch = 64;
   static constexpr std::size_t round_claims = 256;
 
-  // The payload of the notification of a lease given up with fires left submitted, before the
+  // The payload of the notification of a lease given up with fires left in flight, before the
   // owner; any other payload is the owner that added or changed a job.
   static constexpr std::string_view released_prefix = "released:";
 
@@ -864,59 +929,6 @@ class PostgresJobStore {
     }
     return channel;
   }
-
-  static constexpr std::array<detail::postgres::Migration, 3> migrations{{
-      {1,
-       "CREATE TABLE apsched_jobs ("
-       " id text PRIMARY KEY,"
-       " task text NOT NULL,"
-       " arguments text NOT NULL,"
-       " trigger text NOT NULL,"
-       " options text NOT NULL,"
-       " next_fire bigint NOT NULL,"
-       " next_run bigint NOT NULL,"
-       " paused boolean NOT NULL,"
-       " last_run bigint,"
-       " run_count bigint NOT NULL DEFAULT 0,"
-       " failure_count bigint NOT NULL DEFAULT 0,"
-       " last_outcome text,"
-       " version bigint NOT NULL);"
-       "CREATE INDEX apsched_jobs_due ON apsched_jobs (next_run) WHERE NOT paused;"
-       // The same fire-record model as the SQLite store: times in nanoseconds since the epoch.
-       "CREATE TABLE apsched_fires ("
-       " job_id text NOT NULL,"
-       " scheduled bigint NOT NULL,"
-       " state text NOT NULL,"
-       " runs bigint NOT NULL,"
-       " owner text,"
-       " recorded_at bigint NOT NULL,"
-       " finished_at bigint,"
-       " error text,"
-       " attempt integer NOT NULL DEFAULT 1,"
-       " PRIMARY KEY (job_id, scheduled));"
-       "CREATE INDEX apsched_fires_submitted ON apsched_fires (owner) "
-       "WHERE state = 'submitted';"
-       // The schedulers (store objects) with a lease: the fires a dead one recorded as
-       // submitted are taken over by another. lease_until by the database clock, in
-       // nanoseconds since the epoch.
-       "CREATE TABLE apsched_owners ("
-       " owner text PRIMARY KEY,"
-       " host text NOT NULL,"
-       " pid bigint NOT NULL,"
-       " started_at bigint NOT NULL,"
-       " lease_until bigint NOT NULL);"},
-      // The runs of a job in flight anywhere, which max_instances counts when a round claims it.
-      {2,
-       "CREATE INDEX apsched_fires_submitted_job ON apsched_fires (job_id) "
-       "WHERE state = 'submitted';"},
-      // A job removed with its last fire still submitted, whose Abandoned policy is rerun: kept
-      // here, out of listings, until that fire's outcome is written, so that a scheduler taking
-      // the fire over from a dead one can run the job again. The columns of apsched_jobs (as of
-      // this version: a later column of apsched_jobs is added here too).
-      {3,
-       "CREATE TABLE apsched_retired_jobs (LIKE apsched_jobs INCLUDING DEFAULTS, "
-       "PRIMARY KEY (id));"},
-  }};
 
   // The columns of apsched_jobs and apsched_retired_jobs, in the order read_row reads them.
   static constexpr std::string_view job_columns =
@@ -939,6 +951,20 @@ class PostgresJobStore {
   // Now by the database's clock, in nanoseconds since the epoch (microsecond precision).
   static constexpr std::string_view db_now =
       "(extract(epoch FROM clock_timestamp()) * 1e9)::bigint";
+
+  // How many finished fires per job a trim keeps: the largest history_per_job in use, this
+  // store's (parameter `param`) or one in apsched_owners (see PostgresStoreOptions).
+  static std::string history_limit(int param) {
+    return fmt::format("greatest(${}::bigint, (SELECT max(history_per_job) FROM apsched_owners))",
+                       param);
+  }
+
+  // This store's history_per_job, as the bigint a trim compares with.
+  std::int64_t history_per_job() const noexcept {
+    return static_cast<std::int64_t>(
+        std::min<std::size_t>(state().options.history_per_job,
+                              static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
+  }
 
   using PendingOutcome = detail::durable::PendingOutcome;
 
@@ -1138,7 +1164,7 @@ class PostgresJobStore {
     std::string trimmed = "{";
     for (const DeferredCommit& commit : s.commits) {
       const char* separator = ids.size() > 1 ? "," : "";
-      append_element(ids, commit.id);
+      detail::postgres::append_element(ids, commit.id);
       versions += separator;
       detail::json::write_integer(commit.version, versions);
       removes += separator;
@@ -1152,7 +1178,7 @@ class PostgresJobStore {
       misses += separator;
       misses += commit.missed ? "t" : "f";
       if (commit.finished) {
-        append_element(trimmed, commit.id);
+        detail::postgres::append_element(trimmed, commit.id);
       }
     }
     for (std::string* array :
@@ -1188,25 +1214,23 @@ class PostgresJobStore {
         "j.version = c.version RETURNING 1), "
         "fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
         "recorded_at, finished_at) SELECT f.job_id, f.scheduled, f.state, f.runs, $11, $12, "
-        "CASE WHEN f.state = 'submitted' THEN NULL ELSE $12::bigint END FROM "
+        "CASE WHEN f.state IN ('submitted', 'claimed') THEN NULL ELSE $12::bigint END FROM "
         "unnest($7::text[], $8::bigint[], $9::text[], $10::bigint[]) AS f(job_id, scheduled, "
         "state, runs) ON CONFLICT (job_id, scheduled) DO NOTHING RETURNING 1), "
         // Older finished fires past history_per_job (the ones written here count next time).
         "old AS (SELECT job_id, scheduled, row_number() OVER (PARTITION BY job_id ORDER BY "
         "scheduled DESC) AS n FROM apsched_fires WHERE job_id = ANY($13::text[]) AND "
-        "state <> 'submitted'), "
+        "state NOT IN ('submitted', 'claimed')), "
         "trimmed AS (DELETE FROM apsched_fires f USING old WHERE f.job_id = old.job_id AND "
-        "f.scheduled = old.scheduled AND old.n > $14 RETURNING 1) "
+        "f.scheduled = old.scheduled AND old.n > " +
+        history_limit(14) +
+        " RETURNING 1) "
         "SELECT (SELECT count(*) FROM removed) + (SELECT count(*) FROM advanced), "
         "(SELECT count(*) FROM fired)";
     const auto counts = run([&] {
       return s.db.query(sql, ids, versions, removes, next_fires, next_runs, misses, fire_ids,
                         fire_scheduled, fire_states, fire_runs, s.owner,
-                        detail::durable::system_now(), trimmed,
-                        static_cast<std::int64_t>(std::min<std::size_t>(
-                            s.options.history_per_job,
-                            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))),
-                        retires);
+                        detail::durable::system_now(), trimmed, history_per_job(), retires);
     });
     if (counts.int64(0, 0) != static_cast<std::int64_t>(expected_commits) ||
         counts.int64(0, 1) != static_cast<std::int64_t>(expected_fires)) {
@@ -1303,8 +1327,9 @@ class PostgresJobStore {
     return ::kill(static_cast<::pid_t>(pid), 0) != 0 && errno == ESRCH;
   }
 
-  // Writes this store's lease, until now + lease_duration by the database clock, and measures
-  // the clock offset when the scheduler gave its clock.
+  // Writes this store's lease, until now + lease_duration by the database clock, with its
+  // history_per_job (which no trim goes below), and measures the clock offset when the
+  // scheduler gave its clock.
   void renew_lease() const {
     State& s = state();
     const std::int64_t lease =
@@ -1312,11 +1337,12 @@ class PostgresJobStore {
     const TimePoint sent = s.clock ? s.clock() : TimePoint{};
     const auto renewed = run([&] {
       return s.db.query(fmt::format("INSERT INTO apsched_owners (owner, host, pid, started_at, "
-                                    "lease_until) VALUES ($1, $2, $3, {0}, {0} + $4) "
-                                    "ON CONFLICT (owner) DO UPDATE SET lease_until = "
-                                    "excluded.lease_until RETURNING lease_until - $4",
+                                    "lease_until, history_per_job) VALUES ($1, $2, $3, {0}, "
+                                    "{0} + $4, $5) ON CONFLICT (owner) DO UPDATE SET "
+                                    "lease_until = excluded.lease_until, history_per_job = "
+                                    "excluded.history_per_job RETURNING lease_until - $4",
                                     db_now),
-                        s.owner, host_name(), s.owner_pid, lease);
+                        s.owner, host_name(), s.owner_pid, lease, history_per_job());
     });
     if (s.clock) {
       const TimePoint received = s.clock();
@@ -1358,8 +1384,9 @@ class PostgresJobStore {
       s.orphans_checked = true;
       const auto orphans = run([&] {
         return s.db.query(
-            "SELECT DISTINCT owner FROM apsched_fires WHERE state = 'submitted' AND owner IS NOT "
-            "NULL AND owner NOT IN (SELECT owner FROM apsched_owners)");
+            "SELECT DISTINCT owner FROM apsched_fires WHERE (state = 'submitted' OR "
+            "state = 'claimed') AND owner IS NOT NULL AND owner NOT IN (SELECT owner FROM "
+            "apsched_owners)");
       });
       for (int i = 0; i < orphans.rows(); ++i) {
         dead.push_back(Lapsed{std::string{orphans.text(i, 0)}, 0, true});
@@ -1368,18 +1395,23 @@ class PostgresJobStore {
     return dead;
   }
 
-  // Inside a transaction: records the submitted fires of dead `owner` as abandoned, or takes
-  // the ones whose job says Abandoned::rerun over for this store, appending them to `taken`.
+  // Inside a transaction: takes the fires dead `owner` left in flight, appending them to
+  // `taken`: a claimed one is taken over for this store (it never started), a submitted one
+  // too when its job says Abandoned::rerun, else recorded abandoned. One that cannot be run
+  // here (its job gone, or its kept record unusable) is recorded abandoned (submitted) or
+  // dropped (claimed).
   void take_fires_of(const std::string& owner, std::vector<AbandonedFire>& taken) {
     State& s = state();
-    // A job's last fire finds its job in apsched_retired_jobs (see commit_due).
+    // A job's last fire finds its job in apsched_retired_jobs (see commit_due), kept for a
+    // claimed fire whatever its Abandoned policy. Each in-flight state has an index by owner.
     const auto rows = s.db.query(
-        "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN j.id IS NOT NULL THEN "
-        "(j.options::jsonb ->> 'abandoned') = 'rerun' ELSE r.id IS NOT NULL END, j.id IS NULL "
-        "FROM apsched_fires f LEFT JOIN apsched_jobs j ON j.id = f.job_id "
+        "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN f.state = 'claimed' THEN "
+        "j.id IS NOT NULL OR r.id IS NOT NULL ELSE coalesce(coalesce(j.options, r.options)::jsonb "
+        "->> 'abandoned', '') = 'rerun' END, j.id IS NULL, "
+        "f.state = 'submitted' FROM apsched_fires f LEFT JOIN apsched_jobs j ON j.id = f.job_id "
         "LEFT JOIN apsched_retired_jobs r ON r.id = f.job_id "
-        "WHERE f.owner = $1 AND f.state = 'submitted' ORDER BY f.job_id, f.scheduled "
-        "FOR UPDATE OF f",
+        "WHERE f.owner = $1 AND (f.state = 'submitted' OR f.state = 'claimed') "
+        "ORDER BY f.job_id, f.scheduled FOR UPDATE OF f",
         owner);
     for (int i = 0; i < rows.rows(); ++i) {
       AbandonedFire fire{.job_id = std::string{rows.text(i, 0)},
@@ -1387,6 +1419,7 @@ class PostgresJobStore {
                          .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
                              rows.int64(i, 2), 1, std::numeric_limits<unsigned>::max() - 1)),
                          .rerun = rows.text(i, 3) == "t",
+                         .started = rows.text(i, 5) == "t",
                          .last_fire = rows.text(i, 4) == "t"};
       std::string unusable;
       if (fire.rerun && fire.last_fire) {
@@ -1394,20 +1427,29 @@ class PostgresJobStore {
         fire.rerun = unusable.empty();
       }
       if (fire.rerun) {
+        // A fire that never started keeps its attempt: it runs here as it would have there.
         s.db.query(fmt::format("UPDATE apsched_fires SET owner = $3, attempt = $4, recorded_at = "
                                "{} WHERE job_id = $1 AND scheduled = $2",
                                db_now),
-                   fire.job_id, rows.int64(i, 1), s.owner, std::int64_t{fire.attempt} + 1);
+                   fire.job_id, rows.int64(i, 1), s.owner,
+                   std::int64_t{fire.attempt} + (fire.started ? 1 : 0));
       } else {
-        s.db.query(fmt::format("WITH dropped AS (UPDATE apsched_fires SET state = 'abandoned', "
-                               "finished_at = {}, error = $3 WHERE job_id = $1 AND scheduled = "
-                               "$2), released AS (DELETE FROM apsched_retired_jobs WHERE $4 AND "
-                               "id = $1) UPDATE apsched_jobs SET last_outcome = 'dropped' "
-                               "WHERE id = $1",
-                               db_now),
-                   fire.job_id, rows.int64(i, 1),
-                   fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable),
-                   !unusable.empty());  // kept for a rerun that cannot be
+        s.db.query(
+            fmt::format("WITH ended AS (UPDATE apsched_fires SET state = $5, "
+                        "finished_at = {}, error = $3 WHERE job_id = $1 AND scheduled = "
+                        "$2), released AS (DELETE FROM apsched_retired_jobs WHERE id = $1 AND "
+                        "($4 OR NOT EXISTS (SELECT 1 FROM apsched_fires WHERE job_id = $1 AND "
+                        "scheduled <> $2 AND state IN ('submitted', 'claimed')))) "
+                        "UPDATE apsched_jobs SET last_outcome = 'dropped' WHERE id = $1",
+                        db_now),
+            fire.job_id, rows.int64(i, 1),
+            fire.started ? fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable)
+                         : fmt::format("its scheduler ({}) stopped before it started, and the job "
+                                       "no longer exists{}",
+                                       owner, unusable),
+            // Kept for a rerun that cannot be, or for none: no other fire of it is in flight.
+            !unusable.empty(),
+            detail::durable::state_text(fire.started ? FireState::abandoned : FireState::dropped));
         trim_history(fire.job_id);
       }
       taken.push_back(fire);
@@ -1444,10 +1486,11 @@ class PostgresJobStore {
       }
       flush_outcomes();
       if (s.db.query("DELETE FROM apsched_owners WHERE owner = $1 AND NOT EXISTS (SELECT 1 "
-                     "FROM apsched_fires WHERE owner = $1 AND state = 'submitted')",
+                     "FROM apsched_fires WHERE owner = $1 AND (state = 'submitted' OR "
+                     "state = 'claimed'))",
                      s.owner)
               .affected() == 0) {
-        // Fires left submitted: the other schedulers take them over at once.
+        // Fires left in flight: the other schedulers take them over at once.
         s.db.query(
             "UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1 "
             "RETURNING pg_notify($2, $3)",
@@ -1458,7 +1501,8 @@ class PostgresJobStore {
   }
 
   // The query of job rows; with `owner_param`, the number of the parameter holding this
-  // store's owner, each row counts the job's fires other owners left submitted too.
+  // store's owner, each row counts the job's fires other owners recorded submitted (started:
+  // not the ones they only claimed) too.
   static std::string select_sql(std::string_view where, int owner_param = 0) {
     return fmt::format(
         "SELECT {}{} FROM apsched_jobs {}", job_columns,
@@ -1496,7 +1540,7 @@ class PostgresJobStore {
       std::string element = id;
       element += ':';
       detail::json::write_integer(entry.version, element);
-      append_element(array, element);
+      detail::postgres::append_element(array, element);
     }
     array += '}';
     return array;
@@ -1562,18 +1606,6 @@ class PostgresJobStore {
     return std::nullopt;
   }
 
-  // Appends `text` to `array` as an element of a PostgreSQL array literal.
-  static void append_element(std::string& array, std::string_view text) {
-    array += array.size() > 1 ? ",\"" : "\"";
-    for (const char c : text) {
-      if (c == '"' || c == '\\') {
-        array += '\\';
-      }
-      array += c;
-    }
-    array += '"';
-  }
-
   // Writes `outcomes` in one statement: each fire's end (if this store owns it), each job's
   // counters, and the trimmed history of the jobs whose fires ended.
   void apply_outcomes(std::span<const PendingOutcome> outcomes) const {
@@ -1587,11 +1619,11 @@ class PostgresJobStore {
     std::string last_runs = "{";
     for (const PendingOutcome& outcome : outcomes) {
       const char* separator = ids.size() > 1 ? "," : "";
-      append_element(ids, outcome.id);
+      detail::postgres::append_element(ids, outcome.id);
       scheduled += separator;
       detail::json::write_integer(outcome.scheduled, scheduled);
-      append_element(states, detail::durable::state_text(outcome.state));
-      append_element(errors, outcome.error);
+      detail::postgres::append_element(states, detail::durable::state_text(outcome.state));
+      detail::postgres::append_element(errors, outcome.error);
       counted += separator;
       counted += outcome.counted ? "t" : "f";
       ran += separator;
@@ -1606,7 +1638,8 @@ class PostgresJobStore {
     for (std::string* array : {&ids, &scheduled, &states, &errors, &counted, &ran, &last_runs}) {
       *array += '}';
     }
-    s.db.query(
+    // The same text every time: built once.
+    static const std::string sql =
         "WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
         "$5::boolean[], $6::boolean[], $7::bigint[]) AS u(id, scheduled, state, error, counted, "
         "ran, last_run)), "
@@ -1621,37 +1654,33 @@ class PostgresJobStore {
         "last_outcome = CASE c.last_state WHEN 'succeeded' THEN 'success' WHEN 'failed' THEN "
         "'error' WHEN 'missed' THEN 'missed' ELSE 'dropped' END FROM counts c WHERE j.id = c.id "
         "RETURNING 1), "
-        // A job gone (no record): the row kept for a rerun of its last fire goes once none of
-        // its fires is submitted but the ones this statement ends.
-        "released AS (DELETE FROM apsched_retired_jobs r USING u WHERE NOT u.counted AND "
-        "r.id = u.id AND NOT EXISTS (SELECT 1 FROM apsched_fires f WHERE f.job_id = r.id AND "
-        "f.state = 'submitted' AND NOT (f.owner = $8 AND EXISTS (SELECT 1 FROM u AS e WHERE "
-        "e.id = f.job_id AND e.scheduled = f.scheduled))) RETURNING 1), "
-        // The snapshot of this statement still shows the fires it ends as submitted: they count
+        // The row kept for a rerun of a removed job's last fire goes once none of the job's
+        // fires is in flight but the ones this statement ends, whichever store ends the last
+        // (another store's may end after the last fire, with its record of the job).
+        "released AS (DELETE FROM apsched_retired_jobs r USING u WHERE r.id = u.id AND NOT "
+        "EXISTS (SELECT 1 FROM apsched_fires f WHERE f.job_id = r.id AND "
+        "f.state IN ('submitted', 'claimed') AND NOT (f.owner = $8 AND EXISTS (SELECT 1 FROM u "
+        "AS e WHERE e.id = f.job_id AND e.scheduled = f.scheduled))) RETURNING 1), "
+        // The snapshot of this statement still shows the fires it ends in flight: they count
         // towards the next trim.
         "old AS (SELECT job_id, scheduled, row_number() OVER (PARTITION BY job_id ORDER BY "
         "scheduled DESC) AS n FROM apsched_fires WHERE job_id IN (SELECT id FROM u) AND "
-        "state <> 'submitted') "
+        "state NOT IN ('submitted', 'claimed')) "
         "DELETE FROM apsched_fires f USING old WHERE f.job_id = old.job_id AND "
-        "f.scheduled = old.scheduled AND old.n > $10",
-        ids, scheduled, states, errors, counted, ran, last_runs, s.owner,
-        detail::durable::system_now(),
-        static_cast<std::int64_t>(std::min<std::size_t>(
-            s.options.history_per_job,
-            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+        "f.scheduled = old.scheduled AND old.n > " +
+        history_limit(10);
+    s.db.query(sql, ids, scheduled, states, errors, counted, ran, last_runs, s.owner,
+               detail::durable::system_now(), history_per_job());
   }
 
-  // Keeps the newest history_per_job finished fires of job `id`.
+  // Keeps the newest finished fires of job `id`, as many as the largest history_per_job in use.
   void trim_history(std::string_view id) const {
-    State& s = state();
-    s.db.query(
-        "DELETE FROM apsched_fires WHERE job_id = $1 AND state <> 'submitted' AND scheduled IN "
-        "(SELECT scheduled FROM apsched_fires WHERE job_id = $1 AND state <> 'submitted' "
-        "ORDER BY scheduled DESC OFFSET $2)",
-        id,
-        static_cast<std::int64_t>(std::min<std::size_t>(
-            s.options.history_per_job,
-            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+    static const std::string sql =
+        "DELETE FROM apsched_fires WHERE job_id = $1 AND state NOT IN ('submitted', 'claimed') "
+        "AND scheduled IN (SELECT scheduled FROM apsched_fires WHERE job_id = $1 AND "
+        "state NOT IN ('submitted', 'claimed') ORDER BY scheduled DESC OFFSET " +
+        history_limit(2) + ")";
+    state().db.query(sql, id, history_per_job());
   }
 
   std::unique_ptr<State> state_;

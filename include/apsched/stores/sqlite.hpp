@@ -61,7 +61,10 @@ using SqliteBusyPolicy = detail::sqlite::BusyPolicy;
 struct SqliteStoreOptions {
   /// How often the scheduler looks for due jobs that other processes added or changed.
   Duration poll_interval = std::chrono::seconds{1};
-  /// The most finished fires (not `submitted`) kept per job in the fire history.
+  /// The most finished fires (not claimed or submitted) kept per job in the fire history. The
+  /// history is shared by every scheduler on the file: none trims it below the largest value
+  /// of the schedulers registered on the file (their lease rows), so a process with a small
+  /// value never cuts the history another keeps.
   std::size_t history_per_job = 100;
   /// `normal`: a power loss may lose the last commits but never corrupts the file (WAL);
   /// `full`: every commit is on disk when it returns.
@@ -403,6 +406,7 @@ class SqliteJobStore {
         row = detail::sqlite::read_job_row(*select);
       }
       if (JobRecord* job = hand_out(row->id, row->version, &*row)) {
+        count_running_elsewhere(*job);
         return job;
       }
     }
@@ -510,13 +514,13 @@ class SqliteJobStore {
         for (const FireDecision& fire : fires) {
           insert->bind_all(job.id, detail::sqlite::to_stored_time(call, fire.scheduled),
                            detail::sqlite::state_text(fire.state), fire.runs, s.owner, recorded_at);
-          insert->bind(7, fire.state == FireState::submitted ? std::optional<std::int64_t>{}
-                                                             : std::optional{recorded_at});
+          insert->bind(7, detail::durable::in_flight(fire.state) ? std::optional<std::int64_t>{}
+                                                                 : std::optional{recorded_at});
           if (insert->execute() == 0) {
             fail_batch();  // undoes the advance
             return false;  // recorded already: another scheduler took this fire
           }
-          finished = finished || fire.state != FireState::submitted;
+          finished = finished || !detail::durable::in_flight(fire.state);
         }
         if (finished) {
           trim_history(job.id);  // only finished fires count towards history_per_job
@@ -524,6 +528,48 @@ class SqliteJobStore {
         return true;
       });
     });
+  }
+
+  /// See DurableJobStore, requirement 10: in one transaction (of its own, or of the open batch),
+  /// records each claim's fire submitted if it is still recorded claimed by this store and
+  /// fewer than the claim's max_instances fires of its job are recorded submitted, by any
+  /// process on the file.
+  /// @returns one verdict per claim, in order
+  /// @throws SerializationError if a time is out of range; StoreError if the database fails
+  /// (nothing is recorded then)
+  std::vector<ClaimVerdict> start_claimed(std::span<const ClaimedFire> claims) {
+    const auto operation = state().db.operation("start claimed fires");
+    constexpr std::string_view call = "SqliteJobStore::start_claimed";
+    State& s = state();
+    std::vector<std::int64_t> times;
+    times.reserve(claims.size());
+    for (const ClaimedFire& claim : claims) {
+      times.push_back(detail::sqlite::to_stored_time(call, claim.scheduled));
+    }
+    std::vector<ClaimVerdict> verdicts;
+    write([&] {
+      verdicts.clear();
+      const std::int64_t now = detail::sqlite::system_now();
+      for (std::size_t i = 0; i < claims.size(); ++i) {
+        auto mine = s.db.prepare_cached(
+            "SELECT 1 FROM fires WHERE job_id = ?1 AND scheduled = ?2 AND owner = ?3 AND "
+            "state = 'claimed'");
+        mine->bind_all(claims[i].job_id, times[i], s.owner);
+        const bool claimed = mine->step();
+        mine->reset();
+        if (!claimed) {
+          verdicts.push_back(ClaimVerdict::lost);
+          continue;
+        }
+        auto start = s.db.prepare_cached(
+            "UPDATE fires SET state = 'submitted', recorded_at = ?3 WHERE job_id = ?1 AND "
+            "scheduled = ?2 AND (SELECT count(*) FROM fires WHERE job_id = ?1 AND "
+            "state = 'submitted') < ?4");
+        start->bind_all(claims[i].job_id, times[i], now, std::int64_t{claims[i].max_instances});
+        verdicts.push_back(start->execute() > 0 ? ClaimVerdict::started : ClaimVerdict::busy);
+      }
+    });
+    return verdicts;
   }
 
   /// See DurableJobStore: records how a fire recorded as submitted ended (`succeeded`, `failed`
@@ -581,6 +627,7 @@ class SqliteJobStore {
     State& s = state();
     assert(!s.batch && !s.round && "begin_round: a batch or round is open");
     s.round = true;
+    s.others_running.reset();
   }
 
   /// Writes the pending outcomes into the round and commits it.
@@ -877,6 +924,9 @@ class SqliteJobStore {
     std::int64_t lease_renewed = 0;
     // Whether a round is open (see begin_round); its transaction is `batch`, opened lazily.
     bool round = false;
+    // Whether other processes have fires recorded submitted, as read once per round under its
+    // write lock (empty until read).
+    std::optional<bool> others_running;
     // Outcomes defer_outcome holds until they are written.
     std::vector<PendingOutcome> pending;
     // Whether take_abandoned looked for fires of owners without a lease row.
@@ -954,13 +1004,16 @@ class SqliteJobStore {
       return;
     }
     auto upsert = s.db.prepare_cached(
-        "INSERT INTO owners (owner, host, pid, started_at, lease_until) "
-        "VALUES (?1, ?2, ?3, ?4, ?5) "
+        "INSERT INTO owners (owner, host, pid, started_at, lease_until, history_per_job) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
         "ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until");
     upsert->bind_all(s.owner, host_name(), process_id(), now,
                      now > std::numeric_limits<std::int64_t>::max() - lease
                          ? std::numeric_limits<std::int64_t>::max()
-                         : now + lease);
+                         : now + lease,
+                     static_cast<std::int64_t>(std::min<std::size_t>(
+                         s.options.history_per_job,
+                         static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
     upsert->execute();
     s.lease_renewed = now;
   }
@@ -993,8 +1046,8 @@ class SqliteJobStore {
     if (!s.orphans_checked) {
       s.orphans_checked = true;
       auto orphans = s.db.prepare_cached(
-          "SELECT DISTINCT owner FROM fires WHERE state = 'submitted' AND owner IS NOT NULL "
-          "AND owner NOT IN (SELECT owner FROM owners)");
+          "SELECT DISTINCT owner FROM fires WHERE state IN ('submitted', 'claimed') AND owner IS "
+          "NOT NULL AND owner NOT IN (SELECT owner FROM owners)");
       while (orphans->step()) {
         dead.emplace_back(orphans->column_text(0), -1);
       }
@@ -1011,11 +1064,12 @@ class SqliteJobStore {
     {
       // A job's last fire finds its job in retired_jobs (see commit_due).
       auto select = s.db.prepare_cached(
-          "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN j.id IS NOT NULL THEN "
-          "json_extract(j.options, '$.abandoned') = 'rerun' ELSE r.id IS NOT NULL END, "
-          "j.id IS NULL FROM fires f LEFT JOIN jobs j ON j.id = f.job_id "
+          "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN f.state = 'claimed' THEN "
+          "j.id IS NOT NULL OR r.id IS NOT NULL ELSE ifnull(json_extract(coalesce(j.options, "
+          "r.options), '$.abandoned') = 'rerun', 0) END, "
+          "j.id IS NULL, f.state = 'submitted' FROM fires f LEFT JOIN jobs j ON j.id = f.job_id "
           "LEFT JOIN retired_jobs r ON r.id = f.job_id "
-          "WHERE f.owner = ?1 AND f.state = 'submitted'");
+          "WHERE f.owner = ?1 AND f.state IN ('submitted', 'claimed')");
       select->bind(1, owner);
       while (select->step()) {
         fires.push_back(AbandonedFire{
@@ -1024,6 +1078,7 @@ class SqliteJobStore {
             .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
                 select->column_int64(2), 1, std::numeric_limits<unsigned>::max() - 1)),
             .rerun = select->column_int64(3) != 0,
+            .started = select->column_int64(5) != 0,
             .last_fire = select->column_int64(4) != 0});
       }
     }
@@ -1036,17 +1091,24 @@ class SqliteJobStore {
         fire.rerun = unusable.empty();
       }
       if (fire.rerun) {
+        // A fire that never started keeps its attempt: it runs here as it would have there.
         auto rerun = s.db.prepare_cached(
             "UPDATE fires SET owner = ?3, attempt = ?4, recorded_at = ?5 "
             "WHERE job_id = ?1 AND scheduled = ?2");
-        rerun->bind_all(fire.job_id, scheduled, s.owner, std::int64_t{fire.attempt} + 1, now);
+        rerun->bind_all(fire.job_id, scheduled, s.owner,
+                        std::int64_t{fire.attempt} + (fire.started ? 1 : 0), now);
         rerun->execute();
       } else {
         auto drop = s.db.prepare_cached(
-            "UPDATE fires SET state = 'abandoned', finished_at = ?3, error = ?4 "
+            "UPDATE fires SET state = ?5, finished_at = ?3, error = ?4 "
             "WHERE job_id = ?1 AND scheduled = ?2");
-        drop->bind_all(fire.job_id, scheduled, now,
-                       fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable));
+        drop->bind(5, fire.started ? std::string_view{"abandoned"} : std::string_view{"dropped"});
+        drop->bind_all(
+            fire.job_id, scheduled, now,
+            fire.started ? fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable)
+                         : fmt::format("its scheduler ({}) stopped before it started, and the "
+                                       "job no longer exists{}",
+                                       owner, unusable));
         drop->execute();
         if (!unusable.empty()) {  // kept for a rerun that cannot be
           auto release = s.db.prepare_cached("DELETE FROM retired_jobs WHERE id = ?1");
@@ -1096,7 +1158,7 @@ class SqliteJobStore {
       flush_outcomes();
       auto release = s.db.prepare_cached(
           "DELETE FROM owners WHERE owner = ?1 AND NOT EXISTS "
-          "(SELECT 1 FROM fires WHERE owner = ?1 AND state = 'submitted')");
+          "(SELECT 1 FROM fires WHERE owner = ?1 AND state IN ('submitted', 'claimed'))");
       release->bind(1, s.owner);
       if (release->execute() == 0) {
         auto lapse = s.db.prepare_cached("UPDATE owners SET lease_until = 0 WHERE owner = ?1");
@@ -1240,6 +1302,7 @@ class SqliteJobStore {
     }
     finish->bind(6, s.owner);
     finish->execute();
+    bool job_stored = false;
     if (outcome.counted) {
       auto count = s.db.prepare_cached(
           "UPDATE jobs SET run_count = run_count + ?2, failure_count = failure_count + ?3, "
@@ -1255,19 +1318,49 @@ class SqliteJobStore {
         count->bind_null(4);
       }
       count->bind(5, detail::sqlite::outcome_text(detail::sqlite::outcome_of(outcome.state)));
-      count->execute();
-    } else {
-      // The job is gone: a row kept for a rerun of its last fire is not needed once no fire
-      // of it is submitted.
+      job_stored = count->execute() > 0;
+    }
+    if (!job_stored) {
+      // The job is gone: a row kept to run its last fire is not needed once no fire of it is
+      // in flight (whichever scheduler's outcome is the last).
       auto release = s.db.prepare_cached(
           "DELETE FROM retired_jobs WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM fires "
-          "WHERE job_id = ?1 AND state = 'submitted')");
+          "WHERE job_id = ?1 AND state IN ('submitted', 'claimed'))");
       release->bind(1, outcome.id);
       release->execute();
     }
     if (trim) {
       trim_history(outcome.id);
     }
+  }
+
+  // Sets the running_elsewhere of `job`, handed out as due: the fires of it other processes
+  // recorded submitted. Inside a round the write lock is held since the due job was read, so
+  // the count stays true until the round commits what the scheduler decides on it.
+  // One query per round answers for every job while no other process runs anything.
+  void count_running_elsewhere(JobRecord& job) const {
+    State& s = state();
+    if (s.round && s.batch) {
+      if (!s.others_running) {
+        auto any = s.db.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM fires WHERE state = 'submitted' AND owner <> ?1)");
+        any->bind(1, s.owner);
+        any->step();
+        s.others_running = any->column_int64(0) != 0;
+        any->reset();
+      }
+      if (!*s.others_running) {
+        job.running_elsewhere = 0;
+        return;
+      }
+    }
+    auto count = s.db.prepare_cached(
+        "SELECT count(*) FROM fires WHERE job_id = ?1 AND state = 'submitted' AND owner <> ?2");
+    count->bind_all(job.id, s.owner);
+    count->step();
+    job.running_elsewhere = static_cast<std::uint16_t>(std::clamp<std::int64_t>(
+        count->column_int64(0), 0, std::numeric_limits<std::uint16_t>::max()));
+    count->reset();
   }
 
   // The record of job `id`, whose row has `row_version`: the cached one, reloaded if stale or
@@ -1366,13 +1459,15 @@ class SqliteJobStore {
     return seen.empty;
   }
 
-  // Keeps the newest history_per_job finished fires of job `id`.
+  // Keeps the newest finished fires of job `id`: history_per_job of this store, or more if
+  // another store on the file keeps more (its value is in its owners row).
   void trim_history(std::string_view id) const {
     State& s = state();
     auto trim = s.db.prepare_cached(
-        "DELETE FROM fires WHERE job_id = ?1 AND state <> 'submitted' AND scheduled IN "
-        "(SELECT scheduled FROM fires WHERE job_id = ?1 AND state <> 'submitted' "
-        "ORDER BY scheduled DESC LIMIT -1 OFFSET ?2)");
+        "DELETE FROM fires WHERE job_id = ?1 AND state NOT IN ('submitted', 'claimed') AND "
+        "scheduled IN (SELECT scheduled FROM fires WHERE job_id = ?1 AND state NOT IN "
+        "('submitted', 'claimed') ORDER BY scheduled DESC LIMIT -1 OFFSET "
+        "max(?2, (SELECT ifnull(max(history_per_job), 0) FROM owners)))");
     trim->bind_all(id, static_cast<std::int64_t>(std::min<std::size_t>(
                            s.options.history_per_job,
                            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));

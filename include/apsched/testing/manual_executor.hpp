@@ -30,6 +30,7 @@ class ManualExecutor {
     std::lock_guard lock{other.mutex_};
     queue_ = std::move(other.queue_);
     stopped_ = other.stopped_;
+    workers_ = other.workers_;
   }
   ManualExecutor(const ManualExecutor&) = delete;
   ManualExecutor& operator=(const ManualExecutor&) = delete;
@@ -77,6 +78,19 @@ class ManualExecutor {
     return queue_.size();
   }
 
+  /// Makes the executor report room for `workers` tasks at once, less the queued ones (see
+  /// `available`), as a pool of that many busy threads would; unlimited until called.
+  void set_workers(std::size_t workers) {
+    std::lock_guard lock{mutex_};
+    workers_ = workers;
+  }
+
+  /// See Executor, requirement 5: the workers set by `set_workers` less the queued tasks.
+  [[nodiscard]] std::size_t available() const {
+    std::lock_guard lock{mutex_};
+    return queue_.size() < workers_ ? workers_ - queue_.size() : 0;
+  }
+
   /// Stops accepting tasks; destroys the queued ones (they report themselves dropped), whatever
   /// `wait` says, since nothing would run them.
   void shutdown(bool /*wait*/) {
@@ -99,6 +113,7 @@ class ManualExecutor {
   mutable std::mutex mutex_;
   std::deque<Task> queue_;
   bool stopped_ = false;
+  std::size_t workers_ = static_cast<std::size_t>(-1);
 };
 
 static_assert(RestartableExecutor<ManualExecutor>);

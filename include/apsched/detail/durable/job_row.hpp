@@ -71,7 +71,7 @@ struct JobRow {
 }
 
 /// The stored name of each FireState.
-inline constexpr std::array<json::EnumName<FireState>, 8> fire_state_names{{
+inline constexpr std::array<json::EnumName<FireState>, 9> fire_state_names{{
     {"submitted", FireState::submitted},
     {"succeeded", FireState::succeeded},
     {"failed", FireState::failed},
@@ -80,6 +80,7 @@ inline constexpr std::array<json::EnumName<FireState>, 8> fire_state_names{{
     {"dropped", FireState::dropped},
     {"abandoned", FireState::abandoned},
     {"coalesced", FireState::coalesced},
+    {"claimed", FireState::claimed},
 }};
 
 /// The stored name of each JobOutcome but `none` (stored as NULL).

@@ -45,8 +45,9 @@ struct PendingOutcome {
 
 /// The PendingOutcome of record_outcome's arguments, for a store that keeps the records it
 /// handed out in `cache`. A retired record (CachedRecord::retired) counts as none, since its job
-/// is no longer stored: an outcome without a record adds to no job's counters, and releases the
-/// job's retired row once none of its fires is still submitted. A retired record of job `id`
+/// is no longer stored: an outcome without a record adds to no job's counters. A store releases
+/// the job's retired row once none of its fires is in flight, whichever outcome ends the last
+/// of them. A retired record of job `id`
 /// with no run left outstanding or queued is forgotten: its rerun has ended.
 /// @throws SerializationError naming `call` if a time is out of range
 [[nodiscard]] inline PendingOutcome pending_outcome(RecordCache& cache, std::string_view id,
@@ -77,19 +78,29 @@ struct PendingOutcome {
 }
 
 /// Whether commit_due, removing `job` (its trigger has no time left) and recording `fires`,
-/// keeps the job as retired: out of listings, but loadable for a rerun of its last fire should
-/// its scheduler die while that fire runs (Abandoned::rerun, a fire submitted).
+/// keeps the job as retired: out of listings, but held to run its queued runs, and loadable to
+/// run its last fires should its scheduler die before they started (fires claimed, now or
+/// earlier: queued runs) or while one runs (Abandoned::rerun, a fire submitted).
 [[nodiscard]] inline bool retires(const JobRecord& job, std::span<const FireDecision> fires,
                                   bool remove) noexcept {
-  if (!remove || job.abandoned != Abandoned::rerun) {
+  if (!remove) {
     return false;
   }
+  if (job.extras && !job.extras->queued_runs.empty()) {
+    return true;  // queued runs, their fires claimed earlier
+  }
   for (const FireDecision& fire : fires) {
-    if (fire.state == FireState::submitted) {
+    if (fire.state == FireState::claimed ||
+        (fire.state == FireState::submitted && job.abandoned == Abandoned::rerun)) {
       return true;
     }
   }
   return false;
+}
+
+/// Whether a fire recorded in `state` is in flight: claimed or submitted, its end not recorded.
+[[nodiscard]] constexpr bool in_flight(FireState state) noexcept {
+  return state == FireState::submitted || state == FireState::claimed;
 }
 
 /// Holds the record `row` of apsched_retired_jobs describes (a job kept for a rerun of its last
@@ -152,7 +163,8 @@ inline JobRecord& refresh(CachedRecord& entry, JobRecord&& loaded, std::int64_t 
 
 /// Runs `write`, the database part of a store's commit_due for the record of `entry`
 /// (returning whether it was kept), and settles the record: refused or failed, it is marked
-/// stale (reloaded before it is handed out again); kept, a removed job is forgotten, else its
+/// stale (reloaded before it is handed out again); kept, a removed job is forgotten (held as
+/// retired while it has queued runs, their fires claimed, until they end), else its
 /// version counts up as the row's did.
 /// @returns what `write` returned
 /// @throws what `write` throws
@@ -169,7 +181,9 @@ bool commit_cached(RecordCache& cache, CachedRecord& entry, bool remove, F&& wri
     entry.stale = true;
     return false;
   }
-  if (remove) {
+  if (remove && entry.record.extras && !entry.record.extras->queued_runs.empty()) {
+    entry.retired = true;  // held for its queued runs (see retires), then forgotten
+  } else if (remove) {
     cache.erase(entry.record.id);
   } else {
     ++entry.version;
@@ -188,7 +202,7 @@ bool commit_cached(RecordCache& cache, CachedRecord& entry, bool remove, F&& wri
     throw StoreError{store_error_message(
         label, "read fire history",
         fmt::format("a fire of job \"{}\" has state \"{}\"; expected submitted, succeeded, "
-                    "failed, missed, skipped, dropped, abandoned or coalesced",
+                    "failed, missed, skipped, dropped, abandoned, coalesced or claimed",
                     job_id, text))};
   }
   return *state;

@@ -38,7 +38,7 @@ inline constexpr std::string_view store_schema_name = "apsched_jobs";
 
 /// The migrations of the job store schema, oldest first. Never edit a released one: add the
 /// next version instead.
-inline constexpr std::array<Migration, 4> store_migrations{{
+inline constexpr std::array<Migration, 5> store_migrations{{
     {1,
      "CREATE TABLE jobs ("
      " id TEXT PRIMARY KEY NOT NULL,"
@@ -101,6 +101,13 @@ inline constexpr std::array<Migration, 4> store_migrations{{
      " failure_count INTEGER NOT NULL DEFAULT 0,"
      " last_outcome TEXT,"
      " version INTEGER NOT NULL);"},
+    // Fires claimed by a scheduler but not started (FireState::claimed), taken over by another
+    // when their scheduler is gone; the started ones of a job, counted against max_instances;
+    // each scheduler's history_per_job, so that none trims the history below another's.
+    {5,
+     "CREATE INDEX fires_claimed ON fires (owner) WHERE state = 'claimed';"
+     "CREATE INDEX fires_started ON fires (job_id) WHERE state = 'submitted';"
+     "ALTER TABLE owners ADD COLUMN history_per_job INTEGER NOT NULL DEFAULT 0;"},
 }};
 
 // The job rows and fire states both durable stores share (detail/durable/job_row.hpp).
