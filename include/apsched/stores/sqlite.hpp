@@ -79,10 +79,10 @@ struct SqliteStoreOptions {
   std::size_t cache_size = 10'000;
   /// How long a scheduler's claim on the fires it runs lasts without renewal. The store renews
   /// it at every poll (the scheduler's loop); once it has lapsed, another scheduler on the file
-  /// takes over the fires it recorded as submitted (see take_abandoned). A scheduler on the same
-  /// host whose process is gone is taken over at once, without waiting for its lease.
-  /// Must exceed poll_interval, and outlast any stall of the scheduler's loop (a blocking
-  /// scheduler running a long job inline does not poll).
+  /// takes over the fires it left claimed or submitted (see take_abandoned). A scheduler on the
+  /// same host whose process is gone is taken over at once, without waiting for its lease. Must
+  /// exceed poll_interval, and outlast any stall of the scheduler's loop (a blocking scheduler
+  /// running a long job inline does not poll).
   Duration lease_duration = std::chrono::seconds{30};
   /// SQLite's page cache of the store's connection, in KiB (PRAGMA cache_size): a large batch
   /// or round whose pages fit is written once, at commit.
@@ -160,8 +160,8 @@ class SqliteJobStore {
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
   /// Closes the file. The store's lease is given up: its row goes when it left no fire
-  /// recorded as submitted, else it lapses at once, so that the next scheduler to poll takes
-  /// those fires over. Errors are ignored (the lease then lapses in time).
+  /// recorded as claimed or submitted, else it lapses at once, so that the next scheduler to
+  /// poll takes those fires over. Errors are ignored (the lease then lapses in time).
   ~SqliteJobStore() { release_lease(); }
 
   /// See JobStore. Stores the job, which must name a task (JobExtras::task), and deletes fire
@@ -453,9 +453,10 @@ class SqliteJobStore {
 
   /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round or
   /// batch), advances (or with `remove`, deletes) the stored job provided it is still the
-  /// version handed out, and records `fires`; a job removed with a fire submitted whose
-  /// Abandoned policy is rerun is kept out of listings (table retired_jobs) until that fire's
-  /// outcome is written, for take_abandoned; when some of them are finished, trims the job's
+  /// version handed out, and records `fires`; a job removed with queued runs, a fire claimed,
+  /// or a fire submitted whose Abandoned policy is rerun is kept out of listings (table
+  /// retired_jobs) until no fire of it is in flight, for take_abandoned (see
+  /// detail::durable::retires); when some of them are finished, trims the job's
   /// fire history to SqliteStoreOptions::history_per_job finished fires.
   /// @returns false, having recorded nothing, when another process changed or processed the job
   /// (the record is reloaded before it is handed out again), or when one of `fires` is recorded
@@ -671,13 +672,15 @@ class SqliteJobStore {
   }
 
   /// See DurableJobStore: the fires that schedulers which stopped without finishing them had
-  /// recorded as submitted, taken over by this store since the last call. At most once per
-  /// poll interval, the store renews its own lease and looks for other owners whose lease has
-  /// lapsed, or whose process on this host is gone; in one transaction per such owner it
-  /// deletes the owner and, per fire, records it as `abandoned` or (Abandoned::rerun, the job
-  /// still stored, or kept as retired since this was its last fire: see commit_due) takes it
-  /// over as its own with the next attempt number. Two stores never take
-  /// the same fire: the owner's row is deleted in the transaction that takes its fires.
+  /// recorded as claimed or submitted, taken over by this store since the last call. At most
+  /// once per poll interval, the store renews its own lease and looks for other owners whose
+  /// lease has lapsed, or whose process on this host is gone; in one transaction per such owner
+  /// it deletes the owner and, per fire: a claimed one (it never started) it takes over as its
+  /// own with the same attempt (`started` false), or records `dropped` when its job is gone; a
+  /// submitted one it records as `abandoned` or (Abandoned::rerun, the job still stored, or
+  /// kept as retired: see commit_due) takes over as its own with the next attempt number. Two
+  /// stores never take the same fire: the owner's row is deleted in the transaction that takes its
+  /// fires.
   /// @throws StoreError if the database fails; nothing is taken over then
   [[nodiscard]] std::vector<AbandonedFire> take_abandoned() {
     const auto operation = state().db.operation("take over abandoned fires");
