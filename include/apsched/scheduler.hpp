@@ -5,6 +5,7 @@
 
 #include <apsched/any_trigger.hpp>
 #include <apsched/clock.hpp>
+#include <apsched/detail/executor_room.hpp>
 #include <apsched/detail/format_time.hpp>
 #include <apsched/detail/hash.hpp>
 #include <apsched/detail/job_body.hpp>
@@ -699,7 +700,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         std::vector<Dispatch> batch;
         {
           std::lock_guard lock{mutex_};
-          room_.fill(unlimited);
+          room_.open();
           start_claimed_locked(this->now(), batch, events);
         }
         deliver(events, batch);
@@ -842,8 +843,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     bool claimed = false;
   };
 
-  // "No limit known" in room_.
-  static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
+  using Room = detail::ExecutorRoom<sizeof...(E)>;
 
   struct Located {
     JobRecord* job = nullptr;
@@ -1609,7 +1609,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           in_round = true;
         }
         while (!full) {
-          if (DurableJobStore<Store> && no_room_locked()) {
+          if (DurableJobStore<Store> && room_.none()) {
             // Every executor is busy: the due jobs left stay unclaimed, for other schedulers
             // or for this one's next step, which a run that ends asks for.
             starved_ = true;
@@ -1916,38 +1916,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  // The room of each executor for this step's runs: the tasks it reports it would start at
-  // once (Executor requirement 5), plus, with a real-time clock, the runs it ended over the
-  // last start_window or two (scaled to one): as many as it would start within start_window at
-  // that pace, so short runs flow at the executor's pace instead of one step's room at a time,
-  // while a run handed over beyond the free workers waits about start_window at most.
+  // The room of each executor for this step's runs (see detail::ExecutorRoom).
   void measure_room_locked() {
+    std::array<std::size_t, sizeof...(E)> reported{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((room_[I] = room_of(std::get<I>(executors_))), ...);
+      ((reported[I] = room_of(std::get<I>(executors_))), ...);
     }
     (std::index_sequence_for<E...>{});
-    if constexpr (start_window > Duration::zero()) {
-      const TimePoint now = this->now();
-      const Duration elapsed = std::max(now - measured_at_, start_window);
-      for (std::size_t i = 0; i < room_.size(); ++i) {
-        const std::uint64_t ended = ended_[i] - ended_at_measure_[i];
-        if (room_[i] != unlimited && ended > 0) {
-          const double expected = static_cast<double>(ended) *
-                                  static_cast<double>(start_window.count()) /
-                                  static_cast<double>(elapsed.count());
-          room_[i] += static_cast<std::size_t>(std::min(expected, double{round_size}));
-        }
-      }
-      if (now - measured_at_ >= start_window) {
-        measured_at_ = now;
-        ended_at_measure_ = ended_;
-      }
-    }
-  }
-
-  // Whether no executor has room left in this step.
-  bool no_room_locked() const noexcept {
-    return std::all_of(room_.begin(), room_.end(), [](std::size_t room) { return room == 0; });
+    room_.measure(reported, this->now());
   }
 
   template <class X>
@@ -1955,7 +1931,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if constexpr (requires { executor.available(); }) {
       return executor.available();
     } else {
-      return unlimited;
+      return Room::unlimited;
     }
   }
 
@@ -1983,12 +1959,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         std::vector<ClaimedFire> claims;
         for (std::size_t i = 0; i < waiting_.size(); ++i) {
           const Run& run = *waiting_[i].run;
-          std::size_t& room = room_[run.executor];
-          if (run.store != index || room == 0) {
+          if (run.store != index || !room_.take(run.executor)) {
             continue;
-          }
-          if (room != unlimited) {
-            --room;
           }
           picked.push_back(i);
           claims.push_back(ClaimedFire{run.job_id, run.scheduled, run.max_instances});
@@ -2011,9 +1983,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
             dispatch.claimed = false;
             batch.push_back(std::move(dispatch));
           } else if (verdict == ClaimVerdict::lost) {
-            release_run_locked(std::move(dispatch.run));
-          } else if (std::size_t& room = room_[dispatch.run->executor]; room != unlimited) {
-            ++room;
+            release_run_locked(*dispatch.run, false);
+            dispatch.run.reset();
+          } else {
+            room_.give_back(dispatch.run->executor);
           }
         }
       }
@@ -2021,19 +1994,24 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::erase_if(waiting_, [](const Dispatch& dispatch) { return !dispatch.run; });
   }
 
-  // Ends a run that never went to its executor: it no longer counts towards its job's
-  // max_instances, and the job's queued runs may go.
-  void release_run_locked(std::unique_ptr<Run> run) noexcept {
-    unlink_locked(*run);
-    JobRecord* job = find_held_locked(run->store, run->job_id);
-    if (job != nullptr && job->generation == run->generation) {
-      --job->running;
-      if (job->extras && !job->extras->queued_runs.empty()) {
-        try {
-          pending_queues_.push_back(job->id);
-        } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; drained with its next run
-        }
+  // Ends a run that never went to its executor, its fire still recorded claimed (unless it
+  // was lost): it no longer counts towards its job's max_instances; with `requeue` it goes back
+  // to the front of its job's queue. Either way the job's queued runs may go.
+  void release_run_locked(Run& run, bool requeue) noexcept {
+    unlink_locked(run);
+    JobRecord* job = find_held_locked(run.store, run.job_id);
+    if (job == nullptr || job->generation != run.generation) {
+      return;
+    }
+    --job->running;
+    try {
+      if (requeue) {
+        job->extra().queued_runs.push_front(run.scheduled);
       }
+      if (job->extras && !job->extras->queued_runs.empty()) {
+        pending_queues_.push_back(job->id);
+      }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; left to a takeover
     }
   }
 
@@ -2042,17 +2020,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // fires (its store closed, its lease lapsed) runs them instead.
   void requeue_waiting_locked() noexcept {
     for (Dispatch& dispatch : waiting_) {
-      Run& run = *dispatch.run;
-      unlink_locked(run);
-      JobRecord* job = find_held_locked(run.store, run.job_id);
-      if (job != nullptr && job->generation == run.generation) {
-        --job->running;
-        try {
-          job->extra().queued_runs.push_front(run.scheduled);
-          pending_queues_.push_back(job->id);
-        } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; left to the takeover
-        }
-      }
+      release_run_locked(*dispatch.run, true);
     }
     waiting_.clear();
   }
@@ -2200,10 +2168,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   void dispatch_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
                        std::vector<Dispatch>& batch, std::vector<Event>&, unsigned attempt = 1,
                        bool claimed = false) {
-    std::size_t& room = room_[job.executor];
-    claimed = claimed || (recording_ && room == 0);
-    if (!claimed && room != unlimited && room > 0) {
-      --room;
+    if (!claimed) {
+      const bool room = room_.take(job.executor);
+      claimed = recording_ && !room;
     }
     if (recording_) {
       fires_.push_back(FireDecision{.scheduled = scheduled,
@@ -2333,7 +2300,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     {
       std::lock_guard lock{mutex_};
       unlink_locked(*run);
-      ++ended_[run->executor];
+      room_.run_ended(run->executor);
       if (run->timeout) {
         std::erase(timed_, run.get());
       }
@@ -2488,19 +2455,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // Runs whose fires durable stores recorded claimed, waiting for room in their executors or
   // for other schedulers' runs of their jobs to end (start_claimed_locked), oldest first.
   std::vector<Dispatch> waiting_;
-  // How many more runs each executor starts at once, as measured at the step's start and
-  // counted down per run handed to it (unlimited for an executor that cannot tell).
-  std::array<std::size_t, sizeof...(E)> room_ = [] {
-    std::array<std::size_t, sizeof...(E)> all{};
-    all.fill(unlimited);
-    return all;
-  }();
+  // How many more runs each executor starts in this step (measure_room_locked).
+  Room room_{start_window, round_size};
   // Whether the last step left due jobs of a durable store unclaimed for want of room.
   bool starved_ = false;
-  // Runs each executor ended, that count at the last measure_room_locked, and when that was.
-  std::array<std::uint64_t, sizeof...(E)> ended_{};
-  std::array<std::uint64_t, sizeof...(E)> ended_at_measure_{};
-  TimePoint measured_at_{};
   // The fires decided for the durable job being processed, while recording_ is set.
   std::vector<FireDecision> fires_;
   bool recording_ = false;
