@@ -19,8 +19,8 @@ set(APSCHED_PART_REGEX_cron
     "^apsched/(triggers/(cron|cron_policies|calendar_interval|exclusion)\\.hpp|detail/cron/)")
 set(APSCHED_PART_REGEX_asio "^apsched/(asio_scheduler\\.hpp|asio/|detail/asio/)")
 set(APSCHED_PART_REGEX_json "^apsched/(json/|detail/json/|detail/durable/)")
-set(APSCHED_PART_REGEX_sqlite "^apsched/(stores/sqlite\\.hpp|detail/sqlite/)")
-set(APSCHED_PART_REGEX_postgres "^apsched/(stores/postgres\\.hpp|detail/postgres/)")
+set(APSCHED_PART_REGEX_sqlite "^apsched/(stores/sqlite(_view)?\\.hpp|detail/sqlite/)")
+set(APSCHED_PART_REGEX_postgres "^apsched/(stores/postgres(_view)?\\.hpp|detail/postgres/)")
 # Removes the headers of the optional parts from the list named `headers` (one filter per part:
 # CMake's regular expressions allow only nine groups each).
 function(apsched_remove_part_headers headers)

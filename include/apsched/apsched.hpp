@@ -16,6 +16,7 @@
 #include <apsched/job_store.hpp>
 #include <apsched/scheduler.hpp>
 #include <apsched/signals.hpp>  // declares nothing without POSIX signals
+#include <apsched/store_view.hpp>
 #include <apsched/stores/memory.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/testing/manual_executor.hpp>

@@ -91,7 +91,8 @@ class StoreError : public Error {
   using Error::Error;
 };
 
-/// A database whose schema was written by a newer apsched (or is not an apsched schema).
+/// A database whose schema was written by a newer apsched (or is not an apsched schema), or, for
+/// a read-only store view, by an older one it cannot read.
 class SchemaVersionError : public StoreError {
  public:
   using StoreError::StoreError;

@@ -7,6 +7,7 @@
 #include <apsched/detail/job_body.hpp>
 #include <apsched/job.hpp>
 
+#include <charconv>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace apsched {
@@ -181,6 +183,70 @@ struct FireDecision {
   std::uint64_t runs = 1;
 };
 
+/// Who recorded a fire of a durable store: the store object (one per scheduler) by its host,
+/// process and a random token, stored as the text "host:pid:token".
+///
+/// @code
+/// const auto owner = apsched::FireOwner::parse("node-1:4242:9f86d081884c7d65");
+/// // owner.host == "node-1", owner.pid == 4242, owner.token == "9f86d081884c7d65"
+/// // owner.text() == "node-1:4242:9f86d081884c7d65"
+/// @endcode
+///
+/// Thread safety: not thread-safe (a plain value).
+struct FireOwner {
+  /// The host name; empty where the store could not read it.
+  std::string host;
+  /// The process id; -1 when the stored text is not "host:pid:token" (`token` then holds it).
+  std::int64_t pid = -1;
+  /// What tells the store objects of one process apart; the whole stored text when that is not
+  /// "host:pid:token" (empty for a fire recorded without an owner).
+  std::string token;
+
+  /// The owner stored as `text`. "host:pid:token" (split at its last two colons, so the host
+  /// may hold colons; pid a decimal number without sign or leading zeros) gives its three parts;
+  /// any other text, pid -1 and the whole text in `token`. Never fails on odd text.
+  /// @throws std::bad_alloc only
+  [[nodiscard]] static FireOwner parse(std::string_view text) {
+    const std::size_t last = text.rfind(':');
+    const std::size_t middle = last == std::string_view::npos || last == 0
+                                   ? std::string_view::npos
+                                   : text.rfind(':', last - 1);
+    if (middle != std::string_view::npos) {
+      const std::string_view digits = text.substr(middle + 1, last - middle - 1);
+      std::int64_t pid = 0;
+      const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+      // Canonical digits only, so that text() gives back exactly what was stored.
+      if (error == std::errc{} && end == digits.data() + digits.size() && !digits.empty() &&
+          digits.front() != '-' && digits.front() != '+' &&
+          (digits.front() != '0' || digits.size() == 1)) {
+        return FireOwner{.host = std::string{text.substr(0, middle)},
+                         .pid = pid,
+                         .token = std::string{text.substr(last + 1)}};
+      }
+    }
+    return FireOwner{.host = {}, .pid = -1, .token = std::string{text}};
+  }
+
+  /// The stored text: "host:pid:token", or `token` alone when `pid` is negative;
+  /// `parse(text).text() == text` for every text.
+  [[nodiscard]] std::string text() const {
+    if (pid < 0) {
+      return token;
+    }
+    std::string result = host;
+    result += ':';
+    result += std::to_string(pid);
+    result += ':';
+    result += token;
+    return result;
+  }
+
+  /// Whether the stored text was "host:pid:token" (`host` and `pid` are known).
+  [[nodiscard]] bool structured() const noexcept { return pid >= 0; }
+
+  friend bool operator==(const FireOwner&, const FireOwner&) = default;
+};
+
 /// One recorded fire of a job, as a durable store's `fire_history` and
 /// BasicScheduler::get_fire_history return it.
 ///
@@ -191,9 +257,9 @@ struct FireRecord {
   FireState state = FireState::submitted;
   /// With `missed` or `coalesced`: how many fire times from `scheduled` on; else 1.
   std::uint64_t runs = 1;
-  /// The token of the store object (scheduler) that recorded the fire, or that took it over
-  /// to run it again.
-  std::string owner;
+  /// The store object (scheduler) that recorded the fire, or that took it over to run it again;
+  /// empty (FireOwner{}) for a fire recorded without one.
+  FireOwner owner;
   /// When it was recorded, by the system clock.
   TimePoint recorded_at;
   /// When its end was recorded; empty while it is claimed or submitted.

@@ -283,7 +283,7 @@ TEST_CASE(
   std::string first_owner;
   {
     PostgresJobStore first = open_store(schema, tasks);
-    first_owner = first.owner();
+    first_owner = first.owner().text();
     REQUIRE(first.insert(ping_job(*tasks, "drop", 1, apsched::Abandoned::drop)) != nullptr);
     commit(first, "drop", {claimed(t0)});
   }  // closed with a fire claimed: its lease is given up at once
@@ -319,7 +319,7 @@ TEST_CASE(
   CHECK(first.find("last") == nullptr);
   CHECK(count(schema, "SELECT count(*) FROM apsched_retired_jobs") == 1);
   schema.connect().query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1",
-                         first.owner());
+                         first.owner().text());
   PostgresJobStore second = open_store(schema, tasks);
   const std::vector<apsched::AbandonedFire> taken = second.take_abandoned();
   REQUIRE(taken.size() == 1);
@@ -351,7 +351,7 @@ TEST_CASE(
   commit(first, "last", {claimed(t0)}, true);
   REQUIRE(start(first, {{"last", t0, 1}}) == Verdicts{ClaimVerdict::started});
   schema.connect().query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1",
-                         first.owner());
+                         first.owner().text());
   PostgresJobStore second = open_store(schema, tasks);
   const std::vector<apsched::AbandonedFire> taken = second.take_abandoned();
   REQUIRE(taken.size() == 1);
@@ -433,6 +433,33 @@ TEST_CASE(
   const std::vector<apsched::FireRecord> history = small.fire_history("a");
   REQUIRE(history.size() == 2);
   CHECK(history[0].scheduled == t0 + 70s);
+}
+
+TEST_CASE("postgres store: a history of 20 or more is trimmed at every tenth of it",
+          "[postgres][claimed]") {
+  TestSchema schema;
+  const auto tasks = make_tasks();
+  // 20 kept: each job's history is trimmed at every second fire the store ends. A trim counts
+  // the fires finished before the statement that writes the outcome, as before.
+  PostgresJobStore store = open_store(schema, tasks, {.history_per_job = 20});
+  REQUIRE(store.insert(ping_job(*tasks, "a")) != nullptr);
+  const auto end_fire = [&](int i) {
+    const TimePoint scheduled = t0 + std::chrono::seconds{i};
+    commit(store, "a", {submitted(scheduled)});
+    (void)store.defer_outcome("a", store.find("a"), scheduled, FireState::succeeded, "");
+    store.flush_outcomes();
+  };
+  for (int i = 0; i <= 22; ++i) {
+    end_fire(i);
+  }
+  // Trimmed at fire 21 to 20 of the 21 before it; fire 22 was not a trim: 22 kept (a trim at
+  // every fire would keep 21).
+  CHECK(store.fire_history("a").size() == 22);
+  end_fire(23);
+  const std::vector<apsched::FireRecord> history = store.fire_history("a");
+  REQUIRE(history.size() == 21);
+  CHECK(history.front().scheduled == t0 + 23s);
+  CHECK(history.back().scheduled == t0 + 3s);
 }
 
 }  // namespace postgres_claims_test

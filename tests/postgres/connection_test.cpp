@@ -131,4 +131,45 @@ TEST_CASE("postgres connection: notifications reach the listening connection", "
   CHECK(listener.wait_for_notifications(0ms).empty());
 }
 
+TEST_CASE("postgres connection: a statement run again is prepared, once per session",
+          "[postgres]") {
+  TestSchema schema;
+  Connection db = schema.connect();
+  db.exec("CREATE TABLE t (id text PRIMARY KEY)");
+  const auto prepared = [&db] {
+    return db
+        .query("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1",
+               "INSERT INTO t%")
+        .int64(0, 0);
+  };
+  db.query("INSERT INTO t VALUES ($1)", "a");
+  CHECK(prepared() == 0);  // run once: not prepared
+  db.query("INSERT INTO t VALUES ($1)", "b");
+  db.query("INSERT INTO t VALUES ($1)", "c");
+  CHECK(prepared() == 1);  // prepared at its second run, and used from then on
+  // A statement deallocated behind the connection's back runs unprepared, then is prepared again.
+  db.exec("DEALLOCATE ALL");
+  db.query("INSERT INTO t VALUES ($1)", "d");
+  db.query("INSERT INTO t VALUES ($1)", "e");
+  CHECK(prepared() == 1);
+  // Errors of a prepared statement read as those of any other.
+  CHECK_THROWS_WITH(
+      db.query("INSERT INTO t VALUES ($1)", "a"),
+      contains("query: \"INSERT INTO t VALUES ($1)\": ") && contains("duplicate key"));
+  // A new session prepares anew.
+  db.reconnect();
+  db.query("INSERT INTO t VALUES ($1)", "f");
+  db.query("INSERT INTO t VALUES ($1)", "g");
+  CHECK(prepared() == 1);
+  CHECK(db.query("SELECT count(*) FROM t").int64(0, 0) == 7);
+}
+
+TEST_CASE("postgres connection: session statements run at every connect", "[postgres]") {
+  TestSchema schema;
+  Connection db = Connection::open(schema.conninfo(), {}, "SET jit = off");
+  CHECK(db.query("SELECT current_setting($1)", "jit").text(0, 0) == "off");
+  db.reconnect();
+  CHECK(db.query("SELECT current_setting($1)", "jit").text(0, 0) == "off");
+}
+
 }  // namespace postgres_connection_test

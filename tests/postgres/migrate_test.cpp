@@ -140,8 +140,9 @@ TEST_CASE("postgres store: a database at the previous schema version migrates an
   // The lease of the old scheduler, which wrote no history_per_job, and the store's own.
   CHECK(db.query("SELECT history_per_job FROM apsched_owners WHERE owner = 'old'").int64(0, 0) ==
         0);
-  CHECK(db.query("SELECT history_per_job FROM apsched_owners WHERE owner = $1", store.owner())
-            .int64(0, 0) == 7);
+  CHECK(
+      db.query("SELECT history_per_job FROM apsched_owners WHERE owner = $1", store.owner().text())
+          .int64(0, 0) == 7);
   CHECK(db.query("SELECT to_regclass('apsched_fires_claimed') IS NOT NULL").text(0, 0) == "t");
 }
 

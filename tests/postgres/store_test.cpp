@@ -398,7 +398,7 @@ TEST_CASE("postgres store: fires of a lapsed lease are taken over once, dropped 
   CHECK(second.take_abandoned().empty());  // the first store's lease holds
   // Its lease lapses by the database clock (as when it stops renewing it for lease_duration).
   schema.connect().query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1",
-                         first.owner());
+                         first.owner().text());
   const std::vector<apsched::AbandonedFire> taken = take_sorted(third);
   REQUIRE(taken.size() == 2);
   CHECK(taken[0].job_id == "again");
@@ -413,7 +413,7 @@ TEST_CASE("postgres store: fires of a lapsed lease are taken over once, dropped 
   CHECK(fourth.take_abandoned().empty());
   const apsched::FireRecord dropped = third.fire_history("drop").at(0);
   CHECK(dropped.state == FireState::abandoned);
-  CHECK_THAT(dropped.error, contains(first.owner()));
+  CHECK_THAT(dropped.error, contains(first.owner().text()));
   const apsched::FireRecord again = third.fire_history("again").at(0);
   CHECK(again.state == FireState::submitted);
   CHECK(again.owner == third.owner());
@@ -461,7 +461,7 @@ TEST_CASE("postgres store: a job whose last fire is in flight is kept out of sig
   CHECK(first.find("round") == nullptr);
   CHECK(first.size() == 0);
   CHECK_FALSE(first.next_run_time().has_value());
-  db.query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1", first.owner());
+  db.query("UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1", first.owner().text());
 
   PostgresJobStore second = open_store(schema, tasks);
   const std::vector<apsched::AbandonedFire> taken = take_sorted(second);
@@ -524,8 +524,8 @@ TEST_CASE("postgres store: a scheduler on this host whose process is gone is tak
   REQUIRE(child > 0);
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
-  schema.connect().query("UPDATE apsched_owners SET pid = $2 WHERE owner = $1", first.owner(),
-                         std::int64_t{child});
+  schema.connect().query("UPDATE apsched_owners SET pid = $2 WHERE owner = $1",
+                         first.owner().text(), std::int64_t{child});
   PostgresJobStore next = open_store(schema, tasks);
   const std::vector<apsched::AbandonedFire> taken = next.take_abandoned();
   REQUIRE(taken.size() == 1);  // its lease has not lapsed, but its process is gone

@@ -244,7 +244,9 @@ TEST_CASE("sqlite store: commit_due records the fires and advances the job", "[s
     CHECK(history[1].finished_at.has_value());
     CHECK(history[0].owner == history[1].owner);
     // host:pid:random, naming the process that recorded it
-    CHECK_THAT(history[0].owner, contains(fmt::format(":{}:", getpid())));
+    CHECK(history[0].owner == store.owner());
+    CHECK(history[0].owner.structured());
+    CHECK(history[0].owner.pid == getpid());
   }
   SqliteJobStore reopened = open_store(file, tasks);
   JobRecord* job = reopened.find("a");
@@ -860,7 +862,7 @@ TEST_CASE("sqlite store: fires of a lapsed lease are taken over once, dropped or
     REQUIRE(job != nullptr);
     REQUIRE(commit_one(first, *job));
   }
-  const std::string first_owner = first.fire_history("drop").at(0).owner;
+  const std::string first_owner = first.fire_history("drop").at(0).owner.text();
   raw_exec(file, "UPDATE owners SET lease_until = 0");  // as if `first` had stopped polling
 
   SqliteJobStore second = open_store(file, tasks);
@@ -884,7 +886,7 @@ TEST_CASE("sqlite store: fires of a lapsed lease are taken over once, dropped or
   FireRecord again = second.fire_history("again").at(0);
   CHECK(again.state == FireState::submitted);
   CHECK(again.attempt == 2);
-  CHECK(again.owner != first_owner);
+  CHECK(again.owner.text() != first_owner);
   // The stalled store's late outcome does not overwrite the run that replaced it.
   first.record_outcome("again", nullptr, t0, FireState::failed, "late");
   CHECK(second.fire_history("again").at(0).state == FireState::submitted);

@@ -43,6 +43,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -63,6 +64,8 @@ struct PostgresStoreOptions {
   /// the largest value in use: a trim keeps as many as the largest of this value and those of
   /// the stores holding a lease (rows of apsched_owners; a dead store's until another takes its
   /// fires over), and a scheduler with a small value never cuts the history another keeps.
+  /// A store trims a job's history at every tenth of this value of the job's fires it ends (at
+  /// every one for a value under 20), so a history may hold up to that many more per scheduler.
   std::size_t history_per_job = 100;
   /// The trigger codecs for the stored triggers; null: TriggerCodecs::builtin().
   const TriggerCodecs* codecs = nullptr;
@@ -140,7 +143,8 @@ class PostgresJobStore {
   /// @throws SchemaVersionError if the database holds a newer apsched schema
   explicit PostgresJobStore(std::string conninfo, PostgresStoreOptions options = {})
       : state_{std::make_unique<State>(
-            detail::postgres::Connection::open(conninfo, "PostgresJobStore"), std::move(options))} {
+            detail::postgres::Connection::open(conninfo, "PostgresJobStore", session_settings),
+            std::move(options))} {
     const auto operation = state_->db.operation("open");
     const PostgresStoreOptions& o = state_->options;
     if (o.lease_duration <= o.poll_interval) {
@@ -342,7 +346,9 @@ class PostgresJobStore {
     }
   }
 
-  /// See JobStore. One indexed query; jobs set aside as unusable are left out.
+  /// See JobStore. One indexed query; jobs set aside as unusable are left out. A job that was
+  /// due when a round last found no job it could claim (another scheduler's round holds it) is
+  /// reported due 2 ms after that time, not at once.
   /// @throws StoreError if the database fails
   [[nodiscard]] std::optional<TimePoint> next_run_time() const {
     const auto operation = state().db.operation("read next run time");
@@ -356,7 +362,14 @@ class PostgresJobStore {
     if (row.rows() == 0) {
       return std::nullopt;
     }
-    return detail::durable::from_stored_time(row.int64(0, 0));
+    const std::int64_t next = row.int64(0, 0);
+    if (next <= s.none_due_at) {
+      // Due when a round found none it could claim: another scheduler's round holds the job,
+      // and will have advanced it by its end. Asked again shortly rather than at once, so that
+      // the schedulers waiting for that round do not spin on the database meanwhile.
+      return detail::durable::from_stored_time(s.none_due_at) + held_job_retry;
+    }
+    return detail::durable::from_stored_time(next);
   }
 
   /// See JobStore. One indexed query per call; inside a round, one per 64 due jobs: the round
@@ -393,6 +406,7 @@ class PostgresJobStore {
             s.claimed_ids.insert(s.claimed.back().id);
           }
           if (s.claimed.empty()) {
+            s.none_due_at = until;  // jobs due by then are another's round's (see next_run_time)
             return nullptr;
           }
         }
@@ -640,10 +654,19 @@ class PostgresJobStore {
     std::sort(s.pending.begin(), s.pending.end(), [](const auto& a, const auto& b) {
       return std::tie(a.id, a.scheduled) < std::tie(b.id, b.scheduled);
     });
-    const_cast<PostgresJobStore*>(this)->in_transaction([&] {
-      apply_outcomes(s.pending);
-      return true;
-    });
+    if (s.open || s.batch) {
+      const_cast<PostgresJobStore*>(this)->in_transaction([&] {
+        apply_outcomes(s.pending);
+        return true;
+      });
+    } else {
+      // One statement, atomic alone: no BEGIN and COMMIT round trips, and the rows it locks
+      // are free again as soon as it ends.
+      run([&] {
+        apply_outcomes(s.pending);
+        return true;
+      });
+    }
     s.pending.clear();
   }
 
@@ -879,7 +902,7 @@ class PostgresJobStore {
           .scheduled = detail::durable::from_stored_time(rows.int64(i, 0)),
           .state = fire_state,
           .runs = static_cast<std::uint64_t>(std::max<std::int64_t>(rows.int64(i, 2), 0)),
-          .owner = std::string{rows.text(i, 3)},
+          .owner = FireOwner::parse(rows.text(i, 3)),
           .recorded_at = detail::durable::from_stored_time(rows.int64(i, 4)),
           .finished_at = rows.is_null(i, 5)
                              ? std::nullopt
@@ -891,8 +914,9 @@ class PostgresJobStore {
     return history;
   }
 
-  /// The token that identifies this store object in the fires it records.
-  [[nodiscard]] const std::string& owner() const noexcept { return state().owner; }
+  /// Who this store object is in the fires it records and in apsched_owners
+  /// (FireRecord::owner, StoreOwner::owner); `owner().text()` is the stored text.
+  [[nodiscard]] FireOwner owner() const { return FireOwner::parse(state().owner); }
 
   /// The record of job `id` the store holds in memory, without reading the database (which may
   /// be unreachable), or nullptr. A job with a run outstanding or queued is always held, so the
@@ -917,6 +941,13 @@ class PostgresJobStore {
 
   // The notification channel of the schema: "apsched:" and its name, cut to the 63 bytes of a
   // PostgreSQL identifier (at a character boundary).
+  // Every statement of the store finds its rows through an index. Its statements are prepared
+  // (planned once per session), and a plan made while a table was small (a new database, before
+  // autovacuum's first ANALYZE) would scan the whole table for as long as the session lasts.
+  // Without JIT: the cost of a plan with a seq scan left (of apsched_owners, say) is then large
+  // enough for PostgreSQL to compile it, which takes a second, for queries that take 0.1 ms.
+  static constexpr std::string_view session_settings = "SET enable_seqscan = off; SET jit = off";
+
   static std::string channel_name(std::string_view schema) {
     std::string channel = "apsched:";
     channel += schema;
@@ -1050,6 +1081,10 @@ class PostgresJobStore {
     std::function<TimePoint()> clock;
     bool offset_known = false;
     std::atomic<std::int64_t> clock_offset{0};
+    // The time (stored form) up to which a round last found no due job it could claim.
+    std::int64_t none_due_at = std::numeric_limits<std::int64_t>::min();
+    // Per job, the finished fires this store wrote since it last trimmed the job's history.
+    std::unordered_map<std::string, std::uint32_t> untrimmed;
     // Last: destroyed first, joining its thread before what it uses goes.
     std::unique_ptr<detail::postgres::Listener> listener;
   };
@@ -1635,7 +1670,22 @@ class PostgresJobStore {
         detail::json::write_integer(outcome.last_run, last_runs);
       }
     }
-    for (std::string* array : {&ids, &scheduled, &states, &errors, &counted, &ran, &last_runs}) {
+    // The jobs whose history to trim: each at every trim_every-th finished fire this store
+    // writes for it, so that a trim, which reads the job's whole history, is not paid per fire.
+    const std::size_t every = trim_every();
+    std::string trimmed = "{";
+    for (const PendingOutcome& outcome : outcomes) {
+      std::uint32_t& count = s.untrimmed[outcome.id];
+      if (++count >= every) {
+        s.untrimmed.erase(outcome.id);
+        detail::postgres::append_element(trimmed, outcome.id);
+      }
+    }
+    if (s.untrimmed.size() > untrimmed_limit) {
+      s.untrimmed.clear();  // bounded: those jobs are trimmed a little later
+    }
+    for (std::string* array :
+         {&ids, &scheduled, &states, &errors, &counted, &ran, &last_runs, &trimmed}) {
       *array += '}';
     }
     // The same text every time: built once.
@@ -1664,14 +1714,26 @@ class PostgresJobStore {
         // The snapshot of this statement still shows the fires it ends in flight: they count
         // towards the next trim.
         "old AS (SELECT job_id, scheduled, row_number() OVER (PARTITION BY job_id ORDER BY "
-        "scheduled DESC) AS n FROM apsched_fires WHERE job_id IN (SELECT id FROM u) AND "
+        "scheduled DESC) AS n FROM apsched_fires WHERE job_id = ANY($11::text[]) AND "
         "state NOT IN ('submitted', 'claimed')) "
         "DELETE FROM apsched_fires f USING old WHERE f.job_id = old.job_id AND "
         "f.scheduled = old.scheduled AND old.n > " +
         history_limit(10);
     s.db.query(sql, ids, scheduled, states, errors, counted, ran, last_runs, s.owner,
-               detail::durable::system_now(), history_per_job());
+               detail::durable::system_now(), history_per_job(), trimmed);
   }
+
+  // How many finished fires of a job this store writes between two trims of its history: a
+  // tenth of history_per_job, at least 1 (every fire, for a history of up to 19).
+  std::size_t trim_every() const noexcept {
+    return std::max<std::size_t>(1, state().options.history_per_job / 10);
+  }
+
+  // How soon next_run_time asks again for a due job another scheduler's round holds.
+  static constexpr Duration held_job_retry = std::chrono::milliseconds{2};
+
+  // The most jobs whose fires since their last trim the store counts (see apply_outcomes).
+  static constexpr std::size_t untrimmed_limit = 100'000;
 
   // Keeps the newest finished fires of job `id`, as many as the largest history_per_job in use.
   void trim_history(std::string_view id) const {

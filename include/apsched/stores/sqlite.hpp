@@ -802,7 +802,7 @@ class SqliteJobStore {
           .scheduled = detail::sqlite::from_stored_time(select->column_int64(0)),
           .state = fire_state,
           .runs = static_cast<std::uint64_t>(std::max<std::int64_t>(select->column_int64(2), 0)),
-          .owner = select->column_text(3),
+          .owner = FireOwner::parse(select->column_text_view(3)),
           .recorded_at = detail::sqlite::from_stored_time(select->column_int64(4)),
           .finished_at =
               finished ? std::optional{detail::sqlite::from_stored_time(*finished)} : std::nullopt,
@@ -895,6 +895,10 @@ class SqliteJobStore {
 
   /// The path of the database file, as UTF-8.
   [[nodiscard]] const std::string& path() const noexcept { return state().db.path(); }
+
+  /// Who this store object is in the fires it records and in the file's table of owners
+  /// (FireRecord::owner, StoreOwner::owner).
+  [[nodiscard]] FireOwner owner() const { return FireOwner::parse(state().owner); }
 
  private:
   // An outcome of record_outcome or defer_outcome, ready to be written.

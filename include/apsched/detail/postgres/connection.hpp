@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -200,8 +201,12 @@ class Connection {
   /// message, e.g. `open: server 127.0.0.1:5432 database "jobs": connection to server ... failed:
   /// Connection refused`; with `store`, `PostgresJobStore database "jobs" (user "app", server
   /// 127.0.0.1:5432): open: connection to server ... failed: Connection refused`
-  [[nodiscard]] static Connection open(std::string conninfo, std::string_view store = {}) {
+  /// @param session statements run at the start of each session (after open and reconnect),
+  /// e.g. settings
+  [[nodiscard]] static Connection open(std::string conninfo, std::string_view store = {},
+                                       std::string_view session = {}) {
     Connection connection{std::move(conninfo)};
+    connection.session_ = session;
     if (!store.empty()) {
       connection.label_ = std::make_unique<StoreLabel>();
       connection.label_->label.store = store;
@@ -217,13 +222,19 @@ class Connection {
   Connection(Connection&& other) noexcept
       : conninfo_{std::move(other.conninfo_)},
         conn_{std::exchange(other.conn_, nullptr)},
-        label_{std::move(other.label_)} {}
+        label_{std::move(other.label_)},
+        session_{std::move(other.session_)},
+        statements_{std::move(other.statements_)},
+        prepared_count_{other.prepared_count_} {}
   Connection& operator=(Connection&& other) noexcept {
     if (this != &other) {
       PQfinish(conn_);
       conninfo_ = std::move(other.conninfo_);
       conn_ = std::exchange(other.conn_, nullptr);
       label_ = std::move(other.label_);
+      session_ = std::move(other.session_);
+      statements_ = std::move(other.statements_);
+      prepared_count_ = other.prepared_count_;
     }
     return *this;
   }
@@ -240,7 +251,9 @@ class Connection {
   }
 
   /// Runs the single statement `sql` with `params` as $1, $2, ... Integers and bools are sent as
-  /// text, std::nullopt (or an empty optional integer) as NULL.
+  /// text, std::nullopt (or an empty optional integer) as NULL. A text run a second time is
+  /// prepared on the server (a named statement of the session), so that from then on it is
+  /// parsed and planned once; at most `prepared_limit` texts are, and reconnecting forgets them.
   /// @throws PgError naming "query", the SQL (abbreviated) and the server's message
   template <class... Args>
   Result query(std::string_view sql, const Args&... params) {
@@ -267,10 +280,27 @@ class Connection {
         pointers.push_back(nullptr);
       }
     }
+    if (const std::string* name = prepared(text, static_cast<int>(params.size()))) {
+      PGresult* raw = PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
+                                     pointers.data(), nullptr, nullptr, 0);
+      const char* state = raw == nullptr ? nullptr : PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+      if (state != nullptr && std::string_view{state} == "26000" &&
+          PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+        // Deallocated behind its back (DEALLOCATE ALL, DISCARD ALL): nothing ran, so it runs
+        // unprepared now and is prepared again at its next use.
+        PQclear(raw);
+        statements_[text].clear();
+      } else {
+        return check_prepared(sql, raw);
+      }
+    }
     return check("query", sql,
                  PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
                               pointers.data(), nullptr, nullptr, 0));
   }
+
+  /// How many statement texts a connection prepares at most (see query).
+  static constexpr std::size_t prepared_limit = 256;
 
   /// Whether the connection is usable (it may still find the server gone at the next call).
   [[nodiscard]] bool connected() const noexcept { return PQstatus(conn_) == CONNECTION_OK; }
@@ -384,6 +414,7 @@ class Connection {
 
   void connect(std::string_view call) {
     PQfinish(std::exchange(conn_, nullptr));
+    statements_.clear();  // a new session holds none
     conn_ = PQconnectdb(conninfo_.c_str());
     if (conn_ == nullptr) {
       throw PgError{failure(call, "out of memory"), "", true};
@@ -408,6 +439,9 @@ class Connection {
     }
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
+    if (!session_.empty()) {
+      exec(session_);
+    }
   }
 
   // "server HOST:PORT database "NAME"", from the connection's settings (no password).
@@ -521,10 +555,48 @@ class Connection {
     return std::nullopt;
   }
 
+  // The name of the statement prepared for `text` on the server, preparing it at its second
+  // use; null while it runs once only, or when prepared_limit texts are known already.
+  // @throws PgError naming "query" if the server refuses to prepare it
+  const std::string* prepared(const std::string& text, int params) {
+    auto found = statements_.find(text);
+    if (found == statements_.end()) {
+      if (statements_.size() < prepared_limit) {
+        statements_.emplace(text, std::string{});  // seen once: prepared if it runs again
+      }
+      return nullptr;
+    }
+    std::string& name = found->second;
+    if (name.empty()) {
+      std::string fresh = fmt::format("apsched_{}", ++prepared_count_);
+      check("query", text, PQprepare(conn_, fresh.c_str(), text.c_str(), params, nullptr));
+      name = std::move(fresh);
+    }
+    return &name;
+  }
+
+  // As check, for a prepared statement: one the server no longer has, or whose plan no longer
+  // fits (a table changed), is prepared again at its next use.
+  Result check_prepared(std::string_view sql, PGresult* raw) {
+    try {
+      return check("query", sql, raw);
+    } catch (const PgError& error) {
+      if (error.sqlstate() == "26000" || error.sqlstate() == "0A000") {
+        statements_[std::string{sql}].clear();
+      }
+      throw;
+    }
+  }
+
   std::string conninfo_;
   PGconn* conn_ = nullptr;
   // Null for a connection that belongs to no store.
   std::unique_ptr<StoreLabel> label_;
+  // Run at the start of each session.
+  std::string session_;
+  // Statement texts run: the name of the statement prepared for each, or empty when it ran once.
+  std::unordered_map<std::string, std::string> statements_;
+  std::uint64_t prepared_count_ = 0;
 };
 
 }  // namespace apsched::detail::postgres

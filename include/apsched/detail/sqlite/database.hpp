@@ -46,6 +46,9 @@ enum class Synchronous : std::uint8_t {
 struct Options {
   /// Create the file when it does not exist; false: fail instead.
   bool create = true;
+  /// Open the file for reading only (SQLITE_OPEN_READONLY; implies no `create`), leaving its
+  /// journal mode and settings as they are: every write fails.
+  bool read_only = false;
   Journal journal = Journal::wal;
   Synchronous synchronous = Synchronous::normal;
   /// How operations that find the database locked by another connection are retried.
@@ -202,8 +205,9 @@ class Database {
     }
     connection->busy.policy = options.busy;
     connection->options = std::move(options);
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
-    if (connection->options.create) {
+    const bool read_only = connection->options.read_only;
+    int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_FULLMUTEX;
+    if (connection->options.create && !read_only) {
       flags |= SQLITE_OPEN_CREATE;
     }
 #ifdef SQLITE_OPEN_EXRESCODE
@@ -463,6 +467,9 @@ class Database {
     const Options& options = state().options;
     // Reads the header and the schema page: refuses non-databases and a corrupt first page.
     run_for_open("SELECT count(*) FROM sqlite_master");
+    if (options.read_only) {
+      return;  // the journal mode and settings are the writers' to choose
+    }
     const std::string_view wanted = options.journal == Journal::wal ? "wal" : "delete";
     const std::optional<std::string> journal = run_for_open(
         options.journal == Journal::wal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE");
