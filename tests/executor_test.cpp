@@ -7,6 +7,7 @@
 #include "support/catch.hpp"
 #include "support/task_probe.hpp"
 
+#include <cstddef>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -15,6 +16,7 @@ namespace executor_test {
 
 using apsched::Executor;
 using apsched::RestartableExecutor;
+using apsched::RoomReportingExecutor;
 using apsched::Task;
 using apsched::test::TaskCounts;
 using apsched::test::TaskProbe;
@@ -31,6 +33,16 @@ struct RunAtOnce {
 };
 struct RunAtOnceRestartable : RunAtOnce {
   void start() {}
+};
+struct RunAtOnceWithRoom : RunAtOnce {
+  [[nodiscard]] std::size_t available() const { return 1; }
+};
+// Negative models of RoomReportingExecutor: a misspelt member, a count that is not a number.
+struct MisspeltAvailable : RunAtOnce {
+  [[nodiscard]] std::size_t availabe() const { return 1; }
+};
+struct AvailableAsText : RunAtOnce {
+  [[nodiscard]] const char* available() const { return "1"; }
 };
 
 // One negative model per requirement of Executor.
@@ -167,6 +179,18 @@ TEST_CASE("types breaking an Executor requirement are not Executors", "[executor
   STATIC_REQUIRE_FALSE(Executor<ShutdownWithoutFlag>);
   STATIC_REQUIRE_FALSE(Executor<SubmitWrongType>);
   STATIC_REQUIRE_FALSE(Executor<int>);
+}
+
+TEST_CASE("executors that report their free workers model RoomReportingExecutor",
+          "[executor][concept]") {
+  STATIC_REQUIRE(RoomReportingExecutor<apsched::ThreadPoolExecutor>);
+  STATIC_REQUIRE(RoomReportingExecutor<apsched::ManualExecutor>);
+  STATIC_REQUIRE_FALSE(RoomReportingExecutor<apsched::InlineExecutor>);
+  STATIC_REQUIRE(RoomReportingExecutor<RunAtOnceWithRoom>);
+  STATIC_REQUIRE_FALSE(RoomReportingExecutor<RunAtOnce>);
+  STATIC_REQUIRE_FALSE(RoomReportingExecutor<MisspeltAvailable>);
+  STATIC_REQUIRE_FALSE(RoomReportingExecutor<AvailableAsText>);
+  STATIC_REQUIRE_FALSE(RoomReportingExecutor<MissingSubmit>);
 }
 
 }  // namespace executor_test

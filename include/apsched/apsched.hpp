@@ -7,6 +7,7 @@
 #include <apsched/blocking_scheduler.hpp>
 #include <apsched/callback_scheduler.hpp>
 #include <apsched/clock.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/event.hpp>
 #include <apsched/executor.hpp>

@@ -164,4 +164,13 @@ concept RestartableExecutor = Executor<E> && requires(E& executor) {
   executor.start();
 };
 
+/// An Executor that reports how many more tasks it would start at once (see Executor,
+/// requirement 5): `e.available()` returns a `std::size_t`, a hint that is stale as soon as it
+/// is read. Called on the scheduler's loop thread; an executor that models this states it with
+/// a `static_assert` beside its class.
+template <class E>
+concept RoomReportingExecutor = Executor<E> && requires(E& executor) {
+  { executor.available() } -> std::convertible_to<std::size_t>;
+};
+
 }  // namespace apsched

@@ -11,12 +11,13 @@
 #include <apsched/detail/job_body.hpp>
 #include <apsched/detail/job_listing.hpp>
 #include <apsched/detail/listeners.hpp>
+#include <apsched/detail/scheduler/fire_policy.hpp>
 #include <apsched/detail/thread_tuning.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/event.hpp>
 #include <apsched/executor.hpp>
 #include <apsched/job.hpp>
-#include <apsched/job_store.hpp>
 #include <apsched/scheduler_state.hpp>
 #include <apsched/trigger.hpp>
 
@@ -158,11 +159,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       });
     }
     for_each_store([&](std::size_t /*index*/, auto& store) {
-      if constexpr (requires { store.set_waker(std::function<void()>{}); }) {
+      using Store = std::remove_cvref_t<decltype(store)>;
+      if constexpr (WakingStore<Store>) {
         store.set_waker([this] { wake_from_store(); });
       }
-      if constexpr (follows_real_time<C> &&
-                    requires { store.set_clock(std::function<TimePoint()>{}); }) {
+      if constexpr (follows_real_time<C> && DatabaseClockStore<Store>) {
         store.set_clock([this] { return clock_.now(); });
       }
     });
@@ -185,7 +186,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       wakeup_handler_ = nullptr;
     }
     for_each_store([](std::size_t /*index*/, auto& store) {
-      if constexpr (requires { store.set_waker(std::function<void()>{}); }) {
+      if constexpr (WakingStore<std::remove_cvref_t<decltype(store)>>) {
         try {
           store.set_waker(nullptr);  // waits for a wake-up in progress, which takes mutex_
         } catch (...) {              // NOLINT(bugprone-empty-catch): stopping a waker does not fail
@@ -386,7 +387,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     {
       std::lock_guard lock{mutex_};
       for_each_store([&](std::size_t /*index*/, const auto& each) {
-        if constexpr (requires { each.fire_history(id, limit); }) {
+        if constexpr (FireHistoryStore<std::remove_cvref_t<decltype(each)>>) {
           std::vector<FireRecord> part = each.fire_history(id, limit);
           history.insert(history.end(), std::make_move_iterator(part.begin()),
                          std::make_move_iterator(part.end()));
@@ -580,11 +581,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
           // Recorded in the fire history like any run, keyed by now as its scheduled time.
           commit_durable_locked(*found.job, store, now, batch, events, [&] {
-            offer_run_locked(*found.job, now, 0, batch, events);
-            return Decision::advanced;
+            offer_run_locked(*found.job, now, true, batch, events);
+            return Ending::advanced;
           });
         } else {
-          offer_run_locked(*found.job, now, 0, batch, events);
+          offer_run_locked(*found.job, now, false, batch, events);
         }
       });
       submitted = !batch.empty();
@@ -844,6 +845,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   };
 
   using Room = detail::ExecutorRoom<sizeof...(E)>;
+  // What became of a due job's schedule (see detail::plan_fires).
+  using Ending = detail::FireEnding;
 
   struct Located {
     JobRecord* job = nullptr;
@@ -937,22 +940,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  // `fire` delayed by a uniformly random part of the trigger's jitter, kept strictly before the
-  // trigger's following fire time.
+  // `fire` delayed by a uniformly random part of the trigger's jitter (detail::jittered).
   TimePoint jittered_locked(const JobRecord& job, TimePoint fire) {
-    const Duration jitter = job.trigger.jitter();
-    if (jitter <= Duration::zero()) {
-      return fire;
-    }
-    Duration bound = jitter;
-    if (const std::optional<TimePoint> following = job.trigger.next_fire_time(fire, fire)) {
-      bound = std::min(bound, *following - fire - Duration{1});
-    }
-    if (bound <= Duration::zero()) {
-      return fire;
-    }
-    std::uniform_int_distribution<Duration::rep> offset{0, bound.count()};
-    return fire + Duration{offset(random_)};
+    return detail::jittered(job.trigger, fire, random_);
   }
 
   // A random 15-character id (short enough for std::string's inline buffer); add_job retries
@@ -1030,7 +1020,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     JobRecord* job = nullptr;
     try {
       with_store(index, [&](auto& store) {
-        if constexpr (requires { store.find_cached(id); }) {
+        if constexpr (CachedRecordStore<std::remove_cvref_t<decltype(store)>>) {
           job = store.find_cached(id);
         } else {
           job = store.find(id);
@@ -1300,7 +1290,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     Duration offset = Duration::zero();
     bool found = false;
     for_each_store([&](std::size_t /*index*/, const auto& store) {
-      if constexpr (requires { store.clock_offset(); }) {
+      if constexpr (DatabaseClockStore<std::remove_cvref_t<decltype(store)>>) {
         if (!found) {
           offset = store.clock_offset();
           found = true;
@@ -1541,10 +1531,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       // Other schedulers' runs of a durable job are counted when its store starts the run.
       const bool durable = store_is_durable(found.store);
       while (!queue.empty() &&
-             (durable ? job.running < job.max_instances : below_max_instances(job))) {
+             (durable ? job.running < job.max_instances : detail::below_max_instances(job))) {
         const TimePoint scheduled = queue.front();
         queue.pop_front();
-        if (late(job, scheduled, now)) {
+        if (detail::late(job, scheduled, now)) {
           report_missed(job, scheduled, 1, now, events);
           if (std::exception_ptr failure = record_outcome_locked(
                   found.store, job.id, &job, scheduled, FireState::missed, {})) {
@@ -1552,22 +1542,17 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           }
         } else {
           // A durable store recorded the queued fire claimed: it starts once recorded started.
-          dispatch_locked(job, scheduled, 0, batch, events, 1, durable);
+          dispatch_locked(job, scheduled, 0, batch, 1, durable);
         }
       }
     }
   }
 
-  static bool late(const JobRecord& job, TimePoint scheduled, TimePoint now) {
-    const JobExtras* extras = job.extras.get();
-    return extras != nullptr && extras->misfire_grace_time &&
-           now - scheduled > *extras->misfire_grace_time;
-  }
-
+  // Reports `count` missed fire times of `job` from `first` on; with `durable`, records them.
   void report_missed(JobRecord& job, TimePoint first, std::uint64_t count, TimePoint now,
-                     std::vector<Event>& events) {
+                     std::vector<Event>& events, bool durable = false) {
     job.last_outcome = JobOutcome::missed;
-    if (recording_) {
+    if (durable) {
       fires_.push_back(FireDecision{.scheduled = first, .state = FireState::missed, .runs = count});
     }
     if (listeners_.wants(EventType::job_missed)) {
@@ -1588,16 +1573,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (now < retry_at_[index] || (DurableJobStore<Store> && batching_)) {
         return;
       }
-      constexpr bool rounds = requires {
-        store.begin_round();
-        store.end_round();
-        store.abort_round();
-      };
+      constexpr bool rounds = RoundStore<Store>;
       std::size_t batch_mark = batch.size();
       std::size_t events_mark = events.size();
       bool in_round = false;
       try {
-        if constexpr (requires { store.take_abandoned(); }) {
+        if constexpr (AbandonedFireSource<Store>) {
           take_abandoned_locked(index, store, now, batch, events);
         }
         if constexpr (rounds) {
@@ -1693,7 +1674,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   std::vector<std::pair<std::size_t, std::exception_ptr>> flush_outcomes_locked() noexcept {
     std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
     for_each_store([&](std::size_t index, auto& store) {
-      if constexpr (requires { store.flush_outcomes(); }) {
+      if constexpr (DeferredOutcomeStore<std::remove_cvref_t<decltype(store)>>) {
         try {
           store.flush_outcomes();
         } catch (...) {
@@ -1753,10 +1734,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         if (JobRecord* job =
                 fire.last_fire ? find_held_locked(index, fire.job_id) : store.find(fire.job_id)) {
           if (fire.started) {
-            dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt + 1);
+            dispatch_locked(*job, fire.scheduled, 0, batch, fire.attempt + 1);
           } else if (job->running < job->max_instances) {
             // Never started: it runs as its first owner would have run it, once recorded started.
-            dispatch_locked(*job, fire.scheduled, 0, batch, events, fire.attempt, true);
+            dispatch_locked(*job, fire.scheduled, 0, batch, fire.attempt, true);
           } else {
             job->extra().queued_runs.push_back(fire.scheduled);
           }
@@ -1813,19 +1794,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return failure;
   }
 
-  // What became of a due job in decide_locked.
-  enum class Decision : std::uint8_t {
-    advanced,   // its next fire time is set
-    exhausted,  // its trigger has no fire time left: the job goes
-    broken,     // its trigger failed: it is paused (reported)
-  };
-
   // Processes one due job of a store that is not durable: decides its runs and tells the store.
   template <class Store>
   void process_job_locked(JobRecord& job, Store& store, TimePoint now, std::vector<Dispatch>& batch,
                           std::vector<Event>& events) {
-    const Decision decision = decide_locked(job, now, batch, events);
-    if (decision != Decision::exhausted) {
+    const Ending decision = decide_locked(job, now, false, batch, events);
+    if (decision != Ending::exhausted) {
       store.update(job);
       return;
     }
@@ -1842,10 +1816,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   void process_durable_locked(JobRecord& job, Store& store, TimePoint now,
                               std::vector<Dispatch>& batch, std::vector<Event>& events) {
     commit_durable_locked(job, store, now, batch, events,
-                          [&] { return decide_locked(job, now, batch, events); });
+                          [&] { return decide_locked(job, now, true, batch, events); });
   }
 
-  // Decides runs of a durable job with `decide` (returning a Decision), recording the fires it
+  // Decides runs of a durable job with `decide` (returning an Ending), recording the fires it
   // decides, then has the store record them and the job's state in one transaction, as
   // process_durable_locked says. Returns whether the store committed them.
   template <class Store, class Decide>
@@ -1856,10 +1830,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     const std::size_t events_mark = events.size();
     const std::size_t queued_mark = job.extras ? job.extras->queued_runs.size() : 0;
     fires_.clear();
-    recording_ = true;
-    const Decision decision = decide();
-    recording_ = false;
-    if (decision == Decision::broken) {
+    const Ending decision = decide();
+    if (decision == Ending::broken) {
       store.update(job);
       return false;
     }
@@ -1868,7 +1840,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     job.running = static_cast<std::uint16_t>(job.running - dispatched);
     const std::string id = job.id;
     const std::uint8_t store_index = job.store;
-    const bool remove = decision == Decision::exhausted;
+    const bool remove = decision == Ending::exhausted;
     bool committed = false;
     std::exception_ptr failure;
     try {
@@ -1882,7 +1854,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       } else {
         job.running = static_cast<std::uint16_t>(job.running + dispatched);
         const std::size_t queued = job.extras ? job.extras->queued_runs.size() : 0;
-        if constexpr (requires { store.begin_round(); }) {
+        if constexpr (RoundStore<std::remove_cvref_t<decltype(store)>>) {
           if (dispatched > 0 || queued > queued_mark) {
             // Kept, should the round roll back: the record stays (it is not idle).
             round_changes_.push_back(RoundChange{&job, dispatched, queued_mark});
@@ -1928,7 +1900,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   template <class X>
   static std::size_t room_of(X& executor) {
-    if constexpr (requires { executor.available(); }) {
+    if constexpr (RoomReportingExecutor<X>) {
       return executor.available();
     } else {
       return Room::unlimited;
@@ -2035,146 +2007,102 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     run.next = nullptr;
   }
 
-  // Decides the runs of one due job: enumerates its due fire times, reports the ones past the
-  // misfire grace time, coalesces the rest, offers them to max_instances, and schedules the
-  // next fire time (exhausted: the caller removes the job).
-  Decision decide_locked(JobRecord& job, TimePoint now, std::vector<Dispatch>& batch,
-                         std::vector<Event>& events) {
-    std::uint64_t missed = 0;
-    TimePoint first_missed{};
-    std::uint64_t on_time = 0;
-    TimePoint earliest{};
-    TimePoint second{};
-    TimePoint latest{};
-    const auto consider = [&](TimePoint scheduled) {
-      if (late(job, scheduled, now)) {
-        if (missed++ == 0) {
-          first_missed = scheduled;
-        }
-        return;
-      }
-      if (on_time++ == 0) {
-        earliest = scheduled;
-      } else if (on_time == 2) {
-        second = scheduled;
-      }
-      latest = scheduled;
-      if (job.coalesce == Coalesce::all) {
-        offer_run_locked(job, scheduled, 0, batch, events);
-      }
-    };
-
-    std::optional<TimePoint> next;
-    try {
-      consider(job.next_run);
-      TimePoint fire = job.next_fire;
-      for (;;) {
-        next = job.trigger.next_fire_time(fire, fire);
-        if (next && *next <= fire) {
-          throw InvalidTriggerError{fmt::format(
-              "trigger {} returned {} after {}; expected a later time", job.trigger.describe(),
-              detail::format_time(*next), detail::format_time(fire))};
-        }
-        if (!next || *next > now) {
-          break;
-        }
-        fire = *next;
-        consider(fire);
-      }
-    } catch (...) {
-      // A defective trigger: report it and pause the job rather than lose it.
-      if (listeners_.wants(EventType::job_error)) {
-        events.push_back(Event{.type = EventType::job_error,
-                               .time = now,
-                               .job_id = job.id,
-                               .store = store_aliases_[job.store],
-                               .scheduled_run_time = job.next_run,
-                               .exception = std::current_exception()});
-      }
-      job.paused = true;
-      return Decision::broken;
-    }
-
-    if (missed > 0) {
-      report_missed(job, first_missed, missed, now, events);
-    }
-    if (on_time > 0 && job.coalesce != Coalesce::all) {
-      // A durable store records the folded fires, from the first of them, beside the run.
-      if (recording_ && on_time > 1) {
-        fires_.push_back(
-            FireDecision{.scheduled = job.coalesce == Coalesce::earliest ? second : earliest,
-                         .state = FireState::coalesced,
-                         .runs = on_time - 1});
-      }
-      offer_run_locked(job, job.coalesce == Coalesce::earliest ? earliest : latest, on_time - 1,
-                       batch, events);
-    }
-    if (next) {
-      job.next_fire = *next;
-      job.next_run = jittered_locked(job, *next);
-      return Decision::advanced;
-    }
-    if (job.extras && !job.extras->queued_runs.empty() && !recording_) {
-      // A durable job's queued runs are recorded claimed: they run, the store keeping the job
-      // for them (see detail::durable::retires).
-      report_missed(job, job.extras->queued_runs.front(), job.extras->queued_runs.size(), now,
-                    events);
-    }
-    return Decision::exhausted;
+  // Decides the runs of one due job (detail::plan_fires) and carries the plan out; with
+  // `durable`, the fires decided are recorded in fires_ for the store's commit.
+  Ending decide_locked(JobRecord& job, TimePoint now, bool durable, std::vector<Dispatch>& batch,
+                       std::vector<Event>& events) {
+    const detail::FireContext context{
+        .now = now, .durable = durable, .room = room_.left(job.executor)};
+    detail::plan_fires(job, context, random_, plan_);
+    return carry_out_locked(job, now, durable, batch, events);
   }
 
-  // Whether max_instances allows one more run: this scheduler's, and those other schedulers
-  // sharing the job's store have in flight (as the store last read them).
-  static bool below_max_instances(const JobRecord& job) noexcept {
-    return std::uint32_t{job.running} + job.running_elsewhere < job.max_instances;
-  }
-
-  // Submits a run if max_instances allows, else applies the overlap policy.
-  void offer_run_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
+  // Offers one run of `job` for `scheduled` outside its schedule (run_job_now).
+  void offer_run_locked(JobRecord& job, TimePoint scheduled, bool durable,
                         std::vector<Dispatch>& batch, std::vector<Event>& events) {
-    if (below_max_instances(job)) {
-      dispatch_locked(job, scheduled, folded, batch, events);
-      return;
-    }
-    if (job.overlap == Overlap::queue && recording_ && job.running < job.max_instances) {
-      // Only other schedulers' runs are in the way: recorded claimed, the run waits for them in
-      // waiting_, where its store starts it (start_claimed) once fewer are recorded running.
-      dispatch_locked(job, scheduled, folded, batch, events, 1, true);
-      return;
-    }
-    if (job.overlap == Overlap::queue && job.extra().queued_runs.size() < job.max_instances) {
-      job.extras->queued_runs.push_back(scheduled);
-      // A durable store records a queued run as claimed now: this scheduler has taken it.
-      if (recording_) {
-        fires_.push_back(FireDecision{.scheduled = scheduled, .state = FireState::claimed});
+    const detail::FireContext context{
+        .now = scheduled, .durable = durable, .room = room_.left(job.executor)};
+    detail::plan_run_now(job, context, scheduled, plan_);
+    carry_out_locked(job, scheduled, durable, batch, events);
+  }
+
+  // Carries out plan_ for `job`: starts, queues and reports its runs, records their fires for a
+  // durable store, and sets the job's schedule.
+  Ending carry_out_locked(JobRecord& job, TimePoint now, bool durable, std::vector<Dispatch>& batch,
+                          std::vector<Event>& events) {
+    using Kind = detail::FireStep::Kind;
+    for (const detail::FireStep& step : plan_.steps) {
+      switch (step.kind) {
+        case Kind::run:
+          if (durable) {
+            fires_.push_back(
+                FireDecision{.scheduled = step.scheduled,
+                             .state = step.claimed ? FireState::claimed : FireState::submitted});
+          }
+          dispatch_locked(job, step.scheduled, step.count, batch, 1, step.claimed);
+          break;
+        case Kind::queue:
+          job.extra().queued_runs.push_back(step.scheduled);
+          // A durable store records a queued run as claimed now: this scheduler has taken it.
+          if (durable) {
+            fires_.push_back(
+                FireDecision{.scheduled = step.scheduled, .state = FireState::claimed});
+          }
+          break;
+        case Kind::skip:
+          if (durable) {
+            fires_.push_back(
+                FireDecision{.scheduled = step.scheduled, .state = FireState::skipped});
+          }
+          if (listeners_.wants(EventType::job_max_instances)) {
+            events.push_back(Event{.type = EventType::job_max_instances,
+                                   .time = this->now(),
+                                   .job_id = job.id,
+                                   .store = store_aliases_[job.store],
+                                   .scheduled_run_time = step.scheduled});
+          }
+          break;
+        case Kind::missed:
+          report_missed(job, step.scheduled, step.count, now, events, durable);
+          break;
+        case Kind::coalesced:
+          if (durable) {
+            fires_.push_back(FireDecision{
+                .scheduled = step.scheduled, .state = FireState::coalesced, .runs = step.count});
+          }
+          break;
       }
-      return;
     }
-    if (recording_) {
-      fires_.push_back(FireDecision{.scheduled = scheduled, .state = FireState::skipped});
+    switch (plan_.ending) {
+      case Ending::advanced:
+        job.next_fire = plan_.next_fire;
+        job.next_run = plan_.next_run;
+        return Ending::advanced;
+      case Ending::exhausted:
+        return Ending::exhausted;
+      case Ending::broken:
+        break;
     }
-    if (listeners_.wants(EventType::job_max_instances)) {
-      events.push_back(Event{.type = EventType::job_max_instances,
-                             .time = this->now(),
+    // A defective trigger: report it and pause the job rather than lose it.
+    if (listeners_.wants(EventType::job_error)) {
+      events.push_back(Event{.type = EventType::job_error,
+                             .time = now,
                              .job_id = job.id,
                              .store = store_aliases_[job.store],
-                             .scheduled_run_time = scheduled});
+                             .scheduled_run_time = job.next_run,
+                             .exception = plan_.error});
     }
+    job.paused = true;
+    return Ending::broken;
   }
 
-  // Creates a run of `job` for `scheduled` and adds it to `batch`. With `claimed` its fire is
-  // recorded claimed already (a queued run of a durable job); a fire a durable store records now
-  // is recorded claimed when the job's executor has no room (room_), else submitted.
+  // Creates a run of `job` for `scheduled` and adds it to `batch`. A `claimed` run waits, its
+  // fire recorded claimed, until its store records it started (start_claimed); any other takes
+  // room of its executor for this step (room_).
   void dispatch_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
-                       std::vector<Dispatch>& batch, std::vector<Event>&, unsigned attempt = 1,
-                       bool claimed = false) {
+                       std::vector<Dispatch>& batch, unsigned attempt = 1, bool claimed = false) {
     if (!claimed) {
-      const bool room = room_.take(job.executor);
-      claimed = recording_ && !room;
-    }
-    if (recording_) {
-      fires_.push_back(FireDecision{.scheduled = scheduled,
-                                    .state = claimed ? FireState::claimed : FireState::submitted});
+      room_.take(job.executor);
     }
     auto run = std::make_unique<Run>(Run{
         .scheduler = this,
@@ -2332,7 +2260,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                                                                : FireState::dropped;
         bool deferred = false;
         with_store(run->store, [&](auto& store) {
-          if constexpr (requires { store.flush_outcomes(); }) {
+          if constexpr (DeferredOutcomeStore<std::remove_cvref_t<decltype(store)>>) {
             // A job run again when its process dies has its outcome written now, not with the
             // next step's: a run that returned is run again only if its process dies during
             // this write.
@@ -2459,9 +2387,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   Room room_{start_window, round_size};
   // Whether the last step left due jobs of a durable store unclaimed for want of room.
   bool starved_ = false;
-  // The fires decided for the durable job being processed, while recording_ is set.
+  // The fires decided for the durable job being processed (commit_durable_locked).
   std::vector<FireDecision> fires_;
-  bool recording_ = false;
+  // The fire policy's plan for the job being processed, kept for its buffer.
+  detail::FirePlan plan_;
   // A job a round of a durable store changed in memory: undone if the round rolls back.
   struct RoundChange {
     JobRecord* job;

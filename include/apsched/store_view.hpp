@@ -5,7 +5,7 @@
 
 #include <apsched/clock.hpp>
 #include <apsched/job.hpp>
-#include <apsched/job_store.hpp>
+#include <apsched/durable_job_store.hpp>
 
 #include <concepts>
 #include <cstddef>

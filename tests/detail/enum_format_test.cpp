@@ -3,7 +3,7 @@
 #include <apsched/detail/enum_format.hpp>
 #include <apsched/event.hpp>
 #include <apsched/job.hpp>
-#include <apsched/job_store.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/scheduler_state.hpp>
 
 #include "support/catch.hpp"

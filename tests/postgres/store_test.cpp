@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// PostgresJobStore against a real server: jobs round-trip, fires recorded once, rounds of two
-// schedulers claim different jobs, unusable rows set aside, batches, a lost connection, and
-// schedulers on one database running every fire once. Time moves by a manual clock.
+// PostgresJobStore against a real server: the job store conformance suite, jobs round-trip,
+// fires recorded once, rounds of two schedulers claim different jobs, unusable rows set aside, a
+// lost connection, and schedulers on one database running every fire once. Time moves by a
+// manual clock.
 #include <apsched/apsched.hpp>
 #include <apsched/stores/postgres.hpp>
 #include <apsched/testing/manual_clock.hpp>
@@ -9,6 +10,7 @@
 
 #include "support/catch.hpp"
 #include "support/event_log.hpp"
+#include "support/durable_job_store_conformance.hpp"
 #include "support/postgres.hpp"
 
 #include <sys/wait.h>
@@ -24,6 +26,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace postgres_store_test {
@@ -77,7 +80,30 @@ bool commit_one(PostgresJobStore& store, JobRecord& job) {
   return store.commit_due(job, std::span<const FireDecision>{&fire, 1}, false);
 }
 
+// The conformance suite's fixture: stores on a schema of their own on the test server (the
+// fixture's TestSchema reports the test skipped without one), attached to a registry with task
+// "ping".
+struct PostgresStoreFixture {
+  using Store = PostgresJobStore;
+  static constexpr std::string_view name = "PostgresJobStore";
+  static constexpr std::string_view tags = "[postgres]";
+  static constexpr bool shares_storage = true;
+
+  TestSchema schema;
+  std::shared_ptr<apsched::TaskRegistry> tasks = make_tasks();
+
+  [[nodiscard]] Store open() const { return open_store(schema, tasks); }
+  [[nodiscard]] JobRecord record(std::string id, TimePoint first, int value) const {
+    return ping_job(*tasks, std::move(id), first, value);
+  }
+};
+
 }  // namespace
+
+// The JobStore and DurableJobStore requirements, as every store meets them
+// (support/job_store_conformance.hpp).
+[[maybe_unused]] const bool conformance_registered =
+    apsched::test::conformance::register_suite<PostgresStoreFixture>();
 
 TEST_CASE("postgres store: satisfies DurableJobStore", "[postgres]") {
   STATIC_REQUIRE(apsched::DurableJobStore<PostgresJobStore>);
@@ -255,26 +281,6 @@ TEST_CASE("postgres store: a row with an unknown task is set aside, reported onc
   reader.task_registered("gone");
   REQUIRE(reader.find("a") != nullptr);
   CHECK(reader.next_run_time() == t0);
-}
-
-TEST_CASE("postgres store: a batch commits at once or leaves nothing", "[postgres]") {
-  TestSchema schema;
-  const auto tasks = make_tasks();
-  PostgresJobStore store = open_store(schema, tasks);
-  PostgresJobStore other = open_store(schema, tasks);
-  store.begin_batch();
-  for (int i = 0; i < 50; ++i) {
-    REQUIRE(store.insert(ping_job(*tasks, fmt::format("job-{:02}", i), t0 + i * 1s)) != nullptr);
-  }
-  CHECK(store.size() == 50);
-  CHECK(other.size() == 0);  // not committed yet
-  store.commit_batch();
-  CHECK(other.size() == 50);
-  store.begin_batch();
-  CHECK(store.erase("job-00"));
-  store.rollback_batch();
-  CHECK(other.size() == 50);
-  CHECK(store.find("job-00") != nullptr);
 }
 
 TEST_CASE("postgres store: a lost connection fails one call, and the next reconnects",

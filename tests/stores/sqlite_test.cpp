@@ -9,6 +9,7 @@
 
 #include "support/catch.hpp"
 #include "support/event_log.hpp"
+#include "support/durable_job_store_conformance.hpp"
 #include "support/sqlite_jobs.hpp"
 #include "support/temp_dir.hpp"
 
@@ -26,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,7 +77,28 @@ std::string raw_row(const std::filesystem::path& file, const std::string& id) {
   return select.step() ? select.column_text(0) : std::string{};
 }
 
+// The conformance suite's fixture: stores on one file, attached to a registry with task "ping".
+struct SqliteStoreFixture {
+  using Store = SqliteJobStore;
+  static constexpr std::string_view name = "SqliteJobStore";
+  static constexpr std::string_view tags = "[sqlite]";
+  static constexpr bool shares_storage = true;
+
+  TempDir dir;
+  std::shared_ptr<apsched::TaskRegistry> tasks = make_tasks();
+
+  [[nodiscard]] Store open() const { return open_store(dir.file("jobs.db"), tasks); }
+  [[nodiscard]] JobRecord record(std::string id, TimePoint first, int value) const {
+    return make_job(*tasks, std::move(id), first, value);
+  }
+};
+
 }  // namespace
+
+// The JobStore and DurableJobStore requirements, as every store meets them
+// (support/job_store_conformance.hpp).
+[[maybe_unused]] const bool conformance_registered =
+    apsched::test::conformance::register_suite<SqliteStoreFixture>();
 
 TEST_CASE("sqlite store: satisfies DurableJobStore", "[sqlite]") {
   STATIC_REQUIRE(apsched::DurableJobStore<SqliteJobStore>);
@@ -143,61 +166,6 @@ TEST_CASE("sqlite store: jobs survive reopening and are rebuilt equal", "[sqlite
   CHECK(store.find("missing") == nullptr);
 }
 
-TEST_CASE("sqlite store: first_due and next_run_time follow next_run and skip paused jobs",
-          "[sqlite]") {
-  TempDir dir;
-  const auto tasks = make_tasks();
-  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
-  CHECK(store.next_run_time() == std::nullopt);
-  CHECK(store.first_due(t0 + 1h) == nullptr);
-  REQUIRE(store.insert(make_job(*tasks, "late", t0 + 30s)) != nullptr);
-  REQUIRE(store.insert(make_job(*tasks, "early", t0 + 10s)) != nullptr);
-  JobRecord paused = make_job(*tasks, "paused", t0 + 1s);
-  paused.paused = true;
-  REQUIRE(store.insert(std::move(paused)) != nullptr);
-
-  CHECK(store.next_run_time() == t0 + 10s);
-  CHECK(store.first_due(t0 + 9s) == nullptr);
-  JobRecord* due = store.first_due(t0 + 10s);
-  REQUIRE(due != nullptr);
-  CHECK(due->id == "early");
-
-  due->next_run = t0 + 40s;
-  due->next_fire = t0 + 40s;
-  store.update(*due);
-  CHECK(store.next_run_time() == t0 + 30s);
-  REQUIRE(store.first_due(t0 + 35s) != nullptr);
-  CHECK(store.first_due(t0 + 35s)->id == "late");
-
-  JobRecord* resumed = store.find("paused");
-  REQUIRE(resumed != nullptr);
-  resumed->paused = false;
-  store.update(*resumed);
-  CHECK(store.next_run_time() == t0 + 1s);
-  CHECK(store.first_due(t0 + 1s)->id == "paused");
-
-  std::vector<std::string> ids;
-  store.for_each([&ids](const JobRecord& record) { ids.push_back(record.id); });
-  std::sort(ids.begin(), ids.end());
-  CHECK(ids == std::vector<std::string>{"early", "late", "paused"});
-}
-
-TEST_CASE("sqlite store: insert of a stored id returns nullptr and leaves the record unmoved",
-          "[sqlite]") {
-  TempDir dir;
-  const auto tasks = make_tasks();
-  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
-  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
-  JobRecord again = make_job(*tasks, "a", t0 + 1s, 5);
-  CHECK(store.insert(std::move(again)) == nullptr);
-  CHECK(again.id == "a");
-  CHECK(static_cast<bool>(again.body));
-  REQUIRE(again.extras != nullptr);
-  CHECK(again.extras->task->arguments == "[5]");
-  CHECK(store.size() == 1);
-  CHECK(store.find("a")->next_run == t0);
-}
-
 TEST_CASE("sqlite store: insert refuses a closure job", "[sqlite]") {
   TempDir dir;
   const auto tasks = make_tasks();
@@ -211,74 +179,6 @@ TEST_CASE("sqlite store: insert refuses a closure job", "[sqlite]") {
                       contains("SqliteJobStore::insert: job \"bare\" has no task") &&
                           contains("closure job cannot be stored durably"));
   CHECK(store.size() == 0);
-}
-
-TEST_CASE("sqlite store: commit_due records the fires and advances the job", "[sqlite]") {
-  TempDir dir;
-  const auto file = dir.file("jobs.db");
-  const auto tasks = make_tasks();
-  {
-    SqliteJobStore store = open_store(file, tasks);
-    REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
-    JobRecord* job = store.first_due(t0);
-    REQUIRE(job != nullptr);
-    const std::vector<FireDecision> fires{
-        {.scheduled = t0 - 20s, .state = FireState::missed, .runs = 2},
-        {.scheduled = t0, .state = FireState::submitted, .runs = 1}};
-    job->next_fire = t0 + 10s;
-    job->next_run = t0 + 10s;
-    REQUIRE(store.commit_due(*job, fires, false));
-    CHECK(store.first_due(t0 + 9s) == nullptr);
-    CHECK(store.next_run_time() == t0 + 10s);
-    CHECK(store.find("a") == job);
-
-    const std::vector<FireRecord> history = store.fire_history("a");
-    REQUIRE(history.size() == 2);
-    CHECK(history[0].scheduled == t0);
-    CHECK(history[0].state == FireState::submitted);
-    CHECK(history[0].finished_at == std::nullopt);
-    CHECK(history[0].attempt == 1);
-    CHECK(history[1].scheduled == t0 - 20s);
-    CHECK(history[1].state == FireState::missed);
-    CHECK(history[1].runs == 2);
-    CHECK(history[1].finished_at.has_value());
-    CHECK(history[0].owner == history[1].owner);
-    // host:pid:random, naming the process that recorded it
-    CHECK(history[0].owner == store.owner());
-    CHECK(history[0].owner.structured());
-    CHECK(history[0].owner.pid == getpid());
-  }
-  SqliteJobStore reopened = open_store(file, tasks);
-  JobRecord* job = reopened.find("a");
-  REQUIRE(job != nullptr);
-  CHECK(job->next_run == t0 + 10s);
-  CHECK(job->last_outcome == apsched::JobOutcome::missed);
-  CHECK(reopened.fire_history("a").size() == 2);
-  CHECK(reopened.fire_history("a", 1).size() == 1);
-}
-
-TEST_CASE("sqlite store: commit_due with remove deletes the job", "[sqlite]") {
-  TempDir dir;
-  const auto tasks = make_tasks();
-  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
-  REQUIRE(store.insert(make_other_job(*tasks, "once", t0)) != nullptr);
-  JobRecord* job = store.first_due(t0);
-  REQUIRE(job != nullptr);
-  const FireDecision fire{.scheduled = t0, .state = FireState::submitted, .runs = 1};
-  REQUIRE(store.commit_due(*job, std::span<const FireDecision>{&fire, 1}, true));
-  CHECK(store.size() == 0);
-  CHECK(store.find("once") == nullptr);
-  REQUIRE(store.fire_history("once").size() == 1);
-  // The run ends after its job is gone: its end is recorded, the history kept.
-  store.record_outcome("once", nullptr, t0, FireState::succeeded, "");
-  REQUIRE(store.fire_history("once").size() == 1);
-  CHECK(store.fire_history("once")[0].state == FireState::succeeded);
-  // A new job with the id starts a history of its own, so its fires cannot collide.
-  REQUIRE(store.insert(make_other_job(*tasks, "once", t0)) != nullptr);
-  CHECK(store.fire_history("once").empty());
-  JobRecord* again = store.first_due(t0);
-  REQUIRE(again != nullptr);
-  CHECK(store.commit_due(*again, std::span<const FireDecision>{&fire, 1}, true));
 }
 
 TEST_CASE("sqlite store: commit_due is refused when another store changed the job", "[sqlite]") {
@@ -338,51 +238,6 @@ TEST_CASE("sqlite store: commit_due refuses a fire recorded already", "[sqlite]"
   CHECK(store.fire_history("a").size() == 1);
   CHECK(store.next_run_time() == t0);  // rolled back: the job was not advanced
   CHECK(store.find("a")->next_run == t0);
-}
-
-TEST_CASE("sqlite store: record_outcome counters add up across two store objects", "[sqlite]") {
-  TempDir dir;
-  const auto file = dir.file("jobs.db");
-  const auto tasks = make_tasks();
-  SqliteJobStore first = open_store(file, tasks);
-  SqliteJobStore second = open_store(file, tasks);
-  REQUIRE(first.insert(make_job(*tasks, "a", t0)) != nullptr);
-
-  JobRecord* mine = first.first_due(t0);
-  REQUIRE(commit_one(first, *mine));
-  JobRecord* theirs = second.first_due(t0 + 10s);
-  REQUIRE(theirs != nullptr);
-  REQUIRE(commit_one(second, *theirs));
-
-  mine->run_count = 1;
-  mine->last_run = t0 + 1s;
-  first.record_outcome("a", mine, t0, FireState::succeeded, "");
-  theirs->run_count = 1;
-  theirs->failure_count = 1;
-  theirs->last_run = t0 + 11s;
-  second.record_outcome("a", theirs, t0 + 10s, FireState::failed, "boom");
-
-  SqliteJobStore third = open_store(file, tasks);
-  JobRecord* job = third.find("a");
-  REQUIRE(job != nullptr);
-  CHECK(job->run_count == 2);
-  CHECK(job->failure_count == 1);
-  CHECK(job->last_run == t0 + 11s);
-  CHECK(job->last_outcome == apsched::JobOutcome::error);
-  const std::vector<FireRecord> history = third.fire_history("a");
-  REQUIRE(history.size() == 2);
-  CHECK(history[0].state == FireState::failed);
-  CHECK(history[0].error == "boom");
-  CHECK(history[0].finished_at.has_value());
-  CHECK(history[1].state == FireState::succeeded);
-  CHECK(history[1].error.empty());
-
-  // A dropped run is recorded without counting as a run.
-  REQUIRE(commit_one(third, *job));
-  third.record_outcome("a", job, t0 + 20s, FireState::dropped, "");
-  SqliteJobStore fourth = open_store(file, tasks);
-  CHECK(fourth.find("a")->run_count == 2);
-  CHECK(fourth.find("a")->last_outcome == apsched::JobOutcome::dropped);
 }
 
 TEST_CASE("sqlite store: a job naming an unknown task is set aside, reported once and retried",
@@ -513,25 +368,6 @@ TEST_CASE("sqlite store: fire history keeps the newest finished fires per job", 
   CHECK(history.back().scheduled == t0 + 30s);
 }
 
-TEST_CASE("sqlite store: erase and clear delete jobs and their history", "[sqlite]") {
-  TempDir dir;
-  const auto tasks = make_tasks();
-  SqliteJobStore store = open_store(dir.file("jobs.db"), tasks);
-  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
-  REQUIRE(store.insert(make_job(*tasks, "b", t0)) != nullptr);
-  REQUIRE(commit_one(store, *store.find("a")));
-  CHECK(store.erase("a"));
-  CHECK_FALSE(store.erase("a"));
-  CHECK(store.find("a") == nullptr);
-  CHECK(store.fire_history("a").empty());
-  CHECK(store.size() == 1);
-  store.clear();
-  CHECK(store.size() == 0);
-  CHECK(store.next_run_time() == std::nullopt);
-  REQUIRE(store.insert(make_job(*tasks, "a", t0)) != nullptr);
-  CHECK(store.size() == 1);
-}
-
 TEST_CASE("sqlite store: memory stays bounded while running jobs keep their records", "[sqlite]") {
   TempDir dir;
   const auto tasks = make_tasks();
@@ -641,58 +477,6 @@ TEST_CASE("sqlite store: a moved store keeps its jobs", "[sqlite]") {
   SqliteJobStore moved{std::move(store)};
   CHECK(moved.find("a") == job);
   CHECK(moved.poll_interval() == std::chrono::seconds{1});
-}
-
-TEST_CASE("sqlite store: a committed batch writes everything at once", "[sqlite]") {
-  TempDir dir;
-  const auto file = dir.file("jobs.db");
-  const auto tasks = make_tasks();
-  SqliteJobStore store = open_store(file, tasks);
-  SqliteJobStore other = open_store(file, tasks);
-  REQUIRE(store.insert(make_job(*tasks, "old", t0)) != nullptr);
-  store.begin_batch();
-  REQUIRE(store.insert(make_job(*tasks, "a", t0 + 1s)) != nullptr);
-  REQUIRE(store.insert(make_job(*tasks, "b", t0 + 2s)) != nullptr);
-  CHECK(store.insert(make_job(*tasks, "a", t0)) == nullptr);  // a failing write leaves the rest
-  JobRecord* b = store.find("b");
-  b->paused = true;
-  store.update(*b);
-  CHECK(store.erase("old"));
-  CHECK(store.size() == 2);  // the batch sees its own writes
-  store.commit_batch();
-  CHECK(other.size() == 2);
-  CHECK(other.find("old") == nullptr);
-  REQUIRE(other.find("b") != nullptr);
-  CHECK(other.find("b")->paused);
-  CHECK(store.find("b") == b);
-  // Commits work again after the batch.
-  JobRecord* a = store.first_due(t0 + 1s);
-  REQUIRE(a != nullptr);
-  CHECK(commit_one(store, *a));
-}
-
-TEST_CASE("sqlite store: a rolled back batch leaves nothing and forgets its records", "[sqlite]") {
-  TempDir dir;
-  const auto file = dir.file("jobs.db");
-  const auto tasks = make_tasks();
-  SqliteJobStore store = open_store(file, tasks);
-  REQUIRE(store.insert(make_job(*tasks, "kept", t0)) != nullptr);
-  JobRecord* kept = store.find("kept");
-  kept->running = 1;  // a run is outstanding: its record stays, reloaded
-  store.begin_batch();
-  REQUIRE(store.insert(make_job(*tasks, "new", t0 + 1s)) != nullptr);
-  kept->next_run = t0 + 1h;
-  kept->next_fire = t0 + 1h;
-  store.update(*kept);
-  store.rollback_batch();
-  CHECK(store.size() == 1);
-  CHECK(store.find("new") == nullptr);
-  REQUIRE(store.find("kept") == kept);
-  CHECK(kept->next_run == t0);
-  CHECK(kept->running == 1);
-  SqliteJobStore other = open_store(file, tasks);
-  CHECK(other.size() == 1);
-  CHECK(other.next_run_time() == t0);
 }
 
 TEST_CASE("sqlite store: a job added in a batch never starts with fires of an earlier job",

@@ -169,4 +169,7 @@ class JournalStore : public MemoryJobStore {
   std::unordered_map<std::string, std::pair<TimePoint, TimePoint>> handed_out_;
 };
 
+static_assert(DurableJobStore<JournalStore>);
+static_assert(AbandonedFireSource<JournalStore>);
+
 }  // namespace apsched::test

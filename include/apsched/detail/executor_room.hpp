@@ -67,6 +67,9 @@ class ExecutorRoom {
     return true;
   }
 
+  /// The room executor `executor` has left in this step (`unlimited` for no limit).
+  [[nodiscard]] std::size_t left(std::size_t executor) const noexcept { return room_[executor]; }
+
   /// Gives back what `take` took for executor `executor`.
   void give_back(std::size_t executor) noexcept {
     if (room_[executor] != unlimited) {

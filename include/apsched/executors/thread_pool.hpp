@@ -212,5 +212,6 @@ class ThreadPoolExecutor {
 };
 
 static_assert(RestartableExecutor<ThreadPoolExecutor>);
+static_assert(RoomReportingExecutor<ThreadPoolExecutor>);
 
 }  // namespace apsched

@@ -13,8 +13,8 @@
 #include <apsched/detail/postgres/listener.hpp>
 #include <apsched/detail/postgres/migrate.hpp>
 #include <apsched/detail/postgres/schema.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
-#include <apsched/job_store.hpp>
 #include <apsched/json/task_registry.hpp>
 #include <apsched/json/trigger_codec.hpp>
 
@@ -1749,5 +1749,12 @@ class PostgresJobStore {
 };
 
 static_assert(DurableJobStore<PostgresJobStore>);
+static_assert(AbandonedFireSource<PostgresJobStore>);
+static_assert(RoundStore<PostgresJobStore>);
+static_assert(DeferredOutcomeStore<PostgresJobStore>);
+static_assert(WakingStore<PostgresJobStore>);
+static_assert(DatabaseClockStore<PostgresJobStore>);
+static_assert(CachedRecordStore<PostgresJobStore>);
+static_assert(FireHistoryStore<PostgresJobStore>);
 
 }  // namespace apsched

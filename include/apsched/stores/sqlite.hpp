@@ -13,8 +13,8 @@
 #include <apsched/detail/sqlite/set_aside.hpp>
 #include <apsched/detail/sqlite/statement.hpp>
 #include <apsched/detail/sqlite/store_schema.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
-#include <apsched/job_store.hpp>
 #include <apsched/json/task_registry.hpp>
 #include <apsched/json/trigger_codec.hpp>
 
@@ -1485,5 +1485,10 @@ class SqliteJobStore {
 };
 
 static_assert(DurableJobStore<SqliteJobStore>);
+static_assert(AbandonedFireSource<SqliteJobStore>);
+static_assert(RoundStore<SqliteJobStore>);
+static_assert(DeferredOutcomeStore<SqliteJobStore>);
+static_assert(CachedRecordStore<SqliteJobStore>);
+static_assert(FireHistoryStore<SqliteJobStore>);
 
 }  // namespace apsched

@@ -117,5 +117,6 @@ class ManualExecutor {
 };
 
 static_assert(RestartableExecutor<ManualExecutor>);
+static_assert(RoomReportingExecutor<ManualExecutor>);
 
 }  // namespace apsched

@@ -11,7 +11,7 @@
 #include <apsched/detail/json/write.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/job_store.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/json/job_options.hpp>
 #include <apsched/json/task_registry.hpp>
 #include <apsched/json/trigger_codec.hpp>

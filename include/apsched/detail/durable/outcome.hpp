@@ -8,7 +8,7 @@
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
 #include <apsched/error.hpp>
-#include <apsched/job_store.hpp>
+#include <apsched/durable_job_store.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 // number.
 #pragma once
 
-#include <apsched/job_store.hpp>
+#include <apsched/durable_job_store.hpp>
 
 #include <algorithm>
 #include <cstddef>

@@ -10,7 +10,7 @@
 #include <apsched/detail/json/time.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/job_store.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/json/trigger_codec.hpp>
 #include <apsched/store_view.hpp>
 

@@ -5,7 +5,7 @@
 
 #include <apsched/detail/sqlite/database.hpp>
 #include <apsched/detail/sqlite/store_schema.hpp>
-#include <apsched/job_store.hpp>
+#include <apsched/durable_job_store.hpp>
 
 #include <fmt/format.h>
 

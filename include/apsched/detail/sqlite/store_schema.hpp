@@ -10,7 +10,7 @@
 #include <apsched/detail/sqlite/statement.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/job_store.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/json/job_options.hpp>
 #include <apsched/json/task_registry.hpp>
 #include <apsched/json/trigger_codec.hpp>
