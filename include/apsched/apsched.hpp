@@ -1,5 +1,21 @@
 // SPDX-License-Identifier: MIT
-// The umbrella header: every public header of the apsched core.
+// The umbrella header: every public header of the apsched core (CMake target apsched::apsched,
+// needing fmt and threads). The optional parts, each its own CMake target and dependency:
+//
+//   part               headers                                        CMake target
+//   cron triggers      triggers/cron.hpp, triggers/cron_policies.hpp, apsched::cron
+//                      triggers/calendar_interval.hpp,                (date/tz)
+//                      triggers/exclusion.hpp
+//   JSON and tasks     json/task_registry.hpp, json/trigger_codec.hpp, apsched::json
+//                      json/job_options.hpp, json/export.hpp          (nlohmann/json)
+//   SQLite store       stores/sqlite.hpp, stores/sqlite_view.hpp      apsched::sqlite (SQLite3)
+//   PostgreSQL store   stores/postgres.hpp, stores/postgres_view.hpp  apsched::postgres (libpq)
+//   Asio               asio_scheduler.hpp, asio/io_context_executor.hpp, apsched::asio
+//                      asio/coroutine_job.hpp                         (Asio or Boost.Asio)
+//
+// The core's concepts: Clock (clock.hpp), Trigger (trigger.hpp), JobStore (job_store.hpp),
+// DurableJobStore and its optional parts (durable_job_store.hpp), Executor (executor.hpp),
+// StoreView (store_view.hpp); the schedulers over them: scheduler.hpp and its named forms.
 #pragma once
 
 #include <apsched/any_trigger.hpp>

@@ -7,12 +7,14 @@
 #include <apsched/detail/enum_format.hpp>
 #include <apsched/detail/format_time.hpp>
 
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace apsched {
 
@@ -249,6 +251,14 @@ struct JobInfo {
   /// The task and arguments of a task job (added with apsched::task); null for a closure.
   std::shared_ptr<const TaskCall> task;
 };
+
+/// A callable that can be a job with bound arguments `Args`: invocable as `f(context, args...)`
+/// with a `const JobContext&`, or as `f(args...)`. Bound arguments are passed as const lvalues,
+/// since every run receives the same ones.
+template <class F, class... Args>
+concept JobFunction = std::move_constructible<std::decay_t<F>> &&
+    (std::invocable<std::decay_t<F>&, const JobContext&, const std::decay_t<Args>&...> ||
+     std::invocable<std::decay_t<F>&, const std::decay_t<Args>&...>);
 
 }  // namespace apsched
 

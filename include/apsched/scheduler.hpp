@@ -12,6 +12,7 @@
 #include <apsched/detail/job_listing.hpp>
 #include <apsched/detail/listeners.hpp>
 #include <apsched/detail/scheduler/fire_policy.hpp>
+#include <apsched/detail/scheduler/run_set.hpp>
 #include <apsched/detail/thread_tuning.hpp>
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
@@ -64,7 +65,8 @@ struct SchedulerOptions {
   Logger logger;
   /// Seeds the jitter and id generator; 0: a random seed.
   std::uint64_t random_seed = 0;
-  /// Lower the loop thread's timer slack (Linux) so it wakes on time; see detail::ScopedTimerSlack.
+  /// Lower the loop thread's timer slack to 1 ns while it runs (Linux), so that it wakes on
+  /// time rather than up to 50 µs late; restored when the loop ends.
   bool lower_timer_slack = true;
 };
 
@@ -205,12 +207,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     // their completions discard them.
     {
       std::lock_guard lock{mutex_};
-      while (runs_ != nullptr) {
-        Run* run = runs_;
-        runs_ = run->next;
-        run->previous = nullptr;
-        run->next = nullptr;
-      }
+      runs_.release_all();
     }
     anchor_->retire();
   }
@@ -633,9 +630,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         throw SchedulerAlreadyRunningError{"start: the scheduler is already running"};
       }
       state_ = paused ? SchedulerState::paused : SchedulerState::running;
-      if (shared_stop_.stop_requested()) {
-        shared_stop_ = std::stop_source{};
-      }
+      runs_.renew_shared_stop();
       waiting_until_ = M == SchedulerMode::callback ? TimePoint::max() : TimePoint::min();
     }
     start_executors();
@@ -683,9 +678,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       state_ = SchedulerState::stopped;
       wake_requested_ = true;
       if (!wait) {
-        for (Run* run = runs_; run != nullptr; run = run->next) {
-          to_stop.push_back(run->stop);
-        }
+        to_stop = runs_.stop_sources();
       }
     }
     notify();
@@ -792,8 +785,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
  private:
-  // One run of a job, from submission to completion. Owned by its RunTask; linked into runs_
-  // while alive so shutdown can ask it to stop.
+  // One run of a job, from submission to completion. Owned by its RunTask; in runs_ while
+  // alive, so that shutdown and its timeout can ask it to stop.
   struct Run {
     BasicScheduler* scheduler;
     std::string job_id;
@@ -1375,12 +1368,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         next = due;
       }
     });
-    for (const Run* run : timed_) {
-      if (!run->timed_out && (!next || run->deadline < *next)) {
-        next = run->deadline;
-      }
-    }
-    return next;
+    return runs_.next_deadline(next);
   }
 
   // Joins the background loop thread, unless called on it (a job or listener that shuts the
@@ -1498,18 +1486,15 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   void expire_timeouts_locked(TimePoint now, std::vector<Event>& events,
                               std::vector<std::stop_source>& to_stop) {
-    for (Run* run : timed_) {
-      if (!run->timed_out && run->deadline <= now) {
-        run->timed_out = true;
-        to_stop.push_back(run->stop);
-        if (listeners_.wants(EventType::job_timeout)) {
-          events.push_back(Event{.type = EventType::job_timeout,
-                                 .time = now,
-                                 .job_id = run->job_id,
-                                 .store = store_aliases_[run->store],
-                                 .scheduled_run_time = run->scheduled,
-                                 .started_at = run->deadline - *run->timeout});
-        }
+    for (Run* run : runs_.expire(now)) {
+      to_stop.push_back(run->stop);
+      if (listeners_.wants(EventType::job_timeout)) {
+        events.push_back(Event{.type = EventType::job_timeout,
+                               .time = now,
+                               .job_id = run->job_id,
+                               .store = store_aliases_[run->store],
+                               .scheduled_run_time = run->scheduled,
+                               .started_at = run->deadline - *run->timeout});
       }
     }
   }
@@ -1663,7 +1648,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
     round_changes_.clear();
     for (std::size_t i = batch_mark; i < batch.size(); ++i) {
-      unlink_locked(*batch[i].run);
+      runs_.remove(*batch[i].run);
     }
     batch.resize(std::min(batch.size(), batch_mark));
     events.resize(std::min(events.size(), events_mark));
@@ -1868,7 +1853,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       job.extras->queued_runs.resize(queued_mark);
     }
     for (std::size_t i = batch_mark; i < batch.size(); ++i) {
-      unlink_locked(*batch[i].run);
+      runs_.remove(*batch[i].run);
     }
     batch.resize(batch_mark);
     events.resize(events_mark);
@@ -1970,7 +1955,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // was lost): it no longer counts towards its job's max_instances; with `requeue` it goes back
   // to the front of its job's queue. Either way the job's queued runs may go.
   void release_run_locked(Run& run, bool requeue) noexcept {
-    unlink_locked(run);
+    runs_.remove(run);
     JobRecord* job = find_held_locked(run.store, run.job_id);
     if (job == nullptr || job->generation != run.generation) {
       return;
@@ -1995,16 +1980,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       release_run_locked(*dispatch.run, true);
     }
     waiting_.clear();
-  }
-
-  // Removes a run from runs_.
-  void unlink_locked(Run& run) noexcept {
-    (run.previous != nullptr ? run.previous->next : runs_) = run.next;
-    if (run.next != nullptr) {
-      run.next->previous = run.previous;
-    }
-    run.previous = nullptr;
-    run.next = nullptr;
   }
 
   // Decides the runs of one due job (detail::plan_fires) and carries the plan out; with
@@ -2112,7 +2087,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         .timeout = job.extras ? job.extras->timeout : std::nullopt,
         // A run with a timeout can be stopped alone; the others only all at once, at shutdown,
         // so they share one stop source (and its allocation).
-        .stop = job.extras && job.extras->timeout ? std::stop_source{} : shared_stop_,
+        .stop = job.extras && job.extras->timeout ? std::stop_source{} : runs_.shared_stop(),
         .generation = job.generation,
         .attempt = attempt,
         .max_instances = job.max_instances,
@@ -2120,11 +2095,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         .executor = job.executor,
     });
     ++job.running;
-    run->next = runs_;
-    if (runs_ != nullptr) {
-      runs_->previous = run.get();
-    }
-    runs_ = run.get();
+    runs_.add(*run);
     batch.push_back(Dispatch{std::move(run), folded, claimed});
   }
 
@@ -2167,8 +2138,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       bool wake = false;
       {
         std::lock_guard lock{mutex_};
-        run->deadline = started + *run->timeout;
-        timed_.push_back(run.get());
+        runs_.time(*run, started + *run->timeout);
         wake = wants_wake_locked(run->deadline);
       }
       if (wake) {
@@ -2227,11 +2197,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::exception_ptr store_failure;
     {
       std::lock_guard lock{mutex_};
-      unlink_locked(*run);
+      runs_.remove(*run);
       room_.run_ended(run->executor);
-      if (run->timeout) {
-        std::erase(timed_, run.get());
-      }
       JobRecord* job = find_held_locked(run->store, run->job_id);
       if (job != nullptr && job->generation == run->generation) {
         --job->running;
@@ -2367,12 +2334,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // When the outcomes durable stores hold (defer_outcome) are to be written, if any are.
   std::optional<TimePoint> outcomes_due_;
   std::uint32_t generation_ = 0;
-  // The stop source of the runs without a timeout; replaced when a restart follows a stop.
-  std::stop_source shared_stop_;
-  // Every run submitted and not yet completed, newest first.
-  Run* runs_ = nullptr;
-  // Started runs with a timeout.
-  std::vector<Run*> timed_;
+  // Every run submitted and not yet completed, and what stops them.
+  detail::RunSet<Run> runs_;
   // Jobs with queued runs whose instance finished; the loop submits their next runs.
   std::vector<std::string> pending_queues_;
   // Fires durable stores took over from dead schedulers to run again, by store index, not yet

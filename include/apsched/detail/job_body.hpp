@@ -17,18 +17,6 @@
 #include <type_traits>
 #include <utility>
 
-namespace apsched {
-
-/// A callable that can be a job with bound arguments `Args`: invocable as `f(context, args...)`
-/// with a `const JobContext&`, or as `f(args...)`. Bound arguments are passed as const lvalues,
-/// since every run receives the same ones.
-template <class F, class... Args>
-concept JobFunction = std::move_constructible<std::decay_t<F>> &&
-    (std::invocable<std::decay_t<F>&, const JobContext&, const std::decay_t<Args>&...> ||
-     std::invocable<std::decay_t<F>&, const std::decay_t<Args>&...>);
-
-}  // namespace apsched
-
 namespace apsched::detail {
 
 /// What a RunCompletion reports to: the scheduler that started the run, until it is destroyed.

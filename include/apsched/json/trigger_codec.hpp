@@ -145,7 +145,8 @@ concept TriggerDecoder = std::is_invocable_r_v<T, const D&, const nlohmann::json
 /// **Which types encode:** encode(const AnyTrigger&) looks the held type up in a hash map, so
 /// it finds the types registered with add(), the built-in leaf types, and the composite types
 /// registered with add_composite(). builtin() registers what decode builds (AndTrigger and
-/// OrTrigger of 1 to max_children `detail::json::AnyChild`, ExclusionTrigger of AnyTrigger) and
+/// OrTrigger of 1 to max_children children of any registered type, ExclusionTrigger of
+/// AnyTrigger) and
 /// ExclusionTrigger of each built-in leaf type. Any other composite, such as
 /// `AndTrigger<CronTrigger, IntervalTrigger>`, must be registered with add_composite() before an
 /// AnyTrigger holding it can be encoded. The typed overload encode(const T&) needs no

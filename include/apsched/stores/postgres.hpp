@@ -136,7 +136,7 @@ class PostgresJobStore {
 
   /// Connects with `conninfo` (a libpq connection string or URI) and brings the schema up to
   /// date.
-  /// @throws detail::postgres::PgError (a StoreError) if the server cannot be reached, naming
+  /// @throws StoreError if the server cannot be reached, naming
   /// the store, the database, user and server (never the password), "open" and libpq's message:
   /// `PostgresJobStore database "jobs" (user "app", server db:5432): open: connection to server
   /// at "db" (10.0.0.5), port 5432 failed: FATAL: database "jobs" does not exist`

@@ -120,7 +120,7 @@ class SqliteJobStore {
   using Tasks = TaskRegistry;
 
   /// Opens the database `file`, creating it (and its tables) when it does not exist.
-  /// @throws StoreError (detail::sqlite::SqliteError) naming the store, the path, "open",
+  /// @throws StoreError naming the store, the path, "open",
   /// SQLite's message and what the file system tells of the cause when the file cannot be
   /// opened, written or is not an SQLite database:
   /// `SqliteJobStore "/srv/jobs.db": open: file is not a database (SQL: SELECT ...)`,
@@ -455,8 +455,8 @@ class SqliteJobStore {
   /// batch), advances (or with `remove`, deletes) the stored job provided it is still the
   /// version handed out, and records `fires`; a job removed with queued runs, a fire claimed,
   /// or a fire submitted whose Abandoned policy is rerun is kept out of listings (table
-  /// retired_jobs) until no fire of it is in flight, for take_abandoned (see
-  /// detail::durable::retires); when some of them are finished, trims the job's
+  /// retired_jobs) until no fire of it is in flight, for take_abandoned; when some of them are
+  /// finished, trims the job's
   /// fire history to SqliteStoreOptions::history_per_job finished fires.
   /// @returns false, having recorded nothing, when another process changed or processed the job
   /// (the record is reloaded before it is handed out again), or when one of `fires` is recorded

@@ -179,7 +179,9 @@ class FireTally {
 inline void plan_fires(const JobRecord& job, const FireContext& context, SplitMix64& random,
                        FirePlan& plan) {
   plan.steps.clear();
-  plan.error = nullptr;
+  if (plan.error) {
+    plan.error = nullptr;
+  }
   FireTally tally{job, context};
   std::uint64_t missed = 0;
   TimePoint first_missed{};
