@@ -12,7 +12,9 @@
 #include <apsched/detail/job_listing.hpp>
 #include <apsched/detail/listeners.hpp>
 #include <apsched/detail/scheduler/fire_policy.hpp>
+#include <apsched/detail/scheduler/job_settings.hpp>
 #include <apsched/detail/scheduler/run_set.hpp>
+#include <apsched/detail/scheduler/store_set.hpp>
 #include <apsched/detail/thread_tuning.hpp>
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
@@ -143,24 +145,23 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                  SchedulerOptions options)
       : clock_{std::move(clock)},
         lower_timer_slack_{options.lower_timer_slack},
-        store_aliases_{aliases(std::move(options.store_aliases), sizeof...(S), "store")},
-        executor_aliases_{aliases(std::move(options.executor_aliases), sizeof...(E), "executor")},
+        settings_{std::move(options.store_aliases), sizeof...(S),
+                  std::move(options.executor_aliases), sizeof...(E)},
         listeners_{std::move(options.logger)},
         random_{options.random_seed != 0
                     ? options.random_seed
                     : (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}()},
         stores_{std::move(stores)},
         executors_{std::move(executors)} {
-    retry_at_.fill(TimePoint::min());
     if constexpr (any_durable) {
       tasks_ = std::make_shared<TaskRegistry>();
-      for_each_store([&](std::size_t index, auto& store) {
+      stores_.for_each([&](std::size_t index, auto& store) {
         if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
           store.attach(tasks_, static_cast<std::uint8_t>(index));
         }
       });
     }
-    for_each_store([&](std::size_t /*index*/, auto& store) {
+    stores_.for_each([&](std::size_t /*index*/, auto& store) {
       using Store = std::remove_cvref_t<decltype(store)>;
       if constexpr (WakingStore<Store>) {
         store.set_waker([this] { wake_from_store(); });
@@ -187,7 +188,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       std::lock_guard lock{wakeup_mutex_};
       wakeup_handler_ = nullptr;
     }
-    for_each_store([](std::size_t /*index*/, auto& store) {
+    stores_.for_each([](std::size_t /*index*/, auto& store) {
       if constexpr (WakingStore<std::remove_cvref_t<decltype(store)>>) {
         try {
           store.set_waker(nullptr);  // waits for a wake-up in progress, which takes mutex_
@@ -274,7 +275,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     tasks_->add(name, std::move(function));
     {
       std::lock_guard lock{mutex_};
-      for_each_store([&](std::size_t, auto& store) {
+      stores_.for_each([&](std::size_t, auto& store) {
         if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
           store.task_registered(name);
         }
@@ -307,13 +308,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       }
       std::size_t begun = 0;
       try {
-        for_each_durable_store([&](std::size_t, auto& store) {
+        stores_.for_each_durable([&](std::size_t, auto& store) {
           store.begin_batch();
           ++begun;
         });
       } catch (...) {
         std::size_t rolled_back = 0;
-        for_each_durable_store([&](std::size_t, auto& store) {
+        stores_.for_each_durable([&](std::size_t, auto& store) {
           if (rolled_back++ < begun) {
             store.rollback_batch();
           }
@@ -345,7 +346,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (!found) {
       return std::nullopt;
     }
-    return info(*found.job);
+    return settings_.info(*found.job);
   }
 
   /// Snapshots of the jobs of the store with alias `store` (empty: every store), by next run
@@ -353,14 +354,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// @throws InvalidJobOptionError for an unknown store alias.
   [[nodiscard]] std::vector<JobInfo> get_jobs(std::string_view store = {}) const {
     const std::optional<std::size_t> only =
-        store.empty() ? std::nullopt
-                      : std::optional{alias_index(store_aliases_, store, "get_jobs", "store")};
+        store.empty() ? std::nullopt : std::optional{settings_.store_index(store, "get_jobs")};
     std::vector<JobInfo> jobs;
     {
       std::lock_guard lock{mutex_};
-      for_each_store([&](std::size_t index, const auto& each) {
+      stores_.for_each([&](std::size_t index, const auto& each) {
         if (!only || *only == index) {
-          each.for_each([&](const JobRecord& job) { jobs.push_back(info(job)); });
+          each.for_each([&](const JobRecord& job) { jobs.push_back(settings_.info(job)); });
         }
       });
     }
@@ -383,7 +383,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::vector<FireRecord> history;
     {
       std::lock_guard lock{mutex_};
-      for_each_store([&](std::size_t /*index*/, const auto& each) {
+      stores_.for_each([&](std::size_t /*index*/, const auto& each) {
         if constexpr (FireHistoryStore<std::remove_cvref_t<decltype(each)>>) {
           std::vector<FireRecord> part = each.fire_history(id, limit);
           history.insert(history.end(), std::make_move_iterator(part.begin()),
@@ -403,19 +403,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// Applies `changes` to the job with `id` and returns its new snapshot.
   /// @throws JobLookupError for an unknown id; InvalidJobOptionError for an invalid change.
   JobInfo modify_job(std::string_view id, const JobChanges& changes) {
-    if (changes.max_instances) {
-      check_max_instances(*changes.max_instances, "modify_job");
-    }
-    if (changes.misfire_grace_time && *changes.misfire_grace_time) {
-      check_positive(**changes.misfire_grace_time, "modify_job", "misfire_grace_time");
-    }
-    if (changes.timeout && *changes.timeout) {
-      check_positive(**changes.timeout, "modify_job", "timeout");
-    }
-    const std::optional<std::size_t> executor =
-        changes.executor ? std::optional{alias_index(executor_aliases_, *changes.executor,
-                                                     "modify_job", "executor")}
-                         : std::nullopt;
+    const std::optional<std::size_t> executor = settings_.check(changes);
     JobInfo result = change_job(id, "modify_job", [&](JobRecord& job, auto& store) {
       if (changes.name) {
         job.extra().name = *changes.name;
@@ -520,26 +508,25 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       const Located found = find_locked(id);
       if (found) {
         store_index = found.store;
-        with_store(store_index, [&](auto& store) { store.erase(id); });
+        stores_.with(store_index, [&](auto& store) { store.erase(id); });
       } else if (const std::optional<std::size_t> index = erase_unusable_locked(id)) {
         store_index = *index;
       } else {
         throw JobLookupError{fmt::format("remove_job: no job has id \"{}\"", id)};
       }
     }
-    emit_job_event(EventType::job_removed, id, store_aliases_[store_index]);
+    emit_job_event(EventType::job_removed, id, settings_.store_alias(store_index));
   }
 
   /// Removes every job of the store with alias `store` (empty: of every store).
   /// @throws InvalidJobOptionError for an unknown store alias.
   void remove_all_jobs(std::string_view store = {}) {
     const std::optional<std::size_t> only =
-        store.empty()
-            ? std::nullopt
-            : std::optional{alias_index(store_aliases_, store, "remove_all_jobs", "store")};
+        store.empty() ? std::nullopt
+                      : std::optional{settings_.store_index(store, "remove_all_jobs")};
     {
       std::lock_guard lock{mutex_};
-      for_each_store([&](std::size_t index, auto& each) {
+      stores_.for_each([&](std::size_t index, auto& each) {
         if (!only || *only == index) {
           each.clear();
         }
@@ -574,7 +561,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       }
       const TimePoint now = this->now();
       measure_room_locked();
-      with_store(found.store, [&](auto& store) {
+      stores_.with(found.store, [&](auto& store) {
         if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
           // Recorded in the fire history like any run, keyed by now as its scheduled time.
           commit_durable_locked(*found.job, store, now, batch, events, [&] {
@@ -602,11 +589,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   [[nodiscard]] std::string format_jobs() const {
     const std::vector<JobInfo> jobs = get_jobs();
     std::string text;
-    for_each_store([&](std::size_t index, const auto&) {
-      text += fmt::format("Store \"{}\":\n", store_aliases_[index]);
+    stores_.for_each([&](std::size_t index, const auto&) {
+      text += fmt::format("Store \"{}\":\n", settings_.store_alias(index));
       bool any = false;
       for (const JobInfo& job : jobs) {
-        if (job.store != store_aliases_[index]) {
+        if (job.store != settings_.store_alias(index)) {
           continue;
         }
         any = true;
@@ -864,126 +851,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   static constexpr Duration start_window =
       follows_real_time<C> ? Duration{std::chrono::milliseconds{100}} : Duration::zero();
 
-  static std::vector<std::string> aliases(std::vector<std::string> given, std::size_t count,
-                                          std::string_view kind) {
-    given.resize(std::max(given.size(), count));
-    for (std::size_t i = 0; i < count; ++i) {
-      if (given[i].empty()) {
-        given[i] = i == 0 ? std::string{"default"} : fmt::format("{}{}", kind, i);
-      }
-    }
-    given.resize(count);
-    return given;
-  }
-
-  static std::size_t alias_index(const std::vector<std::string>& aliases, std::string_view alias,
-                                 std::string_view call, std::string_view kind) {
-    if (alias.empty()) {
-      return 0;
-    }
-    const auto found = std::find(aliases.begin(), aliases.end(), alias);
-    if (found == aliases.end()) {
-      throw InvalidJobOptionError{fmt::format("{}: no {} has alias \"{}\"; expected one of \"{}\"",
-                                              call, kind, alias, fmt::join(aliases, "\", \""))};
-    }
-    return static_cast<std::size_t>(found - aliases.begin());
-  }
-
-  static void check_max_instances(unsigned value, std::string_view call) {
-    if (value == 0 || value > std::numeric_limits<std::uint16_t>::max()) {
-      throw InvalidJobOptionError{
-          fmt::format("{}: max_instances {} is out of range; expected 1 to 65535", call, value)};
-    }
-  }
-
-  static void check_positive(Duration value, std::string_view call, std::string_view option) {
-    if (value <= Duration::zero()) {
-      throw InvalidJobOptionError{
-          fmt::format("{}: {} {} is not positive; expected a duration > 0, or none for no limit",
-                      call, option, detail::format_duration(value))};
-    }
-  }
-
-  // Validates `options` and copies them into `record`.
-  void configure(JobRecord& record, const JobOptions& options, std::string_view call) const {
-    check_max_instances(options.max_instances, call);
-    if (options.misfire_grace_time) {
-      check_positive(*options.misfire_grace_time, call, "misfire_grace_time");
-    }
-    if (options.timeout) {
-      check_positive(*options.timeout, call, "timeout");
-    }
-    record.store =
-        static_cast<std::uint8_t>(alias_index(store_aliases_, options.store, call, "store"));
-    record.executor = static_cast<std::uint8_t>(
-        alias_index(executor_aliases_, options.executor, call, "executor"));
-    record.max_instances = static_cast<std::uint16_t>(options.max_instances);
-    record.coalesce = options.coalesce;
-    record.overlap = options.overlap;
-    record.abandoned = options.abandoned;
-    record.paused = options.paused;
-    if (!options.name.empty()) {
-      record.extra().name = options.name;
-    }
-    if (options.misfire_grace_time) {
-      record.extra().misfire_grace_time = options.misfire_grace_time;
-    }
-    if (options.timeout) {
-      record.extra().timeout = options.timeout;
-    }
-  }
-
   // `fire` delayed by a uniformly random part of the trigger's jitter (detail::jittered).
   TimePoint jittered_locked(const JobRecord& job, TimePoint fire) {
     return detail::jittered(job.trigger, fire, random_);
-  }
-
-  // A random 15-character id (short enough for std::string's inline buffer); add_job retries
-  // on the rare collision.
-  std::string random_id_locked() {
-    static constexpr auto digit_pairs = [] {
-      std::array<std::array<char, 2>, 256> pairs{};
-      for (std::size_t byte = 0; byte < 256; ++byte) {
-        pairs[byte] = {"0123456789abcdef"[byte >> 4], "0123456789abcdef"[byte & 15]};
-      }
-      return pairs;
-    }();
-    const std::uint64_t value = random_();
-    std::array<char, 16> digits{};
-    for (std::size_t i = 0; i < 8; ++i) {
-      const auto& pair = digit_pairs[(value >> (8 * i)) & 0xFFU];
-      digits[2 * i] = pair[0];
-      digits[2 * i + 1] = pair[1];
-    }
-    return std::string{digits.data(), 15};
-  }
-
-  static void refuse_conflict(std::string_view id, ConflictPolicy policy) {
-    if (policy == ConflictPolicy::error) {
-      throw ConflictingIdError{fmt::format(
-          "add_job: a job with id \"{}\" already exists; expected a new id, or on_conflict "
-          "ConflictPolicy::keep or ConflictPolicy::replace",
-          id)};
-    }
-  }
-
-  template <class F>
-  void with_store(std::size_t index, F&& visit) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((I == index ? (void)visit(std::get<I>(stores_)) : void()), ...);
-    }
-    (std::index_sequence_for<S...>{});
-  }
-
-  template <class F>
-  void for_each_store(F&& visit) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) { (visit(I, std::get<I>(stores_)), ...); }
-    (std::index_sequence_for<S...>{});
-  }
-  template <class F>
-  void for_each_store(F&& visit) const {
-    [&]<std::size_t... I>(std::index_sequence<I...>) { (visit(I, std::get<I>(stores_)), ...); }
-    (std::index_sequence_for<S...>{});
   }
 
   template <class F>
@@ -1012,7 +882,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   JobRecord* find_held_locked(std::size_t index, std::string_view id) noexcept {
     JobRecord* job = nullptr;
     try {
-      with_store(index, [&](auto& store) {
+      stores_.with(index, [&](auto& store) {
         if constexpr (CachedRecordStore<std::remove_cvref_t<decltype(store)>>) {
           job = store.find_cached(id);
         } else {
@@ -1027,14 +897,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   // The job with `id` in any store but `skip` (by default, in any store).
   Located find_locked(std::string_view id, std::size_t skip = sizeof...(S)) const {
-    Located found;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (void)((I != skip && (found.job = const_cast<S&>(std::get<I>(stores_)).find(id),
-                            found.store = I, found.job != nullptr)) ||
-             ...);
-    }
-    (std::index_sequence_for<S...>{});
-    return found;
+    const auto [job, index] = stores_.find(id, skip);
+    return job != nullptr ? Located{job, index} : Located{};
   }
 
   // Adds a job (a closure when `task` is null) to the store its options name.
@@ -1042,14 +906,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                          std::shared_ptr<const TaskCall> task) {
     JobRecord record{
         .id = std::move(options.id), .body = std::move(body), .trigger = std::move(trigger)};
-    configure(record, options, "add_job");
+    settings_.configure(record, options, "add_job");
     if (task) {
       record.extra().task = std::move(task);
-    } else if (store_is_durable(record.store)) {
+    } else if (stores_.durable(record.store)) {
       throw InvalidJobOptionError{fmt::format(
           "add_job: store \"{}\" keeps jobs durably and cannot hold a closure; expected a task "
           "registered with register_task and named with apsched::task(\"name\")",
-          store_aliases_[record.store])};
+          settings_.store_alias(record.store))};
     }
     const TimePoint now = this->now();
     const std::optional<TimePoint> first = options.next_run_time
@@ -1075,32 +939,32 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       record.generation = ++generation_;
       for (;;) {
         if (generated) {
-          record.id = random_id_locked();
+          record.id = detail::JobSettings::random_id(random_);
         }
         // Ids are unique across the stores; the job's own store checks while it inserts.
         if (const Located elsewhere = find_locked(record.id, record.store)) {
           if (generated) {
             continue;
           }
-          refuse_conflict(record.id, options.on_conflict);
+          detail::JobSettings::refuse_conflict(record.id, options.on_conflict);
           if (options.on_conflict == ConflictPolicy::keep) {
             id = record.id;
             event.reset();
             break;
           }
-          with_store(elsewhere.store, [&](auto& store) { store.erase(record.id); });
+          stores_.with(elsewhere.store, [&](auto& store) { store.erase(record.id); });
         }
         JobRecord* stored = nullptr;
-        with_store(record.store, [&](auto& store) { stored = store.insert(std::move(record)); });
+        stores_.with(record.store, [&](auto& store) { stored = store.insert(std::move(record)); });
         if (stored == nullptr && !generated) {
-          refuse_conflict(record.id, options.on_conflict);
+          detail::JobSettings::refuse_conflict(record.id, options.on_conflict);
           id = record.id;
           if (options.on_conflict == ConflictPolicy::keep) {
             event.reset();
             break;
           }
           event = EventType::job_modified;
-          with_store(record.store, [&](auto& store) {
+          stores_.with(record.store, [&](auto& store) {
             stored = replace_locked(store, std::move(record), !options.next_run_time);
           });
         }
@@ -1118,7 +982,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       notify();
     }
     if (event) {
-      emit_job_event(*event, id, store_aliases_[store_index]);
+      emit_job_event(*event, id, settings_.store_alias(store_index));
     }
     return id;
   }
@@ -1160,22 +1024,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  template <class F>
-  void for_each_durable_store(F&& visit) {
-    for_each_store([&](std::size_t index, auto& store) {
-      if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-        visit(index, store);
-      }
-    });
-  }
-
   // Commits (or rolls back) the open batch of every durable store; a store that fails to
   // commit makes the others roll back, and its error propagates.
   void end_batch(bool commit) {
     std::exception_ptr failure;
     {
       std::lock_guard lock{mutex_};
-      for_each_durable_store([&](std::size_t, auto& store) {
+      stores_.for_each_durable([&](std::size_t, auto& store) {
         if (commit && !failure) {
           try {
             store.commit_batch();
@@ -1195,37 +1050,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  static constexpr bool store_is_durable(std::size_t index) {
-    constexpr std::array<bool, sizeof...(S)> durable{DurableJobStore<S>...};
-    return durable[index];
-  }
-
-  JobInfo info(const JobRecord& job) const {
-    const JobExtras* extras = job.extras.get();
-    return JobInfo{
-        .id = job.id,
-        .name = extras != nullptr && !extras->name.empty() ? extras->name : job.id,
-        .trigger = job.trigger,
-        .next_run_time = job.paused ? std::nullopt : std::optional{job.next_run},
-        .misfire_grace_time = extras != nullptr ? extras->misfire_grace_time : std::nullopt,
-        .coalesce = job.coalesce,
-        .max_instances = job.max_instances,
-        .overlap = job.overlap,
-        .executor = executor_aliases_[job.executor],
-        .store = store_aliases_[job.store],
-        .timeout = extras != nullptr ? extras->timeout : std::nullopt,
-        .abandoned = job.abandoned,
-        .last_run_time =
-            job.last_run == TimePoint::min() ? std::nullopt : std::optional{job.last_run},
-        .last_outcome = job.last_outcome,
-        .run_count = job.run_count,
-        .failure_count = job.failure_count,
-        .running_instances = job.running,
-        .queued_runs = extras != nullptr ? static_cast<unsigned>(extras->queued_runs.size()) : 0U,
-        .task = extras != nullptr ? extras->task : nullptr,
-    };
-  }
-
   // Finds the job, applies `change(job, store)` under the lock, wakes the loop, emits
   // job_modified and returns the new snapshot.
   template <class F>
@@ -1239,10 +1063,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (!found) {
         throw JobLookupError{fmt::format("{}: no job has id \"{}\"", call, id)};
       }
-      with_store(found.store, [&](auto& store) { change(*found.job, store); });
-      result = info(*found.job);
+      stores_.with(found.store, [&](auto& store) { change(*found.job, store); });
+      result = settings_.info(*found.job);
       wake = !found.job->paused && wants_wake_locked(found.job->next_run);
-      store_alias = store_aliases_[found.store];
+      store_alias = settings_.store_alias(found.store);
     }
     if (wake) {
       notify();
@@ -1279,19 +1103,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   // The offset of the first store that follows a database's clock (zero without one): the
   // database's time minus the clock's.
-  Duration clock_offset() const noexcept {
-    Duration offset = Duration::zero();
-    bool found = false;
-    for_each_store([&](std::size_t /*index*/, const auto& store) {
-      if constexpr (DatabaseClockStore<std::remove_cvref_t<decltype(store)>>) {
-        if (!found) {
-          offset = store.clock_offset();
-          found = true;
-        }
-      }
-    });
-    return offset;
-  }
+  Duration clock_offset() const noexcept { return stores_.clock_offset(); }
 
   // Instant `t` of the scheduler's time on its clock.
   TimePoint to_clock_time(TimePoint t) const noexcept {
@@ -1337,37 +1149,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   std::optional<TimePoint> next_wakeup_locked(TimePoint now) const {
-    std::optional<TimePoint> next = outcomes_due_;
     if (!pending_queues_.empty()) {
       return now;
     }
-    for_each_store([&](std::size_t index, const auto& store) {
-      if (DurableJobStore<std::remove_cvref_t<decltype(store)>> && batching_) {
-        return;  // asked again when the batch ends
-      }
-      std::optional<TimePoint> due;
-      if (now < retry_at_[index]) {
-        due = retry_at_[index];
-      } else {
-        try {
-          // Due jobs left for want of a free worker wait for a run to end (see complete).
-          if (!(store_is_durable(index) && starved_)) {
-            due = store.next_run_time();
-          }
-        } catch (...) {
-          back_off_locked(index, now);  // reported by the step that asks it again
-          due = retry_at_[index];
-        }
-        if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-          // Other schedulers may add jobs to the store: ask it again within its poll interval.
-          const TimePoint poll = now + std::chrono::duration_cast<Duration>(store.poll_interval());
-          due = due ? std::min(*due, poll) : poll;
-        }
-      }
-      if (due && (!next || *due < *next)) {
-        next = due;
-      }
-    });
+    std::optional<TimePoint> next = stores_.next_due(now, batching_, starved_);
+    if (outcomes_due_ && (!next || *outcomes_due_ < *next)) {
+      next = outcomes_due_;
+    }
     return runs_.next_deadline(next);
   }
 
@@ -1492,7 +1280,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         events.push_back(Event{.type = EventType::job_timeout,
                                .time = now,
                                .job_id = run->job_id,
-                               .store = store_aliases_[run->store],
+                               .store = settings_.store_alias(run->store),
                                .scheduled_run_time = run->scheduled,
                                .started_at = run->deadline - *run->timeout});
       }
@@ -1514,7 +1302,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       JobRecord& job = *found.job;
       std::deque<TimePoint>& queue = job.extras->queued_runs;
       // Other schedulers' runs of a durable job are counted when its store starts the run.
-      const bool durable = store_is_durable(found.store);
+      const bool durable = stores_.durable(found.store);
       while (!queue.empty() &&
              (durable ? job.running < job.max_instances : detail::below_max_instances(job))) {
         const TimePoint scheduled = queue.front();
@@ -1544,7 +1332,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       events.push_back(Event{.type = EventType::job_missed,
                              .time = now,
                              .job_id = job.id,
-                             .store = store_aliases_[job.store],
+                             .store = settings_.store_alias(job.store),
                              .scheduled_run_time = first,
                              .runs = count});
     }
@@ -1553,9 +1341,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // Handles due jobs until none is due at `now` or a round is full; returns whether to go on.
   bool collect_due_locked(TimePoint now, std::vector<Dispatch>& batch, std::vector<Event>& events) {
     bool full = false;
-    for_each_store([&](std::size_t index, auto& store) {
+    stores_.for_each([&](std::size_t index, auto& store) {
       using Store = std::remove_cvref_t<decltype(store)>;
-      if (now < retry_at_[index] || (DurableJobStore<Store> && batching_)) {
+      if (stores_.backing_off(index, now) || (DurableJobStore<Store> && batching_)) {
         return;
       }
       constexpr bool rounds = RoundStore<Store>;
@@ -1596,7 +1384,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           in_round = false;
           store.end_round();
         }
-        retry_delay_[index] = Duration::zero();
+        stores_.answered(index);
       } catch (...) {
         if constexpr (rounds) {
           if (in_round) {
@@ -1604,11 +1392,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           }
           undo_round_locked(batch, batch_mark, events, events_mark);
         }
-        back_off_locked(index, now);
+        stores_.back_off(index, now);
         if (listeners_.wants(EventType::store_error)) {
           events.push_back(Event{.type = EventType::store_error,
                                  .time = now,
-                                 .store = store_aliases_[index],
+                                 .store = settings_.store_alias(index),
                                  .exception = std::current_exception()});
         }
       }
@@ -1624,17 +1412,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (listeners_.wants(EventType::store_error)) {
       events.push_back(Event{.type = EventType::store_error,
                              .time = now,
-                             .store = store_aliases_[index],
+                             .store = settings_.store_alias(index),
                              .exception = std::move(error)});
     }
-  }
-
-  // A failed store is asked again after 10 ms, doubling per failure up to 5 s.
-  void back_off_locked(std::size_t index, TimePoint now) const {
-    constexpr Duration first = std::chrono::milliseconds{10};
-    constexpr Duration most = std::chrono::seconds{5};
-    retry_delay_[index] = std::clamp(retry_delay_[index] * 2, first, most);
-    retry_at_[index] = now + retry_delay_[index];
   }
 
   // Undoes in memory what a rolled-back round decided: its runs, queued runs and events.
@@ -1658,7 +1438,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // with their errors, for store_error events outside the lock.
   std::vector<std::pair<std::size_t, std::exception_ptr>> flush_outcomes_locked() noexcept {
     std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
-    for_each_store([&](std::size_t index, auto& store) {
+    stores_.for_each([&](std::size_t index, auto& store) {
       if constexpr (DeferredOutcomeStore<std::remove_cvref_t<decltype(store)>>) {
         try {
           store.flush_outcomes();
@@ -1677,7 +1457,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // does; returns that store's index.
   std::optional<std::size_t> erase_unusable_locked(std::string_view id) {
     std::optional<std::size_t> erased;
-    for_each_store([&](std::size_t index, auto& store) {
+    stores_.for_each([&](std::size_t index, auto& store) {
       if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
         if (!erased && store.erase(id)) {
           erased = index;
@@ -1701,7 +1481,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         events.push_back(Event{.type = EventType::job_abandoned,
                                .time = now,
                                .job_id = fire.job_id,
-                               .store = store_aliases_[index],
+                               .store = settings_.store_alias(index),
                                .scheduled_run_time = fire.scheduled,
                                .runs = fire.rerun ? 1U : 0U,
                                .attempt = fire.attempt});
@@ -1756,7 +1536,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       events.push_back(Event{.type = EventType::store_job_unusable,
                              .time = now,
                              .job_id = std::move(report.job_id),
-                             .store = store_aliases_[index],
+                             .store = settings_.store_alias(index),
                              .exception = std::make_exception_ptr(StoreError{report.message})});
     }
   }
@@ -1767,7 +1547,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                                            const JobRecord* job, TimePoint scheduled,
                                            FireState state, std::string_view error) noexcept {
     std::exception_ptr failure;
-    with_store(index, [&](auto& store) {
+    stores_.with(index, [&](auto& store) {
       if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
         try {
           store.record_outcome(id, job, scheduled, state, error);
@@ -1869,7 +1649,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       events.push_back(Event{.type = EventType::job_removed,
                              .time = now,
                              .job_id = id,
-                             .store = store_aliases_[store_index]});
+                             .store = settings_.store_alias(store_index)});
     }
   }
 
@@ -1907,9 +1687,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (waiting_.empty()) {
       return;
     }
-    for_each_store([&](std::size_t index, auto& store) {
+    stores_.for_each([&](std::size_t index, auto& store) {
       if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-        if (now < retry_at_[index]) {
+        if (stores_.backing_off(index, now)) {
           return;
         }
         std::vector<std::size_t> picked;
@@ -1929,7 +1709,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         try {
           verdicts = store.start_claimed(std::span<const ClaimedFire>{claims});
         } catch (...) {
-          back_off_locked(index, now);
+          stores_.back_off(index, now);
           report_store_error(index, now, std::current_exception(), events);
           return;
         }
@@ -2033,7 +1813,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
             events.push_back(Event{.type = EventType::job_max_instances,
                                    .time = this->now(),
                                    .job_id = job.id,
-                                   .store = store_aliases_[job.store],
+                                   .store = settings_.store_alias(job.store),
                                    .scheduled_run_time = step.scheduled});
           }
           break;
@@ -2063,7 +1843,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       events.push_back(Event{.type = EventType::job_error,
                              .time = now,
                              .job_id = job.id,
-                             .store = store_aliases_[job.store],
+                             .store = settings_.store_alias(job.store),
                              .scheduled_run_time = job.next_run,
                              .exception = plan_.error});
     }
@@ -2111,7 +1891,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         listeners_.emit(Event{.type = EventType::job_submitted,
                               .time = this->now(),
                               .job_id = run.job_id,
-                              .store = store_aliases_[run.store],
+                              .store = settings_.store_alias(run.store),
                               .scheduled_run_time = run.scheduled,
                               .runs = dispatch.folded,
                               .attempt = run.attempt});
@@ -2149,7 +1929,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       listeners_.emit(Event{.type = EventType::job_started,
                             .time = started,
                             .job_id = run->job_id,
-                            .store = store_aliases_[run->store],
+                            .store = settings_.store_alias(run->store),
                             .scheduled_run_time = run->scheduled,
                             .started_at = started,
                             .attempt = run->attempt});
@@ -2221,12 +2001,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         wake_requested_ = true;
         wake = true;
       }
-      if (store_is_durable(run->store)) {
+      if (stores_.durable(run->store)) {
         const FireState state = outcome == JobOutcome::success ? FireState::succeeded
                                 : outcome == JobOutcome::error ? FireState::failed
                                                                : FireState::dropped;
         bool deferred = false;
-        with_store(run->store, [&](auto& store) {
+        stores_.with(run->store, [&](auto& store) {
           if constexpr (DeferredOutcomeStore<std::remove_cvref_t<decltype(store)>>) {
             // A job run again when its process dies has its outcome written now, not with the
             // next step's: a run that returned is run again only if its process dies during
@@ -2272,7 +2052,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       try {
         listeners_.emit(Event{.type = EventType::store_error,
                               .time = this->now(),
-                              .store = store_aliases_[run->store],
+                              .store = settings_.store_alias(run->store),
                               .exception = store_failure});
       } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory building the event
       }
@@ -2285,7 +2065,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         listeners_.emit(Event{.type = type,
                               .time = this->now(),
                               .job_id = run->job_id,
-                              .store = store_aliases_[run->store],
+                              .store = settings_.store_alias(run->store),
                               .scheduled_run_time = run->scheduled,
                               .started_at = started,
                               .exception = error,
@@ -2315,8 +2095,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   std::shared_ptr<detail::CompletionAnchor> anchor_ =
       std::make_shared<detail::CompletionAnchor>(this, &finish_run, &discard_run);
   bool lower_timer_slack_;
-  std::vector<std::string> store_aliases_;
-  std::vector<std::string> executor_aliases_;
+  // The aliases of the stores and executors, and the checks of job options against them.
+  detail::JobSettings settings_;
   detail::ListenerRegistry listeners_;
 
   // Guards every member from here to executors_. Lock order: mutex_, then a store's or the
@@ -2324,7 +2104,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   detail::SplitMix64 random_;
-  std::tuple<S...> stores_;
+  // mutable: const queries (get_job) find records through the stores' find, and the next
+  // wake-up backs a failing store off.
+  mutable detail::StoreSet<S...> stores_;
   SchedulerState state_ = SchedulerState::stopped;
   bool wake_requested_ = false;
   // Whether the loop is to compute its wake-up again (without a step).
@@ -2364,8 +2146,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // A batch is open (see batch()): durable stores are not processed.
   bool batching_ = false;
   // A store that failed is not asked again before its retry time; the delay doubles per failure.
-  mutable std::array<TimePoint, sizeof...(S)> retry_at_{};
-  mutable std::array<Duration, sizeof...(S)> retry_delay_{};
 
   // Guards wakeup_handler_.
   std::mutex wakeup_mutex_;
