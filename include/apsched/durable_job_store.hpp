@@ -304,6 +304,30 @@ concept DurableJobStore = JobStore<S> && S::durable &&
   { store.start_claimed(claims) } -> std::same_as<std::vector<ClaimVerdict>>;
 };
 
+/// The registry of tasks a DurableJobStore's jobs name (`S::Tasks`; TaskRegistry in
+/// json/task_registry.hpp), through which the scheduler registers functions and makes the calls
+/// and bodies of task jobs.
+///
+/// Requirements, for an `R r`, a `const R cr`, a `std::string name`, a `std::string_view call`,
+/// a `TaskCall stored` and a `void (*function)()`:
+/// 1. `R` is default-constructible: the scheduler makes one and hands it to each durable store
+///    (DurableJobStore requirement 7).
+/// 2. `r.add(name, function)` registers `function` (any callable the registry accepts) as the
+///    task `name`.
+/// 3. `cr.prepare(call, stored)` returns the call `stored` of a registered task, its arguments
+///    checked against the task's parameters and made into the job's body (decoded once), as a
+///    value the scheduler takes apart; it throws UnknownTaskError or SerializationError
+///    naming `call`.
+///
+/// Every member is called from any thread, concurrently: a registry is thread-safe.
+template <class R>
+concept DurableTasks = std::default_initializable<R> &&
+    requires(R& tasks, const R& const_tasks, std::string name, std::string_view call,
+             TaskCall stored, void (*function)()) {
+  tasks.add(std::move(name), function);
+  const_tasks.prepare(call, std::move(stored));
+};
+
 /// A DurableJobStore that takes over the fires of schedulers that died or stopped.
 ///
 /// Requirements, for an `S s`:

@@ -139,6 +139,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   static constexpr bool all_durable = (DurableJobStore<S> && ...);
   /// The registry of tasks durable jobs name (void without a durable store).
   using TaskRegistry = typename detail::DurableTasksOf<S...>::Type;
+  static_assert(!any_durable || DurableTasks<TaskRegistry>,
+                "BasicScheduler: the Tasks of its durable stores must model DurableTasks");
 
   /// A stopped scheduler over the given stores, executors and clock.
   BasicScheduler(std::tuple<S...> stores, std::tuple<E...> executors, C clock,
@@ -245,12 +247,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   template <class R, Trigger T, class... Args>
   requires(any_durable&& std::same_as<std::remove_cvref_t<R>, TaskRef>) std::string
       add_job(R&& task, T trigger, JobOptions options = {}, Args&&... args) {
-    const auto arguments =
-        tasks_->encode_arguments("add_job", task.name, std::forward<Args>(args)...);
-    detail::BodyRef body = tasks_->make_body(task.name, arguments, "add_job");
-    auto call = std::make_shared<const TaskCall>(TaskCall{task.name, arguments.dump()});
-    return add_record(std::move(body), AnyTrigger{std::move(trigger)}, std::move(options),
-                      std::move(call));
+    return add_prepared(tasks_->prepare("add_job", task.name, std::forward<Args>(args)...),
+                        AnyTrigger{std::move(trigger)}, std::move(options));
   }
 
   /// Adds a task job from its already-encoded call (`call.arguments` is the text of a JSON
@@ -261,9 +259,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   template <class T = AnyTrigger>
   requires(any_durable&& Trigger<T>) std::string
       add_task_job(TaskCall call, T trigger, JobOptions options = {}) {
-    detail::BodyRef body = tasks_->make_body_from_text(call.name, call.arguments, "add_job");
-    return add_record(std::move(body), AnyTrigger{std::move(trigger)}, std::move(options),
-                      std::make_shared<const TaskCall>(std::move(call)));
+    return add_prepared(tasks_->prepare("add_job", std::move(call)), AnyTrigger{std::move(trigger)},
+                        std::move(options));
   }
 
   /// Registers `function` as the task `name`, which durable jobs name (see TaskRegistry::add for
@@ -899,6 +896,15 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   Located find_locked(std::string_view id, std::size_t skip = sizeof...(S)) const {
     const auto [job, index] = stores_.find(id, skip);
     return job != nullptr ? Located{job, index} : Located{};
+  }
+
+  // Adds the task job `prepared` (its call checked and its body made, TaskRegistry::prepare).
+  template <class Prepared>
+  std::string add_prepared(Prepared prepared, AnyTrigger trigger, JobOptions options) {
+    using Access = detail::PreparedAccess<Prepared>;
+    detail::BodyRef body = Access::take_body(prepared);
+    return add_record(std::move(body), std::move(trigger), std::move(options),
+                      std::make_shared<const TaskCall>(Access::take_call(prepared)));
   }
 
   // Adds a job (a closure when `task` is null) to the store its options name.

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <apsched/clock.hpp>
-#include <apsched/job.hpp>
 #include <apsched/durable_job_store.hpp>
+#include <apsched/job.hpp>
 
 #include <concepts>
 #include <cstddef>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Every public enum has a name: to_string gives it, and fmt prints it (with string specs).
 #include <apsched/detail/enum_format.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/event.hpp>
 #include <apsched/job.hpp>
-#include <apsched/durable_job_store.hpp>
 #include <apsched/scheduler_state.hpp>
 
 #include "support/catch.hpp"

@@ -10,10 +10,14 @@
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "support/catch.hpp"
+#include "support/decode_count.hpp"
 #include "support/event_log.hpp"
 #include "support/journal_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -110,6 +114,24 @@ TEST_CASE("durable: a task job stores its task and JSON arguments and runs them"
   CHECK(f.journal->outcomes[0].state == FireState::succeeded);
   CHECK(f.journal->outcomes[0].scheduled == t0 + 10s);
   CHECK_FALSE(f.journal->outcomes[0].with_record);  // the job was removed before it ran
+}
+
+TEST_CASE("durable: adding a task job decodes its arguments once", "[durable]") {
+  Fixture f;
+  std::vector<int> values;
+  f.scheduler.register_task(
+      "counted", [&values](decode_count::Counted counted) { values.push_back(counted.value); });
+  decode_count::decodes = 0;
+  f.scheduler.add_job(apsched::task("counted"), DateTrigger{t0 + 1s},
+                      {.id = "counted", .store = "durable"}, decode_count::Counted{7});
+  CHECK(decode_count::decodes == 1);
+  f.scheduler.add_task_job(apsched::TaskCall{"counted", "[8]"}, DateTrigger{t0 + 1s},
+                           {.id = "imported", .store = "durable"});
+  CHECK(decode_count::decodes == 2);
+  f.advance(1s);
+  std::sort(values.begin(), values.end());
+  CHECK(values == std::vector{7, 8});
+  CHECK(decode_count::decodes == 2);
 }
 
 TEST_CASE("durable: a task job may live in the memory store too", "[durable]") {

@@ -12,6 +12,7 @@
 #include "support/catch.hpp"
 #include "support/durable_job_store_conformance.hpp"
 #include "support/journal_store.hpp"
+#include "support/task_body.hpp"
 
 #include <chrono>
 #include <memory>
@@ -54,7 +55,7 @@ struct JournalStoreFixture {
     const std::string arguments = fmt::format("[{}]", value);
     JobRecord job{
         .id = std::move(id),
-        .body = tasks->make_body("ping", nlohmann::json::parse(arguments)),
+        .body = apsched::test::task_body(*tasks, "ping", nlohmann::json::parse(arguments)),
         .trigger = apsched::AnyTrigger{apsched::IntervalTrigger{10s, {.start_date = first}}}};
     job.extra().task =
         std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"ping", arguments});

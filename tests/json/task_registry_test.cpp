@@ -3,6 +3,8 @@
 #include <apsched/json/task_registry.hpp>
 
 #include "support/catch.hpp"
+#include "support/decode_count.hpp"
+#include "support/task_body.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -47,6 +49,7 @@ using apsched::SerializationError;
 using apsched::TaskRegistry;
 using apsched::UnknownTaskError;
 using apsched::test::contains;
+using apsched::test::task_body;
 using nlohmann::json;
 
 namespace {
@@ -98,10 +101,10 @@ TEST_CASE("json: task registry encodes arguments and builds bodies of function p
 
   const json arguments = tasks.encode_arguments("add_job", "send-report", "ops@example.com", 3);
   CHECK(arguments == json::array({"ops@example.com", 3}));
-  run(tasks.make_body("send-report", json::parse(arguments.dump())));
-  run(tasks.make_body("with-context", tasks.encode_arguments("add_job", "with-context", 0.5)),
+  run(task_body(tasks, "send-report", json::parse(arguments.dump())));
+  run(task_body(tasks, "with-context", tasks.encode_arguments("add_job", "with-context", 0.5)),
       "nightly");
-  run(tasks.make_body("nothing", json::array()));
+  run(task_body(tasks, "nothing", json::array()));
   CHECK(calls.log == std::vector<std::string>{"send_report ops@example.com 3",
                                               "with_context nightly 0.500000", "no_arguments"});
   CHECK(tasks.encode_arguments("add_job", "nothing") == json::array());
@@ -129,18 +132,18 @@ TEST_CASE(
   tasks.add("mutable", [runs](int) mutable { ++runs; });
   tasks.add("stateless", [] {});
 
-  run(tasks.make_body("lambda", tasks.encode_arguments("add_job", "lambda", "hi", true)));
-  run(tasks.make_body("context-by-value",
-                      tasks.encode_arguments("add_job", "context-by-value", std::vector{1, 2, 3})),
+  run(task_body(tasks, "lambda", tasks.encode_arguments("add_job", "lambda", "hi", true)));
+  run(task_body(tasks, "context-by-value",
+                tasks.encode_arguments("add_job", "context-by-value", std::vector{1, 2, 3})),
       "ctx");
-  run(tasks.make_body("context-by-reference", json::array()), "ref");
-  run(tasks.make_body("function", json::array({7, "-"})));
-  run(tasks.make_body("function", json::array({8, "x"})));
-  const apsched::detail::BodyRef counter = tasks.make_body("functor", json::array({5}));
+  run(task_body(tasks, "context-by-reference", json::array()), "ref");
+  run(task_body(tasks, "function", json::array({7, "-"})));
+  run(task_body(tasks, "function", json::array({8, "x"})));
+  const apsched::detail::BodyRef counter = task_body(tasks, "functor", json::array({5}));
   run(counter);
   run(counter);
-  run(tasks.make_body("mutable", json::array({1})));
-  run(tasks.make_body("stateless", json::array()));
+  run(task_body(tasks, "mutable", json::array({1})));
+  run(task_body(tasks, "stateless", json::array()));
   CHECK(seen == std::vector<std::string>{"hi!", "ctx:3", "ref", "7-", "8x"});
   CHECK(count == 10);
 }
@@ -162,7 +165,7 @@ TEST_CASE("json: task registry decodes user types through their to_json and from
       "add_job", "mail", berlin, std::map<std::string, reports::Address>{{"cc", paris}});
   CHECK(arguments ==
         json::parse(R"([{"city":"Berlin","zip":10115},{"cc":{"city":"Paris","zip":75001}}])"));
-  run(tasks.make_body("mail", arguments));
+  run(task_body(tasks, "mail", arguments));
   CHECK(received == std::vector<reports::Address>{berlin, paris});
 
   REQUIRE_THROWS_AS(tasks.validate_arguments("add_job", "mail",
@@ -184,10 +187,10 @@ TEST_CASE("json: encode_arguments names an unknown task", "[json][task_registry]
   REQUIRE_THROWS_WITH(tasks.encode_arguments("add_job", "send-report", 1),
                       "add_job: no task is registered as \"send-report\"; none are registered");
   REQUIRE_THROWS_AS(tasks.validate_arguments("add_job", "x", json::array()), UnknownTaskError);
-  REQUIRE_THROWS_AS(tasks.make_body("x", json::array()), UnknownTaskError);
-  REQUIRE_THROWS_WITH(tasks.make_body("x", json::array()),
+  REQUIRE_THROWS_AS(task_body(tasks, "x", json::array()), UnknownTaskError);
+  REQUIRE_THROWS_WITH(task_body(tasks, "x", json::array()),
                       "make_body: no task is registered as \"x\"; none are registered");
-  REQUIRE_THROWS_WITH(tasks.make_body("x", json::array(), "load_job"),
+  REQUIRE_THROWS_WITH(task_body(tasks, "x", json::array(), "load_job"),
                       "load_job: no task is registered as \"x\"; none are registered");
 }
 
@@ -195,7 +198,7 @@ TEST_CASE("json: an unknown task's error lists the registered tasks, sorted and 
           "[json][task_registry][error]") {
   TaskRegistry tasks;
   tasks.add("send-report", &send_report);
-  REQUIRE_THROWS_WITH(tasks.make_body("send-reprot", json::array()),
+  REQUIRE_THROWS_WITH(task_body(tasks, "send-reprot", json::array()),
                       "make_body: no task is registered as \"send-reprot\"; the registered task is "
                       "\"send-report\"");
   tasks.add("cleanup", [] {});
@@ -229,7 +232,7 @@ TEST_CASE("json: encode_arguments and validate_arguments check the argument coun
                       "add_job: task \"send-report\" takes 2 arguments, got 3");
   REQUIRE_THROWS_WITH(tasks.validate_arguments("modify_job", "one", json::array()),
                       "modify_job: task \"one\" takes 1 argument, got 0");
-  REQUIRE_THROWS_WITH(tasks.make_body("one", json::array({1, 2})),
+  REQUIRE_THROWS_WITH(task_body(tasks, "one", json::array({1, 2})),
                       "make_body: task \"one\" takes 1 argument, got 2");
   REQUIRE_THROWS_WITH(tasks.validate_arguments("add_job", "one", json{{"a", 1}}),
                       "add_job: task \"one\" arguments are {\"a\":1}; expected a JSON array");
@@ -285,7 +288,7 @@ TEST_CASE("json: arguments must decode exactly as their parameter types",
   // The first bad argument is the one reported.
   fails("send-report", json::array({1, "x"}),
         "add_job: task \"send-report\" parameter 1 expects std::string, got 1");
-  REQUIRE_THROWS_WITH(tasks.make_body("send-report", json::array({"a", "b"})),
+  REQUIRE_THROWS_WITH(task_body(tasks, "send-report", json::array({"a", "b"})),
                       "make_body: task \"send-report\" parameter 2 expects int, got \"b\"");
 }
 
@@ -299,7 +302,7 @@ TEST_CASE("json: add refuses an empty or taken task name", "[json][task_registry
                       "TaskRegistry::add: the name is empty; expected a non-empty task name");
   // The first registration is kept.
   calls.log.clear();
-  run(tasks.make_body("send-report", json::array({"a", 1})));
+  run(task_body(tasks, "send-report", json::array({"a", 1})));
   CHECK(calls.log == std::vector<std::string>{"send_report a 1"});
 }
 
@@ -367,7 +370,7 @@ TEST_CASE("json: tasks may be added while other threads build bodies",
       start.arrive_and_wait();
       for (int k = 0; k < rounds; ++k) {
         bodies[static_cast<std::size_t>(i * rounds + k)] =
-            tasks.make_body("base", tasks.encode_arguments("add_job", "base", 1));
+            task_body(tasks, "base", tasks.encode_arguments("add_job", "base", 1));
       }
     });
   }
@@ -383,6 +386,48 @@ TEST_CASE("json: tasks may be added while other threads build bodies",
   }
   CHECK(total == threads * rounds);
   CHECK(tasks.names().size() == rounds + 1);
+}
+
+TEST_CASE("json: prepare checks a call by decoding its arguments once, for its body",
+          "[json][task_registry]") {
+  TaskRegistry tasks;
+  std::vector<int> seen;
+  tasks.add("count", [&seen](decode_count::Counted counted, int step) {
+    seen.push_back(counted.value + step);
+  });
+
+  decode_count::decodes = 0;
+  apsched::PreparedTask prepared = tasks.prepare("add_job", "count", decode_count::Counted{40}, 2);
+  CHECK(decode_count::decodes == 1);
+  CHECK(prepared.call().name == "count");
+  CHECK(prepared.call().arguments == "[40,2]");
+  apsched::detail::BodyRef body =
+      apsched::detail::PreparedAccess<apsched::PreparedTask>::take_body(prepared);
+  run(body);
+  run(body);
+  CHECK(seen == std::vector{42, 42});
+  CHECK(decode_count::decodes == 1);  // runs use the values decoded once
+
+  // A stored call (an import, a store's row): parsed, then decoded once.
+  decode_count::decodes = 0;
+  const apsched::PreparedTask stored =
+      tasks.prepare("add_job", apsched::TaskCall{"count", "[1, 2]"});
+  CHECK(decode_count::decodes == 1);
+  CHECK(stored.call().arguments == "[1, 2]");  // kept as given
+
+  REQUIRE_THROWS_AS(tasks.prepare("add_job", "count", decode_count::Counted{1}),
+                    SerializationError);
+  REQUIRE_THROWS_WITH(tasks.prepare("add_job", "count", decode_count::Counted{1}),
+                      "add_job: task \"count\" takes 2 arguments, got 1");
+  REQUIRE_THROWS_WITH(tasks.prepare("add_job", "count", decode_count::Counted{1}, "two"),
+                      contains("add_job: task \"count\" parameter 2 expects int, got \"two\""));
+  REQUIRE_THROWS_WITH(tasks.prepare("add_job", apsched::TaskCall{"count", "[1,"}),
+                      contains("add_job: task \"count\" arguments are not JSON"));
+  REQUIRE_THROWS_AS(tasks.prepare("import_jobs", apsched::TaskCall{"other", "[]"}),
+                    UnknownTaskError);
+  REQUIRE_THROWS_WITH(
+      tasks.prepare("import_jobs", apsched::TaskCall{"other", "[]"}),
+      "import_jobs: no task is registered as \"other\"; the registered task is \"count\"");
 }
 
 }  // namespace json_task_registry_test

@@ -7,6 +7,7 @@
 
 #include "support/catch.hpp"
 #include "support/postgres.hpp"
+#include "support/task_body.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -49,7 +50,7 @@ JobRecord ping_job(const apsched::TaskRegistry& tasks, std::string id,
                    apsched::Abandoned abandoned = apsched::Abandoned::drop) {
   JobRecord record{
       .id = std::move(id),
-      .body = tasks.make_body("ping", nlohmann::json::parse("[1]")),
+      .body = apsched::test::task_body(tasks, "ping", nlohmann::json::parse("[1]")),
       .trigger = apsched::AnyTrigger{apsched::IntervalTrigger{10s, {.start_date = t0}}}};
   record.extra().task = std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"ping", "[1]"});
   record.next_fire = t0;

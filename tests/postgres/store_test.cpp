@@ -9,9 +9,10 @@
 #include <apsched/testing/manual_executor.hpp>
 
 #include "support/catch.hpp"
-#include "support/event_log.hpp"
 #include "support/durable_job_store_conformance.hpp"
+#include "support/event_log.hpp"
 #include "support/postgres.hpp"
+#include "support/task_body.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,7 +57,7 @@ JobRecord ping_job(const apsched::TaskRegistry& tasks, std::string id, TimePoint
   const std::string arguments = fmt::format("[{}]", value);
   JobRecord record{
       .id = std::move(id),
-      .body = tasks.make_body("ping", nlohmann::json::parse(arguments)),
+      .body = apsched::test::task_body(tasks, "ping", nlohmann::json::parse(arguments)),
       .trigger = apsched::AnyTrigger{apsched::IntervalTrigger{10s, {.start_date = first}}}};
   record.extra().task =
       std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"ping", arguments});
@@ -281,6 +282,31 @@ TEST_CASE("postgres store: a row with an unknown task is set aside, reported onc
   reader.task_registered("gone");
   REQUIRE(reader.find("a") != nullptr);
   CHECK(reader.next_run_time() == t0);
+}
+
+TEST_CASE("postgres store: a row with unreadable options is set aside, reported naming the store",
+          "[postgres]") {
+  TestSchema schema;
+  auto tasks = make_tasks();
+  PostgresJobStore store = open_store(schema, tasks);
+  REQUIRE(store.insert(ping_job(*tasks, "a", t0)) != nullptr);
+  REQUIRE(store.insert(ping_job(*tasks, "b", t0 + 1s)) != nullptr);
+  schema.connect().query("UPDATE apsched_jobs SET options = $1 WHERE id = $2",
+                         R"({"max_instances":"many"})", "a");
+  PostgresJobStore reader = open_store(schema, tasks);
+  JobRecord* due = reader.first_due(t0 + 5s);
+  REQUIRE(due != nullptr);
+  CHECK(due->id == "b");
+  std::vector<apsched::StoreReport> reports = reader.take_reports();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].job_id == "a");
+  // The decoder's own message names the store too: this one, not the SQLite store.
+  CHECK_THAT(reports[0].message, contains("PostgresJobStore: field \"max_instances\" of the "
+                                          "stored job options object is \"many\"; expected an "
+                                          "integer from 1 to 65535"));
+  CHECK_THAT(reports[0].message, !contains("SqliteJobStore"));
+  CHECK(reader.find("a") == nullptr);
+  CHECK(reader.size() == 2);  // left in the database
 }
 
 TEST_CASE("postgres store: a lost connection fails one call, and the next reconnects",
@@ -560,7 +586,7 @@ TEST_CASE(
     for (const char* id : {"drop", "again"}) {
       JobRecord record{
           .id = id,
-          .body = tasks->make_body("run", nlohmann::json::array()),
+          .body = apsched::test::task_body(*tasks, "run", nlohmann::json::array()),
           .trigger = apsched::AnyTrigger{apsched::IntervalTrigger{10s, {.start_date = t0}}}};
       record.extra().task =
           std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"run", "[]"});

@@ -13,6 +13,7 @@
 
 #include "support/catch.hpp"
 #include "support/postgres.hpp"
+#include "support/task_body.hpp"
 
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -60,7 +61,7 @@ std::shared_ptr<apsched::TaskRegistry> make_tasks() {
 JobRecord ping_job(const apsched::TaskRegistry& tasks, std::string id) {
   JobRecord record{
       .id = std::move(id),
-      .body = tasks.make_body("ping", nlohmann::json::parse("[1]")),
+      .body = apsched::test::task_body(tasks, "ping", nlohmann::json::parse("[1]")),
       .trigger = apsched::AnyTrigger{apsched::IntervalTrigger{10s, {.start_date = t0}}}};
   record.extra().task = std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"ping", "[1]"});
   record.next_fire = t0;

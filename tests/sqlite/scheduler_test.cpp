@@ -8,6 +8,7 @@
 #include "support/catch.hpp"
 #include "support/durable_changes.hpp"
 #include "support/event_log.hpp"
+#include "support/task_body.hpp"
 #include "support/temp_dir.hpp"
 
 #include <algorithm>
@@ -159,7 +160,7 @@ TEST_CASE(
       const bool last = std::string_view{id} == "last";
       apsched::JobRecord record{
           .id = id,
-          .body = tasks->make_body("tick", nlohmann::json::array({id})),
+          .body = apsched::test::task_body(*tasks, "tick", nlohmann::json::array({id})),
           .trigger = last ? apsched::AnyTrigger{apsched::DateTrigger{t0}}
                           : apsched::AnyTrigger{IntervalTrigger{10s, {.start_date = t0}}}};
       record.extra().task = std::make_shared<const apsched::TaskCall>(

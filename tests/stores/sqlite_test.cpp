@@ -8,9 +8,10 @@
 #include <apsched/version.hpp>  // its `version` must not be shadowed by the store
 
 #include "support/catch.hpp"
-#include "support/event_log.hpp"
 #include "support/durable_job_store_conformance.hpp"
+#include "support/event_log.hpp"
 #include "support/sqlite_jobs.hpp"
+#include "support/task_body.hpp"
 #include "support/temp_dir.hpp"
 
 #include <grp.h>
@@ -57,7 +58,7 @@ const TimePoint t0 = TimePoint{std::chrono::sys_days{std::chrono::year{2026} / 1
 // A job running task "other" (no arguments) once at `when`.
 JobRecord make_other_job(const apsched::TaskRegistry& tasks, std::string id, TimePoint when) {
   JobRecord record{.id = std::move(id),
-                   .body = tasks.make_body("other", nlohmann::json::array()),
+                   .body = apsched::test::task_body(tasks, "other", nlohmann::json::array()),
                    .trigger = apsched::AnyTrigger{apsched::DateTrigger{when}}};
   record.extra().task = std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"other", "[]"});
   record.next_fire = when;
@@ -899,7 +900,8 @@ TEST_CASE("sqlite store: the options text add_job stores is their JSON encoding"
   JobRecord decoded = make_job(*tasks, "decoded", t0);
   decoded.coalesce = apsched::Coalesce::all;  // overwritten by the defaults
   decoded.max_instances = 9;
-  apsched::detail::sqlite::decode_record_options(nlohmann::json::object(), decoded);
+  apsched::detail::sqlite::decode_record_options("SqliteJobStore", nlohmann::json::object(),
+                                                 decoded);
   CHECK(decoded.coalesce == plain.coalesce);
   CHECK(decoded.max_instances == plain.max_instances);
   CHECK(decoded.overlap == plain.overlap);
@@ -920,7 +922,8 @@ TEST_CASE("sqlite store: the options text add_job stores is their JSON encoding"
   CHECK(nlohmann::json::parse(text).at("timeout_ns") == 2'500'000'000LL);
   CHECK(nlohmann::json::parse(text).size() == 8);  // every member, none at its default
   JobRecord back = make_job(*tasks, "full", t0);
-  apsched::detail::sqlite::decode_record_options(nlohmann::json::parse(text), back);
+  apsched::detail::sqlite::decode_record_options("SqliteJobStore", nlohmann::json::parse(text),
+                                                 back);
   CHECK(apsched::detail::sqlite::encode_record_options_text(back) == text);
 }
 

@@ -13,7 +13,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -350,16 +349,15 @@ void size_and_for_each_see_every_record() {
 /// Registers `test` as a case for the store of fixture `F`, named "<prefix>: <behaviour> -
 /// <F::name>" and tagged [store][conformance] plus F::tags.
 template <StoreFixture F>
-void add_case(void (*test)(), std::string_view prefix, std::string_view behaviour,
-              std::source_location where = std::source_location::current()) {
+void add_case(void (*test)(), std::string_view prefix, std::string_view behaviour) {
   std::string name{prefix};
   name.append(": ").append(behaviour).append(" - ").append(F::name);
   const std::string tags = std::string{"[store][conformance]"} + std::string{F::tags};
   // What TEST_CASE and TEMPLATE_TEST_CASE expand to, in Catch2 2 and 3 alike; Catch2 copies
   // the name and tags, so they may be built at run time, with each store's own tags.
   (void)Catch::AutoReg(Catch::makeTestInvoker(test),
-                       Catch::SourceLineInfo{where.file_name(), where.line()}, Catch::StringRef{},
-                       Catch::NameAndTags{name, tags});
+                       Catch::SourceLineInfo{__FILE__, static_cast<std::size_t>(__LINE__)},
+                       Catch::StringRef{}, Catch::NameAndTags{name, tags});
 }
 
 /// Registers the JobStore cases (requirements 1-8) for the store of fixture `F`, named "job

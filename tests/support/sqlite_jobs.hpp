@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "support/task_body.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -37,10 +39,11 @@ inline std::shared_ptr<apsched::TaskRegistry> make_tasks(bool with_other = true)
 inline JobRecord make_job(const apsched::TaskRegistry& tasks, std::string id, TimePoint first,
                           int value = 1) {
   const std::string arguments = fmt::format("[{}]", value);
-  JobRecord record{.id = std::move(id),
-                   .body = tasks.make_body("ping", nlohmann::json::parse(arguments)),
-                   .trigger = apsched::AnyTrigger{
-                       apsched::IntervalTrigger{std::chrono::seconds{10}, {.start_date = first}}}};
+  JobRecord record{
+      .id = std::move(id),
+      .body = apsched::test::task_body(tasks, "ping", nlohmann::json::parse(arguments)),
+      .trigger = apsched::AnyTrigger{
+          apsched::IntervalTrigger{std::chrono::seconds{10}, {.start_date = first}}}};
   record.extra().task =
       std::make_shared<const apsched::TaskCall>(apsched::TaskCall{"ping", arguments});
   record.next_fire = first;

@@ -162,6 +162,13 @@ class BodyRef {
   JobBody* body_ = nullptr;
 };
 
+/// How the scheduler takes the task call and the body out of a prepared task job (the value a
+/// task registry's `prepare` returns): `static TaskCall take_call(Prepared&)` and
+/// `static BodyRef take_body(Prepared&)`. Specialised beside each prepared type (the json part's
+/// PreparedTask).
+template <class Prepared>
+struct PreparedAccess;
+
 template <class F, class... Args>
 class JobBodyFor final : public JobBody {
  public:

@@ -7,6 +7,7 @@
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/task_signature.hpp>
 #include <apsched/detail/json/type_name.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
 
@@ -47,6 +48,46 @@ struct TaskRef {
 /// Thread safety: thread-safe.
 [[nodiscard]] inline TaskRef task(std::string name) { return TaskRef{std::move(name)}; }
 
+class TaskRegistry;
+class PreparedTask;
+
+namespace detail {
+template <>
+struct PreparedAccess<PreparedTask>;
+}  // namespace detail
+
+/// A call of a registered task, checked against the task's parameters and ready to run (made by
+/// TaskRegistry::prepare): the call as a durable store keeps it, and the job's runnable body,
+/// for which its arguments were decoded once. What a scheduler adds for a task job.
+///
+/// Thread safety: not thread-safe (a plain value).
+class PreparedTask {
+ public:
+  /// The call: the task's name and its arguments as the text of a JSON array.
+  [[nodiscard]] const TaskCall& call() const noexcept { return call_; }
+
+ private:
+  friend class TaskRegistry;
+  friend struct detail::PreparedAccess<PreparedTask>;
+
+  PreparedTask(TaskCall call, detail::BodyRef body) noexcept
+      : call_{std::move(call)}, body_{std::move(body)} {}
+
+  TaskCall call_;
+  detail::BodyRef body_;
+};
+
+namespace detail {
+
+/// How the scheduler and the stores take the parts of a PreparedTask.
+template <>
+struct PreparedAccess<PreparedTask> {
+  static TaskCall take_call(PreparedTask& prepared) noexcept { return std::move(prepared.call_); }
+  static BodyRef take_body(PreparedTask& prepared) noexcept { return std::move(prepared.body_); }
+};
+
+}  // namespace detail
+
 /// Functions registered under names, with typed parameters whose arguments are stored as a JSON
 /// array: what a durable job store keeps instead of a closure. A task is any callable with one
 /// deducible signature (function pointer, non-generic lambda, std::function, class with a single
@@ -65,8 +106,8 @@ struct TaskRef {
 /// tasks.add("send-report", [](const apsched::JobContext& context, std::string to, int copies) {
 ///   send_report(to, copies, context.stop_token);
 /// });
-/// nlohmann::json args = tasks.encode_arguments("add_job", "send-report", "ops@example.com", 3);
-/// apsched::detail::BodyRef body = tasks.make_body("send-report", args);
+/// apsched::PreparedTask call = tasks.prepare("add_job", "send-report", "ops@example.com", 3);
+/// // call.call().arguments == R"(["ops@example.com",3])"
 /// @endcode
 ///
 /// Thread safety: thread-safe: tasks may be added while other threads encode arguments or build
@@ -134,21 +175,50 @@ class TaskRegistry {
   requires(std::is_constructible_v<nlohmann::json, Args&&>&&...) [[nodiscard]] nlohmann::json
       encode_arguments(std::string_view call, std::string_view task, Args&&... args) const {
     const std::shared_ptr<const Task> entry = find(call, task);
-    nlohmann::json arguments = nlohmann::json::array();
-    std::size_t index = 0;
-    [[maybe_unused]] const auto append = [&](auto&& argument) {
-      ++index;
-      try {
-        arguments.push_back(nlohmann::json(std::forward<decltype(argument)>(argument)));
-      } catch (const nlohmann::json::exception& error) {
-        throw SerializationError{fmt::format("{}: task \"{}\" argument {} cannot be encoded: {}",
-                                             call, task, index, error.what())};
-      }
-    };
-    (append(std::forward<Args>(args)), ...);
+    nlohmann::json arguments = encode(call, task, std::forward<Args>(args)...);
     check(*entry, call, task, arguments);
     entry->validate(arguments, call, task);
     return arguments;
+  }
+
+  /// The call of task `task` with `args`, ready to run: the arguments encoded as a JSON array,
+  /// checked against the task's parameters by decoding them once, for the body. `call` names
+  /// the caller in errors ("add_job").
+  /// @throws UnknownTaskError or SerializationError as encode_arguments
+  template <class... Args>
+  requires(std::is_constructible_v<nlohmann::json, Args&&>&&...) [[nodiscard]] PreparedTask
+      prepare(std::string_view call, std::string_view task, Args&&... args) const {
+    const std::shared_ptr<const Task> entry = find(call, task);
+    const nlohmann::json arguments = encode(call, task, std::forward<Args>(args)...);
+    check(*entry, call, task, arguments);
+    detail::BodyRef body = entry->make_body(arguments, call, task);
+    return PreparedTask{TaskCall{std::string{task}, arguments.dump()}, std::move(body)};
+  }
+
+  /// The stored call `stored` (its arguments the text of a JSON array, as TaskCall holds them),
+  /// ready to run: parsed, and decoded once for the body. How an exported job is imported.
+  /// @throws UnknownTaskError; SerializationError if the text is not JSON
+  ///         (`add_job: task "send-report" arguments are not JSON: ...`) or as validate_arguments
+  [[nodiscard]] PreparedTask prepare(std::string_view call, TaskCall stored) const {
+    nlohmann::json parsed;
+    try {
+      parsed = nlohmann::json::parse(stored.arguments);
+    } catch (const nlohmann::json::exception& error) {
+      throw SerializationError{fmt::format("{}: task \"{}\" arguments are not JSON: {}", call,
+                                           stored.name, error.what())};
+    }
+    return prepare(call, std::move(stored), parsed);
+  }
+
+  /// As prepare(call, stored), with `arguments` the parse of `stored.arguments` that the caller
+  /// made already (a store reading its rows reports text that is not JSON itself).
+  /// @throws UnknownTaskError or SerializationError as validate_arguments
+  [[nodiscard]] PreparedTask prepare(std::string_view call, TaskCall stored,
+                                     const nlohmann::json& arguments) const {
+    const std::shared_ptr<const Task> entry = find(call, stored.name);
+    check(*entry, call, stored.name, arguments);
+    detail::BodyRef body = entry->make_body(arguments, call, stored.name);
+    return PreparedTask{std::move(stored), std::move(body)};
   }
 
   /// Checks that `arguments` (already-encoded arguments, as encode_arguments returns) is an
@@ -162,34 +232,26 @@ class TaskRegistry {
     entry->validate(arguments, call, task);
   }
 
-  /// A job body that runs task `task` with `arguments` decoded once, now; every run of the body
-  /// passes the same decoded values (and its JobContext if the task takes one). The body holds a
-  /// copy of the task's function, so it keeps working whatever happens to the registry.
-  /// @throws UnknownTaskError or SerializationError as validate_arguments, naming `call`.
-  [[nodiscard]] detail::BodyRef make_body(std::string_view task, const nlohmann::json& arguments,
-                                          std::string_view call = "make_body") const {
-    const std::shared_ptr<const Task> entry = find(call, task);
-    check(*entry, call, task, arguments);
-    return entry->make_body(arguments, call, task);
-  }
-
-  /// As make_body, with the arguments as the text of a JSON array (TaskCall::arguments).
-  /// @throws UnknownTaskError; SerializationError if the text is not JSON
-  ///         (`add_job: task "send-report" arguments are not JSON: ...`) or as make_body.
-  [[nodiscard]] detail::BodyRef make_body_from_text(std::string_view task,
-                                                    std::string_view arguments,
-                                                    std::string_view call = "make_body") const {
-    nlohmann::json parsed;
-    try {
-      parsed = nlohmann::json::parse(arguments);
-    } catch (const nlohmann::json::exception& error) {
-      throw SerializationError{
-          fmt::format("{}: task \"{}\" arguments are not JSON: {}", call, task, error.what())};
-    }
-    return make_body(task, parsed, call);
-  }
-
  private:
+  template <class... Args>
+  static nlohmann::json encode(std::string_view call, std::string_view task, Args&&... args) {
+    nlohmann::json arguments = nlohmann::json::array();
+    std::size_t index = 0;
+    [[maybe_unused]] const auto append = [&](auto&& argument) {
+      ++index;
+      try {
+        arguments.push_back(nlohmann::json(std::forward<decltype(argument)>(argument)));
+      } catch (const nlohmann::json::exception& error) {
+        throw SerializationError{fmt::format("{}: task \"{}\" argument {} cannot be encoded: {}",
+                                             call, task, index, error.what())};
+      }
+    };
+    (append(std::forward<Args>(args)), ...);
+    return arguments;
+  }
+
+  // A registered task: its parameter count, a check of arguments against its parameters, and
+  // what makes a body of it (each decodes the arguments).
   struct Task {
     std::size_t arity;
     std::function<void(const nlohmann::json&, std::string_view, std::string_view)> validate;
@@ -258,5 +320,7 @@ class TaskRegistry {
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<const Task>, std::less<>> tasks_;
 };
+
+static_assert(DurableTasks<TaskRegistry>);
 
 }  // namespace apsched

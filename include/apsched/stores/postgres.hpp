@@ -4,6 +4,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/host.hpp>
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/outcome.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
@@ -19,15 +20,10 @@
 #include <apsched/json/trigger_codec.hpp>
 
 #include <fmt/format.h>
-#include <signal.h>
-#include <sys/types.h>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -38,7 +34,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -1022,7 +1017,7 @@ class PostgresJobStore {
         : db{std::move(connection)},
           options{std::move(store_options)},
           codecs{options.codecs != nullptr ? options.codecs : &TriggerCodecs::builtin()},
-          owner{random_token()},
+          owner{detail::durable::owner_token()},
           cache{options.cache_size} {}
 
     detail::postgres::Connection db;
@@ -1062,7 +1057,7 @@ class PostgresJobStore {
     // looked for.
     bool orphans_checked = false;
     // The process that opened the store, which alone releases its lease.
-    std::int64_t owner_pid = static_cast<std::int64_t>(::getpid());
+    std::int64_t owner_pid = detail::durable::process_id();
     // When a lost connection may be tried again, and the next back-off.
     std::chrono::steady_clock::time_point retry_at{};
     std::chrono::milliseconds backoff{100};
@@ -1088,15 +1083,6 @@ class PostgresJobStore {
     // Last: destroyed first, joining its thread before what it uses goes.
     std::unique_ptr<detail::postgres::Listener> listener;
   };
-
-  static std::string random_token() {
-    std::random_device random;
-    std::array<char, 256> host{};
-    if (::gethostname(host.data(), host.size() - 1) != 0) {
-      host[0] = 0;
-    }
-    return fmt::format("{}:{}:{:08x}{:08x}", host.data(), ::getpid(), random(), random());
-  }
 
   [[nodiscard]] State& state() const noexcept { return *state_; }
 
@@ -1346,22 +1332,6 @@ class PostgresJobStore {
     }
   }
 
-  static std::string host_name() {
-    std::array<char, 256> host{};
-    if (::gethostname(host.data(), host.size() - 1) != 0) {
-      return {};
-    }
-    return std::string{host.data()};
-  }
-
-  // Whether process `pid` of this host is certainly gone.
-  static bool process_gone(std::int64_t pid) noexcept {
-    if (pid <= 0 || !std::in_range<::pid_t>(pid)) {
-      return false;
-    }
-    return ::kill(static_cast<::pid_t>(pid), 0) != 0 && errno == ESRCH;
-  }
-
   // Writes this store's lease, until now + lease_duration by the database clock, with its
   // history_per_job (which no trim goes below), and measures the clock offset when the
   // scheduler gave its clock.
@@ -1377,7 +1347,8 @@ class PostgresJobStore {
                                     "lease_until = excluded.lease_until, history_per_job = "
                                     "excluded.history_per_job RETURNING lease_until - $4",
                                     db_now),
-                        s.owner, host_name(), s.owner_pid, lease, history_per_job());
+                        s.owner, detail::durable::host_name(), s.owner_pid, lease,
+                        history_per_job());
     });
     if (s.clock) {
       const TimePoint received = s.clock();
@@ -1401,7 +1372,7 @@ class PostgresJobStore {
 
   std::vector<Lapsed> lapsed_owners() {
     State& s = state();
-    const std::string host = host_name();
+    const std::string host = detail::durable::host_name();
     std::vector<Lapsed> dead;
     const auto rows = run([&] {
       return s.db.query(fmt::format("SELECT owner, host, pid, lease_until, lease_until < {} "
@@ -1410,7 +1381,8 @@ class PostgresJobStore {
                         s.owner);
     });
     for (int i = 0; i < rows.rows(); ++i) {
-      const bool gone = !host.empty() && rows.text(i, 1) == host && process_gone(rows.int64(i, 2));
+      const bool gone = !host.empty() && rows.text(i, 1) == host &&
+                        detail::durable::process_gone(rows.int64(i, 2));
       if (rows.text(i, 4) == "t" || gone) {
         dead.push_back(Lapsed{std::string{rows.text(i, 0)}, rows.int64(i, 3), false});
       }
@@ -1508,7 +1480,7 @@ class PostgresJobStore {
 
   // Gives up this store's lease: see ~PostgresJobStore.
   void release_lease() noexcept {
-    if (!state_ || state_->owner_pid != static_cast<std::int64_t>(::getpid())) {
+    if (!state_ || state_->owner_pid != detail::durable::process_id()) {
       return;  // moved from, or inherited through fork(): the lease is the parent's
     }
     State& s = *state_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/host.hpp>
 #include <apsched/detail/durable/outcome.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
 #include <apsched/detail/json/write.hpp>
@@ -22,7 +23,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
@@ -32,21 +32,11 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#if defined(__unix__) || defined(__APPLE__)
-#include <unistd.h>
-#include <cerrno>
-#include <csignal>
-#define APSCHED_SQLITE_POSIX 1
-#else
-#define APSCHED_SQLITE_POSIX 0
-#endif
 
 namespace apsched {
 
@@ -917,7 +907,7 @@ class SqliteJobStore {
         : db{std::move(database)},
           options{std::move(store_options)},
           codecs{options.codecs != nullptr ? options.codecs : &TriggerCodecs::builtin()},
-          owner{random_token()},
+          owner{detail::durable::owner_token()},
           cache{options.cache_size} {}
 
     detail::sqlite::Database db;
@@ -939,7 +929,7 @@ class SqliteJobStore {
     // Whether take_abandoned looked for fires of owners without a lease row.
     bool orphans_checked = false;
     // The process that opened the store, which alone releases its lease.
-    std::int64_t owner_pid = process_id();
+    std::int64_t owner_pid = detail::durable::process_id();
     std::shared_ptr<const TaskRegistry> tasks;
     std::uint8_t index = 0;
     // Numbers the records loaded from the database, for their generation.
@@ -964,43 +954,6 @@ class SqliteJobStore {
     return result;
   }
 
-  static std::string random_token() {
-    std::random_device random;
-    return fmt::format("{}:{}:{:08x}{:08x}", host_name(), process_id(), random(), random());
-  }
-
-  // The name of this host, or "" when it cannot be read.
-  static std::string host_name() {
-#if APSCHED_SQLITE_POSIX
-    std::array<char, 256> name{};
-    if (::gethostname(name.data(), name.size() - 1) == 0) {
-      return std::string{name.data()};
-    }
-#endif
-    return {};
-  }
-
-  static std::int64_t process_id() noexcept {
-#if APSCHED_SQLITE_POSIX
-    return static_cast<std::int64_t>(::getpid());
-#else
-    return 0;
-#endif
-  }
-
-  // Whether process `pid` of this host is certainly gone.
-  static bool process_gone(std::int64_t pid) noexcept {
-#if APSCHED_SQLITE_POSIX
-    if (pid <= 0 || !std::in_range<::pid_t>(pid)) {
-      return false;
-    }
-    return ::kill(static_cast<::pid_t>(pid), 0) != 0 && errno == ESRCH;
-#else
-    (void)pid;
-    return false;
-#endif
-  }
-
   // Writes this store's lease (again, should another store have taken it over for dead) when a
   // third of it has passed since the last write.
   void renew_lease(std::int64_t now) {
@@ -1014,7 +967,7 @@ class SqliteJobStore {
         "INSERT INTO owners (owner, host, pid, started_at, lease_until, history_per_job) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
         "ON CONFLICT (owner) DO UPDATE SET lease_until = excluded.lease_until");
-    upsert->bind_all(s.owner, host_name(), process_id(), now,
+    upsert->bind_all(s.owner, detail::durable::host_name(), detail::durable::process_id(), now,
                      now > std::numeric_limits<std::int64_t>::max() - lease
                          ? std::numeric_limits<std::int64_t>::max()
                          : now + lease,
@@ -1032,7 +985,7 @@ class SqliteJobStore {
   std::vector<std::pair<std::string, std::int64_t>> lapsed_owners(std::int64_t now) {
     State& s = state();
     std::vector<std::pair<std::string, std::int64_t>> dead;
-    const std::string host = host_name();
+    const std::string host = detail::durable::host_name();
     bool listed = false;
     auto select = s.db.prepare_cached("SELECT owner, host, pid, lease_until FROM owners");
     while (select->step()) {
@@ -1042,7 +995,7 @@ class SqliteJobStore {
       }
       const std::int64_t lease_until = select->column_int64(3);
       const bool gone = !host.empty() && select->column_text_view(1) == host &&
-                        process_gone(select->column_int64(2));
+                        detail::durable::process_gone(select->column_int64(2));
       if (lease_until < now || gone) {
         dead.emplace_back(select->column_text(0), lease_until);
       }
@@ -1156,7 +1109,7 @@ class SqliteJobStore {
 
   // Gives up this store's lease: see ~SqliteJobStore.
   void release_lease() noexcept {
-    if (!state_ || state_->owner_pid != process_id()) {
+    if (!state_ || state_->owner_pid != detail::durable::process_id()) {
       return;  // moved from, or inherited through fork(): the lease is the parent's
     }
     State& s = *state_;

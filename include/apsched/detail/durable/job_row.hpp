@@ -9,9 +9,9 @@
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/time.hpp>
 #include <apsched/detail/json/write.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/durable_job_store.hpp>
 #include <apsched/json/job_options.hpp>
 #include <apsched/json/task_registry.hpp>
 #include <apsched/json/trigger_codec.hpp>
@@ -267,10 +267,13 @@ struct StoredDefinition {
                           .next_run = to_stored_time(call, record.next_run)};
 }
 
-/// Sets the settings of `record` that encode_record_options writes from `value`.
-/// @throws SerializationError for a value that is not such an object, naming the member
-inline void decode_record_options(const nlohmann::json& value, JobRecord& record) {
-  json::ObjectReader reader{value, "SqliteJobStore", "stored job options object", ""};
+/// Sets the settings of `record` that encode_record_options writes from `value`; messages start
+/// with `call` (the store).
+/// @throws SerializationError for a value that is not such an object, naming the member, its
+/// value and what was expected
+inline void decode_record_options(std::string_view call, const nlohmann::json& value,
+                                  JobRecord& record) {
+  json::ObjectReader reader{value, call, "stored job options object", ""};
   JobExtras& extras = record.extra();
   extras.name = reader.optional_string("name").value_or(std::string{});
   extras.misfire_grace_time = reader.optional_duration("misfire_grace_time_ns", Duration::min());
@@ -307,11 +310,14 @@ inline void decode_record_options(const nlohmann::json& value, JobRecord& record
         fmt::format("{}: no task is registered as \"{}\"; none are registered", call, row.task)};
   }
   const nlohmann::json arguments = parse("arguments", row.arguments);
+  // The arguments decoded once, for the body.
+  PreparedTask prepared = tasks->prepare(call, TaskCall{row.task, row.arguments}, arguments);
+  using Access = PreparedAccess<PreparedTask>;
   JobRecord record{.id = row.id,
-                   .body = tasks->make_body(row.task, arguments, call),
+                   .body = Access::take_body(prepared),
                    .trigger = codecs.decode(parse("trigger", row.trigger))};
-  decode_record_options(parse("options", row.options), record);
-  record.extras->task = std::make_shared<const TaskCall>(TaskCall{row.task, row.arguments});
+  decode_record_options(call, parse("options", row.options), record);
+  record.extras->task = std::make_shared<const TaskCall>(Access::take_call(prepared));
   record.next_fire = from_stored_time(row.next_fire);
   record.next_run = from_stored_time(row.next_run);
   record.paused = row.paused;

@@ -7,8 +7,8 @@
 #include <apsched/detail/durable/error_label.hpp>
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
-#include <apsched/error.hpp>
 #include <apsched/durable_job_store.hpp>
+#include <apsched/error.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -8,9 +8,9 @@
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/outcome.hpp>
 #include <apsched/detail/json/time.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/durable_job_store.hpp>
 #include <apsched/json/trigger_codec.hpp>
 #include <apsched/store_view.hpp>
 

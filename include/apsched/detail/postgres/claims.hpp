@@ -7,8 +7,8 @@
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/postgres/array_literal.hpp>
 #include <apsched/detail/postgres/connection.hpp>
-#include <apsched/error.hpp>
 #include <apsched/durable_job_store.hpp>
+#include <apsched/error.hpp>
 
 #include <fmt/format.h>
 

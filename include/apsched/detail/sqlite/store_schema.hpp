@@ -8,9 +8,9 @@
 #include <apsched/detail/json/time.hpp>
 #include <apsched/detail/sqlite/migrate.hpp>
 #include <apsched/detail/sqlite/statement.hpp>
+#include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/durable_job_store.hpp>
 #include <apsched/json/job_options.hpp>
 #include <apsched/json/task_registry.hpp>
 #include <apsched/json/trigger_codec.hpp>
