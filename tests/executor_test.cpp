@@ -5,7 +5,7 @@
 #include <apsched/testing/manual_executor.hpp>
 
 #include "support/catch.hpp"
-#include "support/task_probe.hpp"
+#include "support/work_probe.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -17,16 +17,16 @@ namespace executor_test {
 using apsched::Executor;
 using apsched::RestartableExecutor;
 using apsched::RoomReportingExecutor;
-using apsched::Task;
-using apsched::test::TaskCounts;
-using apsched::test::TaskProbe;
+using apsched::Work;
+using apsched::test::WorkCounts;
+using apsched::test::WorkProbe;
 
 namespace {
 
-// A user executor with only the required members: runs each task at once.
+// A user executor with only the required members: runs each work item at once.
 struct RunAtOnce {
-  void submit(Task&& task) {
-    Task owned = std::move(task);
+  void submit(Work&& work) {
+    Work owned = std::move(work);
     owned.run();
   }
   void shutdown(bool /*wait*/) {}
@@ -51,15 +51,15 @@ struct MissingSubmit {
   void start() {}
 };
 struct MissingShutdown {
-  void submit(Task&&) {}
+  void submit(Work&&) {}
   void start() {}
 };
 struct SubmitByLvalueReference {
-  void submit(Task&) {}
+  void submit(Work&) {}
   void shutdown(bool) {}
 };
 struct ShutdownWithoutFlag {
-  void submit(Task&&) {}
+  void submit(Work&&) {}
   void shutdown() {}
 };
 struct SubmitWrongType {
@@ -69,55 +69,55 @@ struct SubmitWrongType {
 
 }  // namespace
 
-TEST_CASE("a default task is empty and running it does nothing", "[executor][task]") {
-  Task task;
-  CHECK_FALSE(static_cast<bool>(task));
-  task.run();
-  CHECK_FALSE(static_cast<bool>(task));
+TEST_CASE("default-constructed work is empty and running it does nothing", "[executor][work]") {
+  Work work;
+  CHECK_FALSE(static_cast<bool>(work));
+  work.run();
+  CHECK_FALSE(static_cast<bool>(work));
 }
 
-TEST_CASE("a task runs its work once, and a second run does nothing", "[executor][task]") {
+TEST_CASE("work runs its work once, and a second run does nothing", "[executor][work]") {
   int runs = 0;
-  Task task{[&runs] { ++runs; }};
-  CHECK(static_cast<bool>(task));
-  task.run();
+  Work work{[&runs] { ++runs; }};
+  CHECK(static_cast<bool>(work));
+  work.run();
   CHECK(runs == 1);
-  CHECK_FALSE(static_cast<bool>(task));
-  task.run();
+  CHECK_FALSE(static_cast<bool>(work));
+  work.run();
   CHECK(runs == 1);
 }
 
-TEST_CASE("a task destroys its callable right after running it", "[executor][task]") {
-  TaskCounts counts;
+TEST_CASE("work destroys its callable right after running it", "[executor][work]") {
+  WorkCounts counts;
   auto alive = std::make_shared<int>(0);
   std::weak_ptr<int> watch = alive;
-  Task task{[held = std::move(alive), probe = TaskProbe{counts}]() mutable { probe(); }};
+  Work work{[held = std::move(alive), probe = WorkProbe{counts}]() mutable { probe(); }};
   CHECK_FALSE(watch.expired());
-  task.run();
+  work.run();
   CHECK(watch.expired());
   CHECK(counts.runs == 1);
   CHECK(counts.drops == 0);
 }
 
-TEST_CASE("destroying a task that never ran destroys its callable without running it",
-          "[executor][task]") {
-  TaskCounts counts;
+TEST_CASE("destroying work that never ran destroys its callable without running it",
+          "[executor][work]") {
+  WorkCounts counts;
   {
-    const Task task = apsched::test::probe_task(counts);
+    const Work work = apsched::test::probe_work(counts);
     CHECK(counts.drops == 0);
   }
   CHECK(counts.runs == 0);
   CHECK(counts.drops == 1);
 }
 
-TEST_CASE("a task is move-only and moving transfers its work", "[executor][task]") {
-  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<Task>);
-  STATIC_REQUIRE_FALSE(std::is_copy_assignable_v<Task>);
-  STATIC_REQUIRE(std::is_nothrow_move_constructible_v<Task>);
-  STATIC_REQUIRE(std::is_nothrow_move_assignable_v<Task>);
-  TaskCounts counts;
-  Task source = apsched::test::probe_task(counts);
-  Task moved{std::move(source)};
+TEST_CASE("work is move-only and moving transfers its work", "[executor][work]") {
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<Work>);
+  STATIC_REQUIRE_FALSE(std::is_copy_assignable_v<Work>);
+  STATIC_REQUIRE(std::is_nothrow_move_constructible_v<Work>);
+  STATIC_REQUIRE(std::is_nothrow_move_assignable_v<Work>);
+  WorkCounts counts;
+  Work source = apsched::test::probe_work(counts);
+  Work moved{std::move(source)};
   CHECK_FALSE(static_cast<bool>(source));  // NOLINT(bugprone-use-after-move): checks the state
   CHECK(static_cast<bool>(moved));
   CHECK(counts.drops == 0);
@@ -125,35 +125,35 @@ TEST_CASE("a task is move-only and moving transfers its work", "[executor][task]
   CHECK(counts.runs == 1);
 }
 
-TEST_CASE("move-assigning over an unrun task drops the replaced work", "[executor][task]") {
-  TaskCounts replaced;
-  TaskCounts kept;
-  Task task = apsched::test::probe_task(replaced);
-  task = apsched::test::probe_task(kept);
+TEST_CASE("move-assigning over unrun work drops the replaced work", "[executor][work]") {
+  WorkCounts replaced;
+  WorkCounts kept;
+  Work work = apsched::test::probe_work(replaced);
+  work = apsched::test::probe_work(kept);
   CHECK(replaced.drops == 1);
   CHECK(kept.drops == 0);
-  task.run();
+  work.run();
   CHECK(kept.runs == 1);
   CHECK(replaced.runs == 0);
 }
 
-TEST_CASE("a task holds move-only callables and copies lvalue callables", "[executor][task]") {
+TEST_CASE("work holds move-only callables and copies lvalue callables", "[executor][work]") {
   auto value = std::make_unique<int>(41);
   int seen = 0;
-  Task move_only{[value = std::move(value), &seen] { seen = *value + 1; }};
+  Work move_only{[value = std::move(value), &seen] { seen = *value + 1; }};
   move_only.run();
   CHECK(seen == 42);
 
   int calls = 0;
   auto count = [&calls] { ++calls; };
-  Task first{count};
-  Task second{count};
+  Work first{count};
+  Work second{count};
   first.run();
   second.run();
   count();
   CHECK(calls == 3);
-  STATIC_REQUIRE_FALSE(std::is_constructible_v<Task, int>);
-  STATIC_REQUIRE_FALSE(std::is_convertible_v<void (*)(), Task>);
+  STATIC_REQUIRE_FALSE(std::is_constructible_v<Work, int>);
+  STATIC_REQUIRE_FALSE(std::is_convertible_v<void (*)(), Work>);
 }
 
 TEST_CASE("the shipped executors and a minimal user executor satisfy Executor",
@@ -164,9 +164,9 @@ TEST_CASE("the shipped executors and a minimal user executor satisfy Executor",
   STATIC_REQUIRE(Executor<RunAtOnce>);
   STATIC_REQUIRE_FALSE(RestartableExecutor<RunAtOnce>);
   STATIC_REQUIRE(RestartableExecutor<RunAtOnceRestartable>);
-  TaskCounts counts;
+  WorkCounts counts;
   RunAtOnce executor;
-  executor.submit(apsched::test::probe_task(counts));
+  executor.submit(apsched::test::probe_work(counts));
   CHECK(counts.runs == 1);
 }
 

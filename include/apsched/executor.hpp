@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The Executor concept: where job runs execute. Also Task, the unit of work executors receive.
+// The Executor concept: where job runs execute. Also Work, the unit of work executors receive.
 #pragma once
 
 #include <concepts>
@@ -11,36 +11,36 @@
 
 namespace apsched {
 
-/// A move-only unit of work handed to an executor: call `run()` at most once. A task destroyed
+/// A move-only unit of work handed to an executor: call `run()` at most once. Work destroyed
 /// without having run reports itself as dropped to the scheduler, so a run an executor discards
 /// (on shutdown) is never lost silently.
 ///
 /// Thread safety: not thread-safe (one owner at a time; it may be moved between threads).
-class Task {
+class Work {
  public:
-  /// An empty task.
-  Task() noexcept = default;
+  /// Empty: holds no work.
+  Work() noexcept = default;
 
   /// Wraps `work`, a callable with `void operator()() noexcept`-like behaviour: the scheduler's
-  /// tasks never throw. Callables of up to 16 bytes are stored inline, without allocating.
+  /// work items never throw. Callables of up to 16 bytes are stored inline, without allocating.
   template <class F>
-  requires(!std::same_as<std::remove_cvref_t<F>, Task> &&
-           std::invocable<std::decay_t<F>&>) explicit Task(F&& work)
+  requires(!std::same_as<std::remove_cvref_t<F>, Work> &&
+           std::invocable<std::decay_t<F>&>) explicit Work(F&& work)
       : vtable_{&vtable_for<std::decay_t<F>>} {
-    using Work = std::decay_t<F>;
-    if constexpr (fits_inline<Work>) {
-      ::new (static_cast<void*>(storage_)) Work(std::forward<F>(work));
+    using Callable = std::decay_t<F>;
+    if constexpr (fits_inline<Callable>) {
+      ::new (static_cast<void*>(storage_)) Callable(std::forward<F>(work));
     } else {
-      heap_ = new Work(std::forward<F>(work));
+      heap_ = new Callable(std::forward<F>(work));
     }
   }
 
-  Task(Task&& other) noexcept : vtable_{std::exchange(other.vtable_, nullptr)} {
+  Work(Work&& other) noexcept : vtable_{std::exchange(other.vtable_, nullptr)} {
     if (vtable_ != nullptr) {
       vtable_->move(other, *this);
     }
   }
-  Task& operator=(Task&& other) noexcept {
+  Work& operator=(Work&& other) noexcept {
     if (this != &other) {
       reset();
       vtable_ = std::exchange(other.vtable_, nullptr);
@@ -50,9 +50,9 @@ class Task {
     }
     return *this;
   }
-  Task(const Task&) = delete;
-  Task& operator=(const Task&) = delete;
-  ~Task() { reset(); }
+  Work(const Work&) = delete;
+  Work& operator=(const Work&) = delete;
+  ~Work() { reset(); }
 
   /// Runs the work, then destroys it; a second call does nothing.
   void run() noexcept {
@@ -61,7 +61,7 @@ class Task {
     }
   }
 
-  /// True while the task holds work that has not run.
+  /// True while it holds work that has not run.
   [[nodiscard]] explicit operator bool() const noexcept { return vtable_ != nullptr; }
 
  private:
@@ -73,34 +73,34 @@ class Task {
       alignof(F) <= alignof(void*) && std::is_nothrow_move_constructible_v<F>;
 
   struct VTable {
-    void (*run_and_destroy)(Task&) noexcept;
-    void (*move)(Task& from, Task& to) noexcept;
-    void (*destroy)(Task&) noexcept;
+    void (*run_and_destroy)(Work&) noexcept;
+    void (*move)(Work& from, Work& to) noexcept;
+    void (*destroy)(Work&) noexcept;
   };
 
   template <class F>
-  static F& as(Task& task) noexcept {
+  static F& as(Work& work) noexcept {
     if constexpr (fits_inline<F>) {
-      return *std::launder(reinterpret_cast<F*>(task.storage_));
+      return *std::launder(reinterpret_cast<F*>(work.storage_));
     } else {
-      return *static_cast<F*>(task.heap_);
+      return *static_cast<F*>(work.heap_);
     }
   }
   template <class F>
-  static void destroy_of(Task& task) noexcept {
+  static void destroy_of(Work& work) noexcept {
     if constexpr (fits_inline<F>) {
-      as<F>(task).~F();
+      as<F>(work).~F();
     } else {
-      delete static_cast<F*>(task.heap_);
+      delete static_cast<F*>(work.heap_);
     }
   }
   template <class F>
-  static void run_of(Task& task) noexcept {
-    as<F>(task)();
-    destroy_of<F>(task);
+  static void run_of(Work& work) noexcept {
+    as<F>(work)();
+    destroy_of<F>(work);
   }
   template <class F>
-  static void move_of(Task& from, Task& to) noexcept {
+  static void move_of(Work& from, Work& to) noexcept {
     if constexpr (fits_inline<F>) {
       ::new (static_cast<void*>(to.storage_)) F(std::move(as<F>(from)));
       as<F>(from).~F();
@@ -124,23 +124,29 @@ class Task {
   };
 };
 
+/// The former name of Work: "task" now means only a function registered for durable jobs
+/// (TaskRegistry).
+using Task [[deprecated("apsched::Task is now apsched::Work")]] = Work;
+
 /// Runs the scheduler's job runs.
 ///
-/// Requirements, for an `E e` and a `Task task`:
-/// 1. `e.submit(std::move(task))` accepts the task and eventually calls `task.run()` exactly
+/// Requirements, for an `E e` and a `Work work`:
+/// 1. `e.submit(std::move(work))` accepts it and eventually calls `work.run()` exactly
 ///    once, on a thread of the executor's choosing (the submitting thread included, as
 ///    InlineExecutor does), or destroys it without running it (on shutdown). It must not block
 ///    the caller waiting for capacity: the scheduler loop calls it. It may throw
 ///    ExecutorShutdownError after `shutdown`.
-/// 2. `e.shutdown(wait)` stops accepting tasks. With `wait == true` it returns after every
-///    accepted task has run (called from one of the executor's own threads, it does not wait for
-///    that thread). With `wait == false` it destroys the tasks not yet started and returns
+/// 2. `e.shutdown(wait)` stops accepting work items. With `wait == true` it returns after every
+///    accepted work item has run (called from one of the executor's own threads, it does not wait
+///    for that thread). With `wait == false` it destroys the work items not yet started and returns
 ///    without waiting for running ones. A second call does nothing more.
 /// 3. Optional: `e.start()`, called by the scheduler's `start()`, (re)starts an executor after
 ///    `shutdown`; without it an executor is usable once.
-/// 4. Tasks never throw: the scheduler catches every exception of a job inside the task and
+/// 4. Work items never throw: the scheduler catches every exception of a job inside the work item
+/// and
 ///    reports it as an error event, so a failing job never stops an executor thread.
-/// 5. Optional: `e.available()` returns how many more tasks it would start at once if they were
+/// 5. Optional: `e.available()` returns how many more work items it would start at once if they
+/// were
 ///    submitted now (a `std::size_t`; a hint, stale as soon as it is read). With it, a step of
 ///    the scheduler (with a real-time clock) hands it no more durable jobs' runs than that plus
 ///    the runs it ended over the last 100 ms or so (its start window): due jobs beyond that stay
@@ -153,8 +159,8 @@ class Task {
 /// `run_job_now`; `shutdown` and `start` from the threads that call the scheduler's
 /// `shutdown` and `start`. Those calls are not serialised: an executor must be thread-safe.
 template <class E>
-concept Executor = requires(E& executor, Task&& task, bool wait) {
-  executor.submit(std::move(task));
+concept Executor = requires(E& executor, Work&& work, bool wait) {
+  executor.submit(std::move(work));
   executor.shutdown(wait);
 };
 
@@ -164,7 +170,7 @@ concept RestartableExecutor = Executor<E> && requires(E& executor) {
   executor.start();
 };
 
-/// An Executor that reports how many more tasks it would start at once (see Executor,
+/// An Executor that reports how many more work items it would start at once (see Executor,
 /// requirement 5): `e.available()` returns a `std::size_t`, a hint that is stale as soon as it
 /// is read. Called on the scheduler's loop thread; an executor that models this states it with
 /// a `static_assert` beside its class.

@@ -544,7 +544,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   ///         StoreError if a durable store fails to record the run (it does not run then).
   bool run_job_now(std::string_view id) {
     std::vector<Event> events;
-    std::vector<Dispatch> batch;
+    std::vector<Dispatch> dispatches;
     bool submitted = false;
     {
       std::lock_guard lock{mutex_};
@@ -561,20 +561,20 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       stores_.with(found.store, [&](auto& store) {
         if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
           // Recorded in the fire history like any run, keyed by now as its scheduled time.
-          commit_durable_locked(*found.job, store, now, batch, events, [&] {
-            offer_run_locked(*found.job, now, true, batch, events);
+          commit_durable_locked(*found.job, store, now, dispatches, events, [&] {
+            offer_run_locked(*found.job, now, true, dispatches, events);
             return Ending::advanced;
           });
         } else {
-          offer_run_locked(*found.job, now, false, batch, events);
+          offer_run_locked(*found.job, now, false, dispatches, events);
         }
       });
-      submitted = !batch.empty();
+      submitted = !dispatches.empty();
       if constexpr (any_durable) {
-        start_claimed_locked(now, batch, events);
+        start_claimed_locked(now, dispatches, events);
       }
     }
-    deliver(events, batch);
+    deliver(events, dispatches);
     return submitted;
   }
 
@@ -675,13 +675,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         // Runs waiting for room start now, to be waited for with the others; the ones other
         // schedulers' runs hold back stay claimed (requeue_waiting_locked).
         std::vector<Event> events;
-        std::vector<Dispatch> batch;
+        std::vector<Dispatch> dispatches;
         {
           std::lock_guard lock{mutex_};
           room_.open();
-          start_claimed_locked(this->now(), batch, events);
+          start_claimed_locked(this->now(), dispatches, events);
         }
-        deliver(events, batch);
+        deliver(events, dispatches);
       }
     }
     for_each_executor([wait](auto& executor) { executor.shutdown(wait); });
@@ -769,7 +769,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
  private:
-  // One run of a job, from submission to completion. Owned by its RunTask; in runs_ while
+  // One run of a job, from submission to completion. Owned by its RunWork; in runs_ while
   // alive, so that shutdown and its timeout can ask it to stop.
   struct Run {
     BasicScheduler* scheduler;
@@ -791,14 +791,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   };
 
   // The callable handed to an executor. Destroyed without running, it reports the run dropped.
-  class RunTask {
+  class RunWork {
    public:
-    explicit RunTask(std::unique_ptr<Run> run) noexcept : run_{std::move(run)} {}
-    RunTask(RunTask&&) noexcept = default;
-    RunTask& operator=(RunTask&&) noexcept = default;
-    RunTask(const RunTask&) = delete;
-    RunTask& operator=(const RunTask&) = delete;
-    ~RunTask() {
+    explicit RunWork(std::unique_ptr<Run> run) noexcept : run_{std::move(run)} {}
+    RunWork(RunWork&&) noexcept = default;
+    RunWork& operator=(RunWork&&) noexcept = default;
+    RunWork(const RunWork&) = delete;
+    RunWork& operator=(const RunWork&) = delete;
+    ~RunWork() {
       if (run_) {
         BasicScheduler* scheduler = run_->scheduler;
         scheduler->complete(std::move(run_), JobOutcome::dropped, std::nullopt, nullptr);
@@ -837,7 +837,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   // How long the outcome of a run that ended waits for those of others, to be written with
   // them in one transaction by a durable store: with a real-time clock 10 ms, so that a store
-  // under many short runs writes a batch per step instead of one per run; with a manual clock
+  // under many short runs writes once per step instead of once per run; with a manual clock
   // none, so that a test sees it written at the next step.
   static constexpr Duration outcome_window =
       follows_real_time<C> ? Duration{std::chrono::milliseconds{10}} : Duration::zero();
@@ -866,9 +866,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     });
   }
 
-  void submit_to(std::size_t index, Task&& task) {
+  void submit_to(std::size_t index, Work&& work) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((I == index ? (void)std::get<I>(executors_).submit(std::move(task)) : void()), ...);
+      ((I == index ? (void)std::get<I>(executors_).submit(std::move(work)) : void()), ...);
     }
     (std::index_sequence_for<E...>{});
   }
@@ -1230,7 +1230,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // Processes everything due at `now`, a round of at most round_size runs at a time.
   void step(TimePoint now) {
     std::vector<Event> events;
-    std::vector<Dispatch> batch;
+    std::vector<Dispatch> dispatches;
     std::vector<std::stop_source> to_stop;
     bool more = true;
     bool first_round = true;
@@ -1244,21 +1244,21 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           starved_ = false;
           measure_room_locked();
           expire_timeouts_locked(now, events, to_stop);
-          drain_queues_locked(now, batch, events);
+          drain_queues_locked(now, dispatches, events);
           first_round = false;
         }
-        more = collect_due_locked(now, batch, events);
+        more = collect_due_locked(now, dispatches, events);
         if constexpr (any_durable) {
-          start_claimed_locked(now, batch, events);
+          start_claimed_locked(now, dispatches, events);
         }
       }
       for (std::stop_source& source : to_stop) {
         source.request_stop();
       }
       to_stop.clear();
-      deliver(events, batch);
+      deliver(events, dispatches);
       events.clear();
-      batch.clear();
+      dispatches.clear();
     }
     if constexpr (any_durable) {
       // The outcomes of the runs that ended meanwhile (inline ones: all of this step's), in
@@ -1293,7 +1293,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  void drain_queues_locked(TimePoint now, std::vector<Dispatch>& batch,
+  void drain_queues_locked(TimePoint now, std::vector<Dispatch>& dispatches,
                            std::vector<Event>& events) {
     std::vector<std::string> pending;
     pending.swap(pending_queues_);
@@ -1321,7 +1321,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           }
         } else {
           // A durable store recorded the queued fire claimed: it starts once recorded started.
-          dispatch_locked(job, scheduled, 0, batch, 1, durable);
+          dispatch_locked(job, scheduled, 0, dispatches, 1, durable);
         }
       }
     }
@@ -1345,7 +1345,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   // Handles due jobs until none is due at `now` or a round is full; returns whether to go on.
-  bool collect_due_locked(TimePoint now, std::vector<Dispatch>& batch, std::vector<Event>& events) {
+  bool collect_due_locked(TimePoint now, std::vector<Dispatch>& dispatches,
+                          std::vector<Event>& events) {
     bool full = false;
     stores_.for_each([&](std::size_t index, auto& store) {
       using Store = std::remove_cvref_t<decltype(store)>;
@@ -1353,16 +1354,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         return;
       }
       constexpr bool rounds = RoundStore<Store>;
-      std::size_t batch_mark = batch.size();
+      std::size_t dispatches_mark = dispatches.size();
       std::size_t events_mark = events.size();
       bool in_round = false;
       try {
         if constexpr (AbandonedFireSource<Store>) {
-          take_abandoned_locked(index, store, now, batch, events);
+          take_abandoned_locked(index, store, now, dispatches, events);
         }
         if constexpr (rounds) {
           // One transaction for the pass; its fires run only after it commits.
-          batch_mark = batch.size();
+          dispatches_mark = dispatches.size();
           events_mark = events.size();
           round_changes_.clear();
           store.begin_round();
@@ -1380,11 +1381,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
             break;
           }
           if constexpr (DurableJobStore<Store>) {
-            process_durable_locked(*job, store, now, batch, events);
+            process_durable_locked(*job, store, now, dispatches, events);
           } else {
-            process_job_locked(*job, store, now, batch, events);
+            process_job_locked(*job, store, now, dispatches, events);
           }
-          full = batch.size() >= round_size || events.size() >= round_size;
+          full = dispatches.size() >= round_size || events.size() >= round_size;
         }
         if constexpr (rounds) {
           in_round = false;
@@ -1396,7 +1397,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           if (in_round) {
             store.abort_round();
           }
-          undo_round_locked(batch, batch_mark, events, events_mark);
+          undo_round_locked(dispatches, dispatches_mark, events, events_mark);
         }
         stores_.back_off(index, now);
         if (listeners_.wants(EventType::store_error)) {
@@ -1424,7 +1425,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   // Undoes in memory what a rolled-back round decided: its runs, queued runs and events.
-  void undo_round_locked(std::vector<Dispatch>& batch, std::size_t batch_mark,
+  void undo_round_locked(std::vector<Dispatch>& dispatches, std::size_t dispatches_mark,
                          std::vector<Event>& events, std::size_t events_mark) noexcept {
     for (const RoundChange& change : round_changes_) {
       change.job->running = static_cast<std::uint16_t>(change.job->running - change.dispatched);
@@ -1433,10 +1434,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       }
     }
     round_changes_.clear();
-    for (std::size_t i = batch_mark; i < batch.size(); ++i) {
-      runs_.remove(*batch[i].run);
+    for (std::size_t i = dispatches_mark; i < dispatches.size(); ++i) {
+      runs_.remove(*dispatches[i].run);
     }
-    batch.resize(std::min(batch.size(), batch_mark));
+    dispatches.resize(std::min(dispatches.size(), dispatches_mark));
     events.resize(std::min(events.size(), events_mark));
   }
 
@@ -1481,7 +1482,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // step; the store's error is reported.
   template <class Store>
   void take_abandoned_locked(std::size_t index, Store& store, TimePoint now,
-                             std::vector<Dispatch>& batch, std::vector<Event>& events) {
+                             std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
     for (AbandonedFire& fire : store.take_abandoned()) {
       if (fire.started && listeners_.wants(EventType::job_abandoned)) {
         events.push_back(Event{.type = EventType::job_abandoned,
@@ -1505,10 +1506,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         if (JobRecord* job =
                 fire.last_fire ? find_held_locked(index, fire.job_id) : store.find(fire.job_id)) {
           if (fire.started) {
-            dispatch_locked(*job, fire.scheduled, 0, batch, fire.attempt + 1);
+            dispatch_locked(*job, fire.scheduled, 0, dispatches, fire.attempt + 1);
           } else if (job->running < job->max_instances) {
             // Never started: it runs as its first owner would have run it, once recorded started.
-            dispatch_locked(*job, fire.scheduled, 0, batch, fire.attempt, true);
+            dispatch_locked(*job, fire.scheduled, 0, dispatches, fire.attempt, true);
           } else {
             job->extra().queued_runs.push_back(fire.scheduled);
           }
@@ -1567,9 +1568,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   // Processes one due job of a store that is not durable: decides its runs and tells the store.
   template <class Store>
-  void process_job_locked(JobRecord& job, Store& store, TimePoint now, std::vector<Dispatch>& batch,
-                          std::vector<Event>& events) {
-    const Ending decision = decide_locked(job, now, false, batch, events);
+  void process_job_locked(JobRecord& job, Store& store, TimePoint now,
+                          std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
+    const Ending decision = decide_locked(job, now, false, dispatches, events);
     if (decision != Ending::exhausted) {
       store.update(job);
       return;
@@ -1585,9 +1586,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // changed the job meanwhile, or the store fails (rethrown), the decisions are discarded.
   template <class Store>
   void process_durable_locked(JobRecord& job, Store& store, TimePoint now,
-                              std::vector<Dispatch>& batch, std::vector<Event>& events) {
-    commit_durable_locked(job, store, now, batch, events,
-                          [&] { return decide_locked(job, now, true, batch, events); });
+                              std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
+    commit_durable_locked(job, store, now, dispatches, events,
+                          [&] { return decide_locked(job, now, true, dispatches, events); });
   }
 
   // Decides runs of a durable job with `decide` (returning an Ending), recording the fires it
@@ -1595,9 +1596,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // process_durable_locked says. Returns whether the store committed them.
   template <class Store, class Decide>
   bool commit_durable_locked(JobRecord& job, Store& store, TimePoint now,
-                             std::vector<Dispatch>& batch, std::vector<Event>& events,
+                             std::vector<Dispatch>& dispatches, std::vector<Event>& events,
                              Decide decide) {
-    const std::size_t batch_mark = batch.size();
+    const std::size_t dispatches_mark = dispatches.size();
     const std::size_t events_mark = events.size();
     const std::size_t queued_mark = job.extras ? job.extras->queued_runs.size() : 0;
     fires_.clear();
@@ -1606,7 +1607,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       store.update(job);
       return false;
     }
-    const auto dispatched = static_cast<std::uint16_t>(batch.size() - batch_mark);
+    const auto dispatched = static_cast<std::uint16_t>(dispatches.size() - dispatches_mark);
     // The store keeps `running` through a refused commit: hand it the count before this step.
     job.running = static_cast<std::uint16_t>(job.running - dispatched);
     const std::string id = job.id;
@@ -1638,10 +1639,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (job.extras && job.extras->queued_runs.size() > queued_mark) {
       job.extras->queued_runs.resize(queued_mark);
     }
-    for (std::size_t i = batch_mark; i < batch.size(); ++i) {
-      runs_.remove(*batch[i].run);
+    for (std::size_t i = dispatches_mark; i < dispatches.size(); ++i) {
+      runs_.remove(*dispatches[i].run);
     }
-    batch.resize(batch_mark);
+    dispatches.resize(dispatches_mark);
     events.resize(events_mark);
     if (failure) {
       std::rethrow_exception(failure);
@@ -1678,18 +1679,18 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  // Moves the runs of `batch` whose fires are recorded claimed to waiting_, then starts the
+  // Moves the runs of `dispatches` whose fires are recorded claimed to waiting_, then starts the
   // waiting runs their executors have room for: each durable store records its ones started
-  // (start_claimed, one transaction) before they join `batch`. A busy run waits for a later
+  // (start_claimed, one transaction) before they join `dispatches`. A busy run waits for a later
   // step; one another scheduler took over (lost) ends here, neither run nor recorded.
-  void start_claimed_locked(TimePoint now, std::vector<Dispatch>& batch,
+  void start_claimed_locked(TimePoint now, std::vector<Dispatch>& dispatches,
                             std::vector<Event>& events) {
-    for (Dispatch& dispatch : batch) {
+    for (Dispatch& dispatch : dispatches) {
       if (dispatch.claimed) {
         waiting_.push_back(std::move(dispatch));
       }
     }
-    std::erase_if(batch, [](const Dispatch& dispatch) { return !dispatch.run; });
+    std::erase_if(dispatches, [](const Dispatch& dispatch) { return !dispatch.run; });
     if (waiting_.empty()) {
       return;
     }
@@ -1724,7 +1725,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           const ClaimVerdict verdict = k < verdicts.size() ? verdicts[k] : ClaimVerdict::busy;
           if (verdict == ClaimVerdict::started) {
             dispatch.claimed = false;
-            batch.push_back(std::move(dispatch));
+            dispatches.push_back(std::move(dispatch));
           } else if (verdict == ClaimVerdict::lost) {
             release_run_locked(*dispatch.run, false);
             dispatch.run.reset();
@@ -1770,27 +1771,27 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   // Decides the runs of one due job (detail::plan_fires) and carries the plan out; with
   // `durable`, the fires decided are recorded in fires_ for the store's commit.
-  Ending decide_locked(JobRecord& job, TimePoint now, bool durable, std::vector<Dispatch>& batch,
-                       std::vector<Event>& events) {
+  Ending decide_locked(JobRecord& job, TimePoint now, bool durable,
+                       std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
     const detail::FireContext context{
         .now = now, .durable = durable, .room = room_.left(job.executor)};
     detail::plan_fires(job, context, random_, plan_);
-    return carry_out_locked(job, now, durable, batch, events);
+    return carry_out_locked(job, now, durable, dispatches, events);
   }
 
   // Offers one run of `job` for `scheduled` outside its schedule (run_job_now).
   void offer_run_locked(JobRecord& job, TimePoint scheduled, bool durable,
-                        std::vector<Dispatch>& batch, std::vector<Event>& events) {
+                        std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
     const detail::FireContext context{
         .now = scheduled, .durable = durable, .room = room_.left(job.executor)};
     detail::plan_run_now(job, context, scheduled, plan_);
-    carry_out_locked(job, scheduled, durable, batch, events);
+    carry_out_locked(job, scheduled, durable, dispatches, events);
   }
 
   // Carries out plan_ for `job`: starts, queues and reports its runs, records their fires for a
   // durable store, and sets the job's schedule.
-  Ending carry_out_locked(JobRecord& job, TimePoint now, bool durable, std::vector<Dispatch>& batch,
-                          std::vector<Event>& events) {
+  Ending carry_out_locked(JobRecord& job, TimePoint now, bool durable,
+                          std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
     using Kind = detail::FireStep::Kind;
     for (const detail::FireStep& step : plan_.steps) {
       switch (step.kind) {
@@ -1800,7 +1801,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                 FireDecision{.scheduled = step.scheduled,
                              .state = step.claimed ? FireState::claimed : FireState::submitted});
           }
-          dispatch_locked(job, step.scheduled, step.count, batch, 1, step.claimed);
+          dispatch_locked(job, step.scheduled, step.count, dispatches, 1, step.claimed);
           break;
         case Kind::queue:
           job.extra().queued_runs.push_back(step.scheduled);
@@ -1857,11 +1858,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return Ending::broken;
   }
 
-  // Creates a run of `job` for `scheduled` and adds it to `batch`. A `claimed` run waits, its
+  // Creates a run of `job` for `scheduled` and adds it to `dispatches`. A `claimed` run waits, its
   // fire recorded claimed, until its store records it started (start_claimed); any other takes
   // room of its executor for this step (room_).
   void dispatch_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
-                       std::vector<Dispatch>& batch, unsigned attempt = 1, bool claimed = false) {
+                       std::vector<Dispatch>& dispatches, unsigned attempt = 1,
+                       bool claimed = false) {
     if (!claimed) {
       room_.take(job.executor);
     }
@@ -1882,16 +1884,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     });
     ++job.running;
     runs_.add(*run);
-    batch.push_back(Dispatch{std::move(run), folded, claimed});
+    dispatches.push_back(Dispatch{std::move(run), folded, claimed});
   }
 
   // Emits `events`, then for each run its job_submitted event and the hand-over to its
   // executor, outside the lock (an inline executor runs the job right here).
-  void deliver(std::vector<Event>& events, std::vector<Dispatch>& batch) {
+  void deliver(std::vector<Event>& events, std::vector<Dispatch>& dispatches) {
     for (const Event& event : events) {
       listeners_.emit(event);
     }
-    for (Dispatch& dispatch : batch) {
+    for (Dispatch& dispatch : dispatches) {
       Run& run = *dispatch.run;
       if (listeners_.wants(EventType::job_submitted)) {
         listeners_.emit(Event{.type = EventType::job_submitted,
@@ -1903,9 +1905,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                               .attempt = run.attempt});
       }
       const std::uint8_t executor = run.executor;
-      Task task{RunTask{std::move(dispatch.run)}};
+      Work work{RunWork{std::move(dispatch.run)}};
       try {
-        submit_to(executor, std::move(task));
+        submit_to(executor, std::move(work));
       } catch (...) {
         if (listeners_.wants(EventType::executor_error)) {
           listeners_.emit(Event{.type = EventType::executor_error,
@@ -1913,7 +1915,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                                 .exception = std::current_exception()});
         }
       }
-      // A task the executor refused is destroyed here and reports its run dropped.
+      // Work the executor refused is destroyed here and reports its run dropped.
     }
   }
 
@@ -2157,7 +2159,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   std::mutex wakeup_mutex_;
   std::function<void()> wakeup_handler_;
 
-  // Destroyed before the members above, which their running tasks use: executors join their
+  // Destroyed before the members above, which their running work items use: executors join their
   // threads, and the loop thread (declared last) is joined first.
   std::tuple<E...> executors_;
   // Guards thread_ (background mode only).

@@ -3,7 +3,7 @@
 #include <apsched/asio/io_context_executor.hpp>
 
 #include "support/catch.hpp"
-#include "support/task_probe.hpp"
+#include "support/work_probe.hpp"
 
 #include <thread>
 
@@ -16,66 +16,68 @@ TEST_CASE("io_context executor satisfies RestartableExecutor", "[executor][asio]
   STATIC_REQUIRE(apsched::RestartableExecutor<apsched::IoContextExecutor>);
 }
 
-TEST_CASE("io_context executor runs tasks when the context runs its handlers", "[executor][asio]") {
+TEST_CASE("io_context executor runs work items when the context runs its handlers",
+          "[executor][asio]") {
   net::io_context io;
   apsched::IoContextExecutor executor{io};
   CHECK(&executor.context() == &io);
-  apsched::test::TaskCounts counts;
-  executor.submit(apsched::test::probe_task(counts));
-  executor.submit(apsched::test::probe_task(counts));
+  apsched::test::WorkCounts counts;
+  executor.submit(apsched::test::probe_work(counts));
+  executor.submit(apsched::test::probe_work(counts));
   CHECK(counts.runs == 0);
   CHECK(io.poll() == 2);
   CHECK(counts.runs == 2);
   CHECK(counts.drops == 0);
 }
 
-TEST_CASE("io_context executor runs queued tasks after shutdown with wait", "[executor][asio]") {
+TEST_CASE("io_context executor runs queued work items after shutdown with wait",
+          "[executor][asio]") {
   net::io_context io;
   apsched::IoContextExecutor executor{io};
-  apsched::test::TaskCounts counts;
-  executor.submit(apsched::test::probe_task(counts));
+  apsched::test::WorkCounts counts;
+  executor.submit(apsched::test::probe_work(counts));
   executor.shutdown(true);
   io.poll();
   CHECK(counts.runs == 1);
   CHECK(counts.drops == 0);
 }
 
-TEST_CASE("io_context executor drops queued tasks after shutdown without wait",
+TEST_CASE("io_context executor drops queued work items after shutdown without wait",
           "[executor][asio]") {
   net::io_context io;
   apsched::IoContextExecutor executor{io};
-  apsched::test::TaskCounts counts;
-  executor.submit(apsched::test::probe_task(counts));
+  apsched::test::WorkCounts counts;
+  executor.submit(apsched::test::probe_work(counts));
   executor.shutdown(false);
   io.poll();
   CHECK(counts.runs == 0);
   CHECK(counts.drops == 1);
 }
 
-TEST_CASE("io_context executor refuses tasks after shutdown until started again",
+TEST_CASE("io_context executor refuses work items after shutdown until started again",
           "[executor][asio]") {
   net::io_context io;
   apsched::IoContextExecutor executor{io};
   executor.shutdown(true);
-  apsched::test::TaskCounts counts;
-  REQUIRE_THROWS_AS(executor.submit(apsched::test::probe_task(counts)),
+  apsched::test::WorkCounts counts;
+  REQUIRE_THROWS_AS(executor.submit(apsched::test::probe_work(counts)),
                     apsched::ExecutorShutdownError);
-  REQUIRE_THROWS_WITH(executor.submit(apsched::test::probe_task(counts)),
+  REQUIRE_THROWS_WITH(executor.submit(apsched::test::probe_work(counts)),
                       "IoContextExecutor::submit: the executor is shut down");
   CHECK(counts.drops == 2);
   executor.start();
-  executor.submit(apsched::test::probe_task(counts));
+  executor.submit(apsched::test::probe_work(counts));
   io.poll();
   CHECK(counts.runs == 1);
 }
 
-TEST_CASE("io_context executor drops its queued tasks when destroyed before the context runs",
+TEST_CASE("io_context executor drops its queued work items when destroyed before the context runs",
           "[executor][asio]") {
-  apsched::test::TaskCounts counts;
+  apsched::test::WorkCounts counts;
   net::io_context io;
   {
     apsched::IoContextExecutor executor{io};
-    executor.submit(apsched::test::probe_task(counts));
+    executor.submit(apsched::test::probe_work(counts));
   }
   CHECK(counts.drops == 1);
   // The handler still queued in the context finds nothing to run.
@@ -83,19 +85,19 @@ TEST_CASE("io_context executor drops its queued tasks when destroyed before the 
   CHECK(counts.runs == 0);
 }
 
-TEST_CASE("io_context executor takes tasks from several threads", "[executor][asio][thread]") {
+TEST_CASE("io_context executor takes work items from several threads", "[executor][asio][thread]") {
   net::io_context io;
   apsched::IoContextExecutor executor{io};
-  apsched::test::TaskCounts counts;
+  apsched::test::WorkCounts counts;
   {
     std::jthread a{[&] {
       for (int i = 0; i < 100; ++i) {
-        executor.submit(apsched::test::probe_task(counts));
+        executor.submit(apsched::test::probe_work(counts));
       }
     }};
     std::jthread b{[&] {
       for (int i = 0; i < 100; ++i) {
-        executor.submit(apsched::test::probe_task(counts));
+        executor.submit(apsched::test::probe_work(counts));
       }
     }};
   }

@@ -2,7 +2,7 @@
 #include <apsched/executors/thread_pool.hpp>
 
 #include "support/catch.hpp"
-#include "support/task_probe.hpp"
+#include "support/work_probe.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -20,10 +20,10 @@ namespace executors_thread_pool_test {
 
 using namespace std::chrono_literals;
 using apsched::ExecutorShutdownError;
-using apsched::Task;
 using apsched::ThreadPoolExecutor;
-using apsched::test::probe_task;
-using apsched::test::TaskCounts;
+using apsched::Work;
+using apsched::test::probe_work;
+using apsched::test::WorkCounts;
 
 namespace {
 
@@ -55,7 +55,7 @@ TEST_CASE("thread pool rejects zero workers", "[executor][thread_pool][error]") 
                       "ThreadPoolExecutor: workers is 0; expected at least one worker thread");
 }
 
-TEST_CASE("thread pool runs every task exactly once, off the calling thread",
+TEST_CASE("thread pool runs every work item exactly once, off the calling thread",
           "[executor][thread_pool][thread]") {
   constexpr int task_count = 200;
   ThreadPoolExecutor pool{4};
@@ -64,7 +64,7 @@ TEST_CASE("thread pool runs every task exactly once, off the calling thread",
   std::mutex mutex;
   std::set<std::thread::id> threads;
   for (int i = 0; i < task_count; ++i) {
-    pool.submit(Task{[&, i] {
+    pool.submit(Work{[&, i] {
       runs[static_cast<std::size_t>(i)].fetch_add(1);
       {
         const std::lock_guard guard{mutex};
@@ -82,17 +82,17 @@ TEST_CASE("thread pool runs every task exactly once, off the calling thread",
   CHECK(threads.size() <= 4);
 }
 
-TEST_CASE("thread pool runs tasks on all of its workers concurrently",
+TEST_CASE("thread pool runs work items on all of its workers concurrently",
           "[executor][thread_pool][thread]") {
   constexpr std::size_t workers = 3;
   ThreadPoolExecutor pool{workers};
-  // Each task waits for all the others: they can finish only if each has a thread of its own.
+  // Each work waits for all the others: they can finish only if each has a thread of its own.
   std::latch all_running{workers};
   std::latch done{workers};
   std::mutex mutex;
   std::set<std::thread::id> threads;
   for (std::size_t i = 0; i < workers; ++i) {
-    pool.submit(Task{[&] {
+    pool.submit(Work{[&] {
       {
         const std::lock_guard guard{mutex};
         threads.insert(std::this_thread::get_id());
@@ -112,16 +112,16 @@ TEST_CASE("thread pool's submit does not block when every worker is busy",
   std::latch busy{2};
   std::latch release{1};
   for (int i = 0; i < 2; ++i) {
-    pool.submit(Task{[&] {
+    pool.submit(Work{[&] {
       busy.count_down();
       release.wait();
     }});
   }
   busy.wait();
-  TaskCounts counts;
+  WorkCounts counts;
   std::future<void> submitted = std::async(std::launch::async, [&] {
     for (int i = 0; i < 100; ++i) {
-      pool.submit(probe_task(counts));
+      pool.submit(probe_work(counts));
     }
   });
   const bool returned = ready(submitted);
@@ -133,27 +133,27 @@ TEST_CASE("thread pool's submit does not block when every worker is busy",
   CHECK(counts.drops == 0);
 }
 
-TEST_CASE("thread pool's room counts the tasks its workers hold and the queued ones",
+TEST_CASE("thread pool's room counts the work items its workers hold and the queued ones",
           "[executor][thread_pool][thread]") {
   ThreadPoolExecutor pool{2};
   CHECK(pool.available() == 2);  // not started: all of it
   std::latch first_started{1};
   std::latch second_started{1};
   std::latch release{1};
-  pool.submit(Task{[&] {
+  pool.submit(Work{[&] {
     first_started.count_down();
     release.wait();
   }});
   first_started.wait();
   CHECK(pool.available() == 1);
-  pool.submit(Task{[&] {
+  pool.submit(Work{[&] {
     second_started.count_down();
     release.wait();
   }});
   second_started.wait();
   CHECK(pool.available() == 0);
-  TaskCounts counts;
-  pool.submit(probe_task(counts));  // queued: no worker is free
+  WorkCounts counts;
+  pool.submit(probe_work(counts));  // queued: no worker is free
   CHECK(pool.available() == 0);
   release.count_down();
   pool.shutdown(true);
@@ -161,22 +161,22 @@ TEST_CASE("thread pool's room counts the tasks its workers hold and the queued o
   CHECK(pool.available() == 2);  // shut down: a start would have every worker free
 }
 
-TEST_CASE("thread pool's shutdown(true) runs every queued task before returning",
+TEST_CASE("thread pool's shutdown(true) runs every queued work item before returning",
           "[executor][thread_pool][thread]") {
   ThreadPoolExecutor pool{1};
   std::latch busy{1};
   std::latch release{1};
-  pool.submit(Task{[&] {
+  pool.submit(Work{[&] {
     busy.count_down();
     release.wait();
   }});
   busy.wait();
-  TaskCounts counts;
+  WorkCounts counts;
   for (int i = 0; i < 50; ++i) {
-    pool.submit(probe_task(counts));
+    pool.submit(probe_work(counts));
   }
   // shutdown(true) starts while the worker is still blocked (most likely: nothing orders the two
-  // threads), and must not return before all 50 queued tasks ran.
+  // threads), and must not return before all 50 queued work items ran.
   std::future<void> shut_down = std::async(std::launch::async, [&] { pool.shutdown(true); });
   release.count_down();
   REQUIRE(ready(shut_down));
@@ -184,37 +184,39 @@ TEST_CASE("thread pool's shutdown(true) runs every queued task before returning"
   CHECK(counts.drops == 0);
 }
 
-TEST_CASE("thread pool's shutdown(false) destroys queued tasks and does not wait for running ones",
-          "[executor][thread_pool][thread]") {
-  TaskCounts running_counts;
-  TaskCounts queued_counts;
+TEST_CASE(
+    "thread pool's shutdown(false) destroys queued work items and does not wait for running ones",
+    "[executor][thread_pool][thread]") {
+  WorkCounts running_counts;
+  WorkCounts queued_counts;
   std::latch busy{1};
   std::latch release{1};
   {
     ThreadPoolExecutor pool{1};
-    pool.submit(Task{[&, probe = apsched::test::TaskProbe{running_counts}]() mutable {
+    pool.submit(Work{[&, probe = apsched::test::WorkProbe{running_counts}]() mutable {
       busy.count_down();
       release.wait();
       probe();
     }});
     busy.wait();
     for (int i = 0; i < 10; ++i) {
-      pool.submit(probe_task(queued_counts));
+      pool.submit(probe_work(queued_counts));
     }
-    // shutdown(false) must return although the running task is blocked until `release` opens.
+    // shutdown(false) must return although the running work is blocked until `release` opens.
     pool.shutdown(false);
     CHECK(queued_counts.drops == 10);
     CHECK(queued_counts.runs == 0);
     CHECK(running_counts.runs == 0);
-    CHECK_THROWS_AS(pool.submit(Task{}), ExecutorShutdownError);
+    CHECK_THROWS_AS(pool.submit(Work{}), ExecutorShutdownError);
     release.count_down();
   }
-  // The destructor waited for the running task.
+  // The destructor waited for the running work.
   CHECK(running_counts.runs == 1);
   CHECK(running_counts.drops == 0);
 }
 
-TEST_CASE("thread pool's destructor destroys queued tasks", "[executor][thread_pool][thread]") {
+TEST_CASE("thread pool's destructor destroys queued work items",
+          "[executor][thread_pool][thread]") {
   constexpr int queued = 5;
   std::atomic<int> drops{0};
   std::atomic<int> runs{0};
@@ -249,17 +251,17 @@ TEST_CASE("thread pool's destructor destroys queued tasks", "[executor][thread_p
   std::latch busy{1};
   std::latch release{1};
   auto pool = std::make_unique<ThreadPoolExecutor>(1);
-  pool->submit(Task{[&] {
+  pool->submit(Work{[&] {
     busy.count_down();
     release.wait();
   }});
   busy.wait();
   for (int i = 0; i < queued; ++i) {
-    pool->submit(Task{DropSignal{drops, runs, all_dropped}});
+    pool->submit(Work{DropSignal{drops, runs, all_dropped}});
   }
   std::future<void> destroyed =
       std::async(std::launch::async, [pool = std::move(pool)]() mutable { pool.reset(); });
-  // The destructor drops the queued tasks before it waits for the running one.
+  // The destructor drops the queued work items before it waits for the running one.
   const bool dropped_while_running =
       all_dropped_future.wait_for(hang_timeout) == std::future_status::ready;
   release.count_down();
@@ -269,14 +271,14 @@ TEST_CASE("thread pool's destructor destroys queued tasks", "[executor][thread_p
   CHECK(runs == 0);
 }
 
-TEST_CASE("thread pool refuses tasks after shutdown", "[executor][thread_pool][error]") {
+TEST_CASE("thread pool refuses work items after shutdown", "[executor][thread_pool][error]") {
   for (const bool wait : {true, false}) {
     INFO("wait = " << wait);
     ThreadPoolExecutor pool{2};
     pool.shutdown(wait);
-    TaskCounts counts;
-    REQUIRE_THROWS_AS(pool.submit(probe_task(counts)), ExecutorShutdownError);
-    REQUIRE_THROWS_WITH(pool.submit(probe_task(counts)),
+    WorkCounts counts;
+    REQUIRE_THROWS_AS(pool.submit(probe_work(counts)), ExecutorShutdownError);
+    REQUIRE_THROWS_WITH(pool.submit(probe_work(counts)),
                         "ThreadPoolExecutor::submit: the executor is shut down");
     CHECK(counts.runs == 0);
     CHECK(counts.drops == 2);
@@ -284,29 +286,29 @@ TEST_CASE("thread pool refuses tasks after shutdown", "[executor][thread_pool][e
   }
 }
 
-TEST_CASE("thread pool runs tasks again after start", "[executor][thread_pool][thread]") {
+TEST_CASE("thread pool runs work items again after start", "[executor][thread_pool][thread]") {
   ThreadPoolExecutor pool{2};
-  TaskCounts counts;
-  pool.submit(probe_task(counts));
+  WorkCounts counts;
+  pool.submit(probe_work(counts));
   pool.shutdown(true);
   CHECK(counts.runs == 1);
   pool.start();
   std::latch done{1};
-  pool.submit(Task{[&] { done.count_down(); }});
+  pool.submit(Work{[&] { done.count_down(); }});
   done.wait();
   pool.shutdown(false);
   pool.start();
-  pool.submit(probe_task(counts));
+  pool.submit(probe_work(counts));
   pool.shutdown(true);
   CHECK(counts.runs == 2);
 }
 
-TEST_CASE("thread pool started explicitly runs submitted tasks",
+TEST_CASE("thread pool started explicitly runs submitted work items",
           "[executor][thread_pool][thread]") {
   ThreadPoolExecutor pool{2};
   pool.start();
-  TaskCounts counts;
-  pool.submit(probe_task(counts));
+  WorkCounts counts;
+  pool.submit(probe_work(counts));
   pool.shutdown(true);
   CHECK(counts.runs == 1);
 }
@@ -322,52 +324,52 @@ TEST_CASE("thread pool's start on a running pool does nothing", "[executor][thre
   }
   restarted.wait();
   CHECK(returned);
-  TaskCounts counts;
+  WorkCounts counts;
   if (returned) {
-    pool.submit(probe_task(counts));
+    pool.submit(probe_work(counts));
     pool.shutdown(true);
     CHECK(counts.runs == 1);
   }
 }
 
-TEST_CASE("thread pool shut down by one of its own tasks does not deadlock",
+TEST_CASE("thread pool shut down by one of its own work items does not deadlock",
           "[executor][thread_pool][thread]") {
-  TaskCounts counts;
+  WorkCounts counts;
   std::promise<void> shut_down;
   std::future<void> shut_down_future = shut_down.get_future();
   {
     ThreadPoolExecutor pool{2};
-    pool.submit(Task{[&] {
+    pool.submit(Work{[&] {
       pool.shutdown(true);
       shut_down.set_value();
     }});
     REQUIRE(ready(shut_down_future));
-    CHECK_THROWS_AS(pool.submit(probe_task(counts)), ExecutorShutdownError);
+    CHECK_THROWS_AS(pool.submit(probe_work(counts)), ExecutorShutdownError);
   }
   CHECK(counts.runs == 0);
   CHECK(counts.drops == 1);
 }
 
-TEST_CASE("thread pool shut down by its own task still runs the queued tasks",
+TEST_CASE("thread pool shut down by its own work still runs the queued work items",
           "[executor][thread_pool][thread]") {
-  TaskCounts counts;
+  WorkCounts counts;
   std::promise<void> shut_down;
   std::future<void> shut_down_future = shut_down.get_future();
   {
     ThreadPoolExecutor pool{1};
     std::latch release{1};
-    pool.submit(Task{[&] {
+    pool.submit(Work{[&] {
       release.wait();
       pool.shutdown(true);
       shut_down.set_value();
     }});
     for (int i = 0; i < 5; ++i) {
-      pool.submit(probe_task(counts));
+      pool.submit(probe_work(counts));
     }
     release.count_down();
     REQUIRE(ready(shut_down_future));
   }
-  // The single worker ran the queued tasks after its own task returned.
+  // The single worker ran the queued work items after its own work returned.
   CHECK(counts.runs == 5);
   CHECK(counts.drops == 0);
 }

@@ -41,28 +41,28 @@ class IoContextExecutor {
   /// @pre not called from a run of this executor.
   ~IoContextExecutor() {
     if (state_) {
-      std::deque<Task> dropped;
+      std::deque<Work> dropped;
       std::unique_lock lock{state_->mutex};
       state_->stopped = true;
       dropped.swap(state_->queue);
       state_->idle.wait(lock, [this] { return state_->running == 0; });
       lock.unlock();
-      // The tasks report their runs dropped here, with no lock held.
+      // The work items report their runs dropped here, with no lock held.
     }
   }
 
   /// The context runs are posted to.
   [[nodiscard]] detail::net::io_context& context() const noexcept { return *context_; }
 
-  /// Queues `task` and posts a handler to the context that runs the next queued task.
+  /// Queues `work` and posts a handler to the context that runs the next queued work item.
   /// @throws ExecutorShutdownError after `shutdown`.
-  void submit(Task&& task) {
+  void submit(Work&& work) {
     {
       std::lock_guard lock{state_->mutex};
       if (state_->stopped) {
         throw ExecutorShutdownError{"IoContextExecutor::submit: the executor is shut down"};
       }
-      state_->queue.push_back(std::move(task));
+      state_->queue.push_back(std::move(work));
     }
     detail::net::post(*context_, [state = state_] { run_next(*state); });
   }
@@ -70,7 +70,7 @@ class IoContextExecutor {
   /// Stops accepting runs; without `wait`, drops the queued runs (each reports job_dropped).
   /// Returns at once in both cases.
   void shutdown(bool wait) noexcept {
-    std::deque<Task> dropped;
+    std::deque<Work> dropped;
     std::lock_guard lock{state_->mutex};
     state_->stopped = true;
     if (!wait) {
@@ -91,23 +91,23 @@ class IoContextExecutor {
     // Guards the members below.
     std::mutex mutex;
     std::condition_variable idle;
-    std::deque<Task> queue;
+    std::deque<Work> queue;
     int running = 0;
     bool stopped = false;
   };
 
   static void run_next(State& state) {
-    Task task;
+    Work work;
     {
       std::lock_guard lock{state.mutex};
       if (state.queue.empty()) {
         return;
       }
-      task = std::move(state.queue.front());
+      work = std::move(state.queue.front());
       state.queue.pop_front();
       ++state.running;
     }
-    task.run();
+    work.run();
     {
       std::lock_guard lock{state.mutex};
       --state.running;

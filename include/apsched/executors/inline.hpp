@@ -9,8 +9,8 @@
 
 namespace apsched {
 
-/// Runs each task at once, in the submitting thread: the scheduler loop for scheduled runs, the
-/// caller for `run_job_now`. For tests and for short jobs; a slow job delays every other job.
+/// Runs each work item at once, in the submitting thread: the scheduler loop for scheduled runs,
+/// the caller for `run_job_now`. For tests and for short jobs; a slow job delays every other job.
 ///
 /// Thread safety: thread-safe.
 class InlineExecutor {
@@ -24,20 +24,20 @@ class InlineExecutor {
   InlineExecutor& operator=(InlineExecutor&&) = delete;
   ~InlineExecutor() = default;
 
-  /// Runs `task` now.
+  /// Runs `work` now.
   /// @throws ExecutorShutdownError after `shutdown`.
-  void submit(Task&& task) {
+  void submit(Work&& work) {
     if (stopped_.load(std::memory_order_acquire)) {
       throw ExecutorShutdownError{"InlineExecutor::submit: the executor is shut down"};
     }
-    Task owned = std::move(task);
+    Work owned = std::move(work);
     owned.run();
   }
 
-  /// Stops accepting tasks; nothing is queued, so there is nothing to wait for.
+  /// Stops accepting work items; nothing is queued, so there is nothing to wait for.
   void shutdown(bool /*wait*/) noexcept { stopped_.store(true, std::memory_order_release); }
 
-  /// Accepts tasks again after `shutdown`.
+  /// Accepts work items again after `shutdown`.
   void start() noexcept { stopped_.store(false, std::memory_order_release); }
 
  private:

@@ -18,8 +18,8 @@
 
 namespace apsched {
 
-/// Runs tasks on up to `workers` threads, started by `start()` or the first `submit`. `submit`
-/// never blocks: when every worker is busy, tasks wait in an unbounded queue (a job's
+/// Runs work items on up to `workers` threads, started by `start()` or the first `submit`. `submit`
+/// never blocks: when every worker is busy, work items wait in an unbounded queue (a job's
 /// `max_instances` bounds how many runs of it can be outstanding).
 ///
 /// @code
@@ -27,7 +27,8 @@ namespace apsched {
 ///     apsched::MemoryJobStore{}, apsched::ThreadPoolExecutor{4}};
 /// @endcode
 ///
-/// Thread safety: thread-safe. The destructor waits for running tasks and destroys queued ones.
+/// Thread safety: thread-safe. The destructor waits for running work items and destroys queued
+/// ones.
 class ThreadPoolExecutor {
  public:
   /// The worker count of a default-constructed pool, as in APScheduler.
@@ -56,9 +57,9 @@ class ThreadPoolExecutor {
     join_all();
   }
 
-  /// Queues `task` for a worker, starting the workers on first use.
+  /// Queues `work` for a worker, starting the workers on first use.
   /// @throws ExecutorShutdownError after `shutdown` (until `start`).
-  void submit(Task&& task) {
+  void submit(Work&& work) {
     std::unique_lock lock{mutex_};
     if (state_ == State::stopped) {
       throw ExecutorShutdownError{"ThreadPoolExecutor::submit: the executor is shut down"};
@@ -66,8 +67,8 @@ class ThreadPoolExecutor {
     if (state_ == State::idle) {
       spawn_locked();
     }
-    queue_.push_back(std::move(task));
-    // Each queued task has an idle worker signalled for it already while the queue is longer
+    queue_.push_back(std::move(work));
+    // Each queued work item has an idle worker signalled for it already while the queue is longer
     // than the idle count; signalling more would only wake workers to find nothing.
     const bool wake = queue_.size() <= idle_workers_;
     lock.unlock();
@@ -93,9 +94,10 @@ class ThreadPoolExecutor {
   }
 
   /// See Executor: `wait == true` lets the queue drain and joins the workers (except the calling
-  /// thread when it is a worker); `wait == false` destroys the queued tasks and returns at once.
+  /// thread when it is a worker); `wait == false` destroys the queued work items and returns at
+  /// once.
   void shutdown(bool wait) {
-    std::deque<Task> dropped;
+    std::deque<Work> dropped;
     {
       std::lock_guard lock{mutex_};
       if (state_ == State::stopped) {
@@ -108,7 +110,7 @@ class ThreadPoolExecutor {
       }
     }
     ready_.notify_all();
-    dropped.clear();  // outside the lock: a dropped task reports itself to the scheduler
+    dropped.clear();  // outside the lock: a dropped work item reports itself to the scheduler
     if (wait) {
       join_all();
     }
@@ -117,8 +119,8 @@ class ThreadPoolExecutor {
   /// The number of worker threads.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
-  /// See Executor, requirement 5: the workers neither running nor holding a task, less the
-  /// queued tasks (all of them while the pool has not started or is shut down).
+  /// See Executor, requirement 5: the workers neither running nor holding a work item, less the
+  /// queued work items (all of them while the pool has not started or is shut down).
   [[nodiscard]] std::size_t available() {
     std::lock_guard lock{mutex_};
     if (state_ != State::running) {
@@ -141,7 +143,7 @@ class ThreadPoolExecutor {
   }
 
   void work() {
-    std::vector<Task> batch;
+    std::vector<Work> taken;
     for (;;) {
       {
         std::unique_lock lock{mutex_};
@@ -151,30 +153,30 @@ class ThreadPoolExecutor {
         if (queue_.empty()) {
           return;
         }
-        // Under a long queue a worker takes its share of up to 32 tasks per lock, which keeps
-        // the lock from being handed over once per task; a short queue is spread one by one.
+        // Under a long queue a worker takes its share of up to 32 work items per lock, which keeps
+        // the lock from being handed over once per work item; a short queue is spread one by one.
         const std::size_t take = std::clamp<std::size_t>(queue_.size() / (2 * size_), 1, 32);
         for (std::size_t i = 0; i < take; ++i) {
-          batch.push_back(std::move(queue_.front()));
+          taken.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
         in_hand_ += take;
       }
-      for (Task& task : batch) {
-        // After shutdown(false) the rest of a batch is dropped like the queue.
+      for (Work& work : taken) {
+        // After shutdown(false) the rest of what it took is dropped like the queue.
         if (discard_.load(std::memory_order_acquire)) {
           break;
         }
-        task.run();
+        work.run();
         std::lock_guard lock{mutex_};
         --in_hand_;
       }
       {
         std::lock_guard lock{mutex_};
         in_hand_ -= static_cast<std::size_t>(std::count_if(
-            batch.begin(), batch.end(), [](const Task& task) { return static_cast<bool>(task); }));
+            taken.begin(), taken.end(), [](const Work& work) { return static_cast<bool>(work); }));
       }
-      batch.clear();
+      taken.clear();
     }
   }
 
@@ -202,10 +204,10 @@ class ThreadPoolExecutor {
   // Guards every member below it.
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<Task> queue_;
+  std::deque<Work> queue_;
   std::vector<std::jthread> workers_;
   std::size_t idle_workers_ = 0;
-  // Tasks workers took from the queue and have not finished.
+  // Work items workers took from the queue and have not finished.
   std::size_t in_hand_ = 0;
   State state_ = State::idle;
   std::atomic<bool> discard_{false};

@@ -11,8 +11,8 @@
 
 namespace apsched {
 
-/// Queues every task until `run_one` or `run_all` is called, so a test decides exactly when each
-/// job run starts and finishes, with no thread involved.
+/// Queues every work item until `run_one` or `run_all` is called, so a test decides exactly when
+/// each job run starts and finishes, with no thread involved.
 ///
 /// @code
 /// apsched::CallbackScheduler<apsched::MemoryJobStore, apsched::ManualExecutor,
@@ -21,7 +21,7 @@ namespace apsched {
 /// REQUIRE(scheduler.executor().run_all() == 1);
 /// @endcode
 ///
-/// Thread safety: thread-safe. Tasks run on the thread that calls `run_one`/`run_all`.
+/// Thread safety: thread-safe. Work items run on the thread that calls `run_one`/`run_all`.
 class ManualExecutor {
  public:
   ManualExecutor() = default;
@@ -37,32 +37,32 @@ class ManualExecutor {
   ManualExecutor& operator=(ManualExecutor&&) = delete;
   ~ManualExecutor() = default;
 
-  /// Queues `task`.
+  /// Queues `work`.
   /// @throws ExecutorShutdownError after `shutdown`.
-  void submit(Task&& task) {
+  void submit(Work&& work) {
     std::lock_guard lock{mutex_};
     if (stopped_) {
       throw ExecutorShutdownError{"ManualExecutor::submit: the executor is shut down"};
     }
-    queue_.push_back(std::move(task));
+    queue_.push_back(std::move(work));
   }
 
-  /// Runs the oldest queued task, if any; returns whether one ran.
+  /// Runs the oldest queued work item, if any; returns whether one ran.
   bool run_one() {
-    Task task;
+    Work work;
     {
       std::lock_guard lock{mutex_};
       if (queue_.empty()) {
         return false;
       }
-      task = std::move(queue_.front());
+      work = std::move(queue_.front());
       queue_.pop_front();
     }
-    task.run();
+    work.run();
     return true;
   }
 
-  /// Runs queued tasks, including ones queued meanwhile, until the queue is empty; returns how
+  /// Runs queued work items, including ones queued meanwhile, until the queue is empty; returns how
   /// many ran.
   std::size_t run_all() {
     std::size_t count = 0;
@@ -72,29 +72,29 @@ class ManualExecutor {
     return count;
   }
 
-  /// The number of queued tasks.
+  /// The number of queued work items.
   [[nodiscard]] std::size_t pending() const {
     std::lock_guard lock{mutex_};
     return queue_.size();
   }
 
-  /// Makes the executor report room for `workers` tasks at once, less the queued ones (see
+  /// Makes the executor report room for `workers` work items at once, less the queued ones (see
   /// `available`), as a pool of that many busy threads would; unlimited until called.
   void set_workers(std::size_t workers) {
     std::lock_guard lock{mutex_};
     workers_ = workers;
   }
 
-  /// See Executor, requirement 5: the workers set by `set_workers` less the queued tasks.
+  /// See Executor, requirement 5: the workers set by `set_workers` less the queued work items.
   [[nodiscard]] std::size_t available() const {
     std::lock_guard lock{mutex_};
     return queue_.size() < workers_ ? workers_ - queue_.size() : 0;
   }
 
-  /// Stops accepting tasks; destroys the queued ones (they report themselves dropped), whatever
-  /// `wait` says, since nothing would run them.
+  /// Stops accepting work items; destroys the queued ones (they report themselves dropped),
+  /// whatever `wait` says, since nothing would run them.
   void shutdown(bool /*wait*/) {
-    std::deque<Task> dropped;
+    std::deque<Work> dropped;
     {
       std::lock_guard lock{mutex_};
       stopped_ = true;
@@ -102,7 +102,7 @@ class ManualExecutor {
     }
   }
 
-  /// Accepts tasks again after `shutdown`.
+  /// Accepts work items again after `shutdown`.
   void start() {
     std::lock_guard lock{mutex_};
     stopped_ = false;
@@ -111,7 +111,7 @@ class ManualExecutor {
  private:
   // Guards the members below it.
   mutable std::mutex mutex_;
-  std::deque<Task> queue_;
+  std::deque<Work> queue_;
   bool stopped_ = false;
   std::size_t workers_ = static_cast<std::size_t>(-1);
 };

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// A task callable that counts how often it ran and whether it was destroyed without running.
+// A callable for Work that counts how often it ran and whether it was destroyed without running.
 #pragma once
 
 #include <apsched/executor.hpp>
@@ -10,23 +10,23 @@
 namespace apsched::test {
 
 /// What the probes sharing these counts observed. Thread-safe.
-struct TaskCounts {
+struct WorkCounts {
   std::atomic<int> runs{0};
   /// Probes destroyed without having run.
   std::atomic<int> drops{0};
 };
 
-/// A callable for Task that records its runs, and its destruction without a run (a drop), in
+/// A callable for Work that records its runs, and its destruction without a run (a drop), in
 /// `counts`. A moved-from probe records nothing.
-class TaskProbe {
+class WorkProbe {
  public:
-  explicit TaskProbe(TaskCounts& counts) noexcept : counts_{&counts} {}
-  TaskProbe(TaskProbe&& other) noexcept
+  explicit WorkProbe(WorkCounts& counts) noexcept : counts_{&counts} {}
+  WorkProbe(WorkProbe&& other) noexcept
       : counts_{std::exchange(other.counts_, nullptr)}, ran_{other.ran_} {}
-  TaskProbe(const TaskProbe&) = delete;
-  TaskProbe& operator=(const TaskProbe&) = delete;
-  TaskProbe& operator=(TaskProbe&&) = delete;
-  ~TaskProbe() {
+  WorkProbe(const WorkProbe&) = delete;
+  WorkProbe& operator=(const WorkProbe&) = delete;
+  WorkProbe& operator=(WorkProbe&&) = delete;
+  ~WorkProbe() {
     if (counts_ != nullptr && !ran_) {
       counts_->drops.fetch_add(1);
     }
@@ -38,11 +38,11 @@ class TaskProbe {
   }
 
  private:
-  TaskCounts* counts_;
+  WorkCounts* counts_;
   bool ran_ = false;
 };
 
-/// A task running a TaskProbe on `counts`.
-inline Task probe_task(TaskCounts& counts) { return Task{TaskProbe{counts}}; }
+/// Work running a WorkProbe on `counts`.
+inline Work probe_work(WorkCounts& counts) { return Work{WorkProbe{counts}}; }
 
 }  // namespace apsched::test
