@@ -157,10 +157,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         executors_{std::move(executors)} {
     if constexpr (any_durable) {
       tasks_ = std::make_shared<TaskRegistry>();
-      stores_.for_each([&](std::size_t index, auto& store) {
-        if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-          store.attach(tasks_, static_cast<std::uint8_t>(index));
-        }
+      stores_.for_each_durable([&](std::size_t index, auto& store) {
+        store.attach(tasks_, static_cast<std::uint8_t>(index));
       });
     }
     stores_.for_each([&](std::size_t /*index*/, auto& store) {
@@ -272,11 +270,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     tasks_->add(name, std::move(function));
     {
       std::lock_guard lock{mutex_};
-      stores_.for_each([&](std::size_t, auto& store) {
-        if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-          store.task_registered(name);
-        }
-      });
+      stores_.for_each_durable([&](std::size_t, auto& store) { store.task_registered(name); });
       wake_requested_ = true;
     }
     notify();
@@ -1464,11 +1458,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // does; returns that store's index.
   std::optional<std::size_t> erase_unusable_locked(std::string_view id) {
     std::optional<std::size_t> erased;
-    stores_.for_each([&](std::size_t index, auto& store) {
-      if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-        if (!erased && store.erase(id)) {
-          erased = index;
-        }
+    stores_.for_each_durable([&](std::size_t index, auto& store) {
+      if (!erased && store.erase(id)) {
+        erased = index;
       }
     });
     return erased;
@@ -1694,44 +1686,42 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (waiting_.empty()) {
       return;
     }
-    stores_.for_each([&](std::size_t index, auto& store) {
-      if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-        if (stores_.backing_off(index, now)) {
-          return;
+    stores_.for_each_durable([&](std::size_t index, auto& store) {
+      if (stores_.backing_off(index, now)) {
+        return;
+      }
+      std::vector<std::size_t> picked;
+      std::vector<ClaimedFire> claims;
+      for (std::size_t i = 0; i < waiting_.size(); ++i) {
+        const Run& run = *waiting_[i].run;
+        if (run.store != index || !room_.take(run.executor)) {
+          continue;
         }
-        std::vector<std::size_t> picked;
-        std::vector<ClaimedFire> claims;
-        for (std::size_t i = 0; i < waiting_.size(); ++i) {
-          const Run& run = *waiting_[i].run;
-          if (run.store != index || !room_.take(run.executor)) {
-            continue;
-          }
-          picked.push_back(i);
-          claims.push_back(ClaimedFire{run.job_id, run.scheduled, run.max_instances});
-        }
-        if (claims.empty()) {
-          return;
-        }
-        std::vector<ClaimVerdict> verdicts;
-        try {
-          verdicts = store.start_claimed(std::span<const ClaimedFire>{claims});
-        } catch (...) {
-          stores_.back_off(index, now);
-          report_store_error(index, now, std::current_exception(), events);
-          return;
-        }
-        for (std::size_t k = 0; k < picked.size(); ++k) {
-          Dispatch& dispatch = waiting_[picked[k]];
-          const ClaimVerdict verdict = k < verdicts.size() ? verdicts[k] : ClaimVerdict::busy;
-          if (verdict == ClaimVerdict::started) {
-            dispatch.claimed = false;
-            dispatches.push_back(std::move(dispatch));
-          } else if (verdict == ClaimVerdict::lost) {
-            release_run_locked(*dispatch.run, false);
-            dispatch.run.reset();
-          } else {
-            room_.give_back(dispatch.run->executor);
-          }
+        picked.push_back(i);
+        claims.push_back(ClaimedFire{run.job_id, run.scheduled, run.max_instances});
+      }
+      if (claims.empty()) {
+        return;
+      }
+      std::vector<ClaimVerdict> verdicts;
+      try {
+        verdicts = store.start_claimed(std::span<const ClaimedFire>{claims});
+      } catch (...) {
+        stores_.back_off(index, now);
+        report_store_error(index, now, std::current_exception(), events);
+        return;
+      }
+      for (std::size_t k = 0; k < picked.size(); ++k) {
+        Dispatch& dispatch = waiting_[picked[k]];
+        const ClaimVerdict verdict = k < verdicts.size() ? verdicts[k] : ClaimVerdict::busy;
+        if (verdict == ClaimVerdict::started) {
+          dispatch.claimed = false;
+          dispatches.push_back(std::move(dispatch));
+        } else if (verdict == ClaimVerdict::lost) {
+          release_run_locked(*dispatch.run, false);
+          dispatch.run.reset();
+        } else {
+          room_.give_back(dispatch.run->executor);
         }
       }
     });
