@@ -14,6 +14,7 @@
 #include <apsched/detail/scheduler/fire_policy.hpp>
 #include <apsched/detail/scheduler/job_settings.hpp>
 #include <apsched/detail/scheduler/run_set.hpp>
+#include <apsched/detail/scheduler/store_driver.hpp>
 #include <apsched/detail/scheduler/store_set.hpp>
 #include <apsched/detail/thread_tuning.hpp>
 #include <apsched/durable_job_store.hpp>
@@ -87,25 +88,6 @@ struct Executors {};
 template <SchedulerMode M, Clock C, class StoreList, class ExecutorList>
 class BasicScheduler;
 
-namespace detail {
-/// The task registry type of the first durable store among `S...` (void if there is none).
-template <class... S>
-struct DurableTasksOf {
-  using Type = void;
-};
-template <class First, class... Rest>
-struct DurableTasksOf<First, Rest...> {
-  static auto pick() {
-    if constexpr (DurableJobStore<First>) {
-      return std::type_identity<typename First::Tasks>{};
-    } else {
-      return std::type_identity<typename DurableTasksOf<Rest...>::Type>{};
-    }
-  }
-  using Type = typename decltype(pick())::type;
-};
-}  // namespace detail
-
 /// The scheduler core: keeps jobs in the stores `S...`, runs them on the executors `E...`, and
 /// reads time from `C`. Jobs choose their store and executor by alias (JobOptions::store,
 /// JobOptions::executor); the first of each is "default". The loop processes due jobs, computes
@@ -157,19 +139,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         executors_{std::move(executors)} {
     if constexpr (any_durable) {
       tasks_ = std::make_shared<TaskRegistry>();
-      stores_.for_each_durable([&](std::size_t index, auto& store) {
-        store.attach(tasks_, static_cast<std::uint8_t>(index));
-      });
     }
-    stores_.for_each([&](std::size_t /*index*/, auto& store) {
-      using Store = std::remove_cvref_t<decltype(store)>;
-      if constexpr (WakingStore<Store>) {
-        store.set_waker([this] { wake_from_store(); });
-      }
-      if constexpr (follows_real_time<C> && DatabaseClockStore<Store>) {
-        store.set_clock([this] { return clock_.now(); });
-      }
-    });
+    std::function<TimePoint()> database_clock;
+    if constexpr (follows_real_time<C>) {
+      database_clock = [this] { return clock_.now(); };
+    }
+    driver_.connect(
+        tasks_, [this] { wake_from_store(); }, database_clock);
   }
 
   BasicScheduler(const BasicScheduler&) = delete;
@@ -188,14 +164,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       std::lock_guard lock{wakeup_mutex_};
       wakeup_handler_ = nullptr;
     }
-    stores_.for_each([](std::size_t /*index*/, auto& store) {
-      if constexpr (WakingStore<std::remove_cvref_t<decltype(store)>>) {
-        try {
-          store.set_waker(nullptr);  // waits for a wake-up in progress, which takes mutex_
-        } catch (...) {              // NOLINT(bugprone-empty-catch): stopping a waker does not fail
-        }
-      }
-    });
+    driver_.disconnect();  // waits for a wake-up in progress, which takes mutex_
     try {
       if (state() != SchedulerState::stopped) {
         shutdown(false);
@@ -270,7 +239,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     tasks_->add(name, std::move(function));
     {
       std::lock_guard lock{mutex_};
-      stores_.for_each_durable([&](std::size_t, auto& store) { store.task_registered(name); });
+      driver_.task_registered(name);
       wake_requested_ = true;
     }
     notify();
@@ -293,26 +262,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   requires any_durable void batch(F&& body) {
     {
       std::lock_guard lock{mutex_};
-      if (batching_) {
-        throw InvalidArgumentError{
-            "batch: a batch is already open; expected batches one at a time"};
-      }
-      std::size_t begun = 0;
-      try {
-        stores_.for_each_durable([&](std::size_t, auto& store) {
-          store.begin_batch();
-          ++begun;
-        });
-      } catch (...) {
-        std::size_t rolled_back = 0;
-        stores_.for_each_durable([&](std::size_t, auto& store) {
-          if (rolled_back++ < begun) {
-            store.rollback_batch();
-          }
-        });
-        throw;
-      }
-      batching_ = true;
+      driver_.begin_batch();
     }
     try {
       std::forward<F>(body)();
@@ -371,24 +321,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// @throws StoreError if a store fails to read its history
   [[nodiscard]] std::vector<FireRecord> get_fire_history(std::string_view id,
                                                          std::size_t limit = 100) const {
-    std::vector<FireRecord> history;
-    {
-      std::lock_guard lock{mutex_};
-      stores_.for_each([&](std::size_t /*index*/, const auto& each) {
-        if constexpr (FireHistoryStore<std::remove_cvref_t<decltype(each)>>) {
-          std::vector<FireRecord> part = each.fire_history(id, limit);
-          history.insert(history.end(), std::make_move_iterator(part.begin()),
-                         std::make_move_iterator(part.end()));
-        }
-      });
-    }
-    std::stable_sort(history.begin(), history.end(), [](const FireRecord& a, const FireRecord& b) {
-      return a.scheduled > b.scheduled;
-    });
-    if (history.size() > limit) {
-      history.resize(limit);
-    }
-    return history;
+    std::lock_guard lock{mutex_};
+    return driver_.fire_history(id, limit);
   }
 
   /// Applies `changes` to the job with `id` and returns its new snapshot.
@@ -500,7 +434,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       if (found) {
         store_index = found.store;
         stores_.with(store_index, [&](auto& store) { store.erase(id); });
-      } else if (const std::optional<std::size_t> index = erase_unusable_locked(id)) {
+      } else if (const std::optional<std::size_t> index = driver_.erase_unusable(id)) {
         store_index = *index;
       } else {
         throw JobLookupError{fmt::format("remove_job: no job has id \"{}\"", id)};
@@ -685,15 +619,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         requeue_waiting_locked();
       }
       // The outcomes of the runs that ended since the loop's last step.
-      std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
       std::vector<Event> events;
       {
         std::lock_guard lock{mutex_};
-        failures = flush_outcomes_locked();
-        outcomes_due_.reset();
-      }
-      for (auto& [index, failure] : failures) {
-        report_store_error(index, this->now(), std::move(failure), events);
+        driver_.write_outcomes(this->now(), events);
       }
       for (const Event& event : events) {
         listeners_.emit(event);
@@ -867,25 +796,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     (std::index_sequence_for<E...>{});
   }
 
-  // The job with `id` as store `index` holds it in memory (nullptr if not held): a job with a
-  // run outstanding or queued is. A durable store's database is not read, since it may be
-  // unreachable when a run ends.
-  JobRecord* find_held_locked(std::size_t index, std::string_view id) noexcept {
-    JobRecord* job = nullptr;
-    try {
-      stores_.with(index, [&](auto& store) {
-        if constexpr (CachedRecordStore<std::remove_cvref_t<decltype(store)>>) {
-          job = store.find_cached(id);
-        } else {
-          job = store.find(id);
-        }
-      });
-    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory hashing the id: not held
-      job = nullptr;
-    }
-    return job;
-  }
-
   // The job with `id` in any store but `skip` (by default, in any store).
   Located find_locked(std::string_view id, std::size_t skip = sizeof...(S)) const {
     const auto [job, index] = stores_.find(id, skip);
@@ -964,9 +874,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
             break;
           }
           event = EventType::job_modified;
-          stores_.with(record.store, [&](auto& store) {
-            stored = replace_locked(store, std::move(record), !options.next_run_time);
-          });
+          stored = driver_.replace(record.store, std::move(record), !options.next_run_time);
         }
         if (stored != nullptr) {
           id = stored->id;
@@ -987,61 +895,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     return id;
   }
 
-  // Puts `record` in place of the job its store holds under its id (ConflictPolicy::replace),
-  // keeping what the job did (counters, history, runs in flight). A durable store does it in
-  // one write, keeping the schedule too when the trigger is unchanged and `keep_schedule`; in
-  // any other store the record held is changed in place. Returns the record held, or null
-  // when the store could not hand it out (a durable store reports why).
-  template <class Store>
-  JobRecord* replace_locked(Store& store, JobRecord&& record, bool keep_schedule) {
-    if constexpr (DurableJobStore<Store>) {
-      return store.replace(std::move(record), keep_schedule);
-    } else {
-      JobRecord* held = store.find(record.id);
-      if (held == nullptr) {
-        return nullptr;
-      }
-      std::deque<TimePoint> queued;
-      if (held->extras) {
-        queued = std::move(held->extras->queued_runs);
-      }
-      held->body = std::move(record.body);
-      held->trigger = std::move(record.trigger);
-      held->next_fire = record.next_fire;
-      held->next_run = record.next_run;
-      held->extras = std::move(record.extras);
-      if (!queued.empty()) {
-        held->extra().queued_runs = std::move(queued);
-      }
-      held->max_instances = record.max_instances;
-      held->coalesce = record.coalesce;
-      held->overlap = record.overlap;
-      held->abandoned = record.abandoned;
-      held->paused = record.paused;
-      held->executor = record.executor;
-      store.update(*held);
-      return held;
-    }
-  }
-
   // Commits (or rolls back) the open batch of every durable store; a store that fails to
   // commit makes the others roll back, and its error propagates.
   void end_batch(bool commit) {
     std::exception_ptr failure;
     {
       std::lock_guard lock{mutex_};
-      stores_.for_each_durable([&](std::size_t, auto& store) {
-        if (commit && !failure) {
-          try {
-            store.commit_batch();
-            return;
-          } catch (...) {
-            failure = std::current_exception();
-          }
-        }
-        store.rollback_batch();
-      });
-      batching_ = false;
+      failure = driver_.end_batch(commit);
       wake_requested_ = true;
     }
     notify();
@@ -1152,11 +1012,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (!pending_queues_.empty()) {
       return now;
     }
-    std::optional<TimePoint> next = stores_.next_due(now, batching_, starved_);
-    if (outcomes_due_ && (!next || *outcomes_due_ < *next)) {
-      next = outcomes_due_;
-    }
-    return runs_.next_deadline(next);
+    return runs_.next_deadline(driver_.next_due(now, starved_));
   }
 
   // Joins the background loop thread, unless called on it (a job or listener that shuts the
@@ -1257,14 +1113,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if constexpr (any_durable) {
       // The outcomes of the runs that ended meanwhile (inline ones: all of this step's), in
       // one transaction per store.
-      std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
       {
         std::lock_guard lock{mutex_};
-        failures = flush_outcomes_locked();
-        outcomes_due_.reset();
-      }
-      for (auto& [index, failure] : failures) {
-        report_store_error(index, now, std::move(failure), events);
+        driver_.write_outcomes(now, events);
       }
       for (const Event& event : events) {
         listeners_.emit(event);
@@ -1294,7 +1145,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     for (const std::string& id : pending) {
       Located found;
       for (std::size_t index = 0; index < sizeof...(S) && !found; ++index) {
-        found = Located{find_held_locked(index, id), index};
+        found = Located{driver_.find_held(index, id), index};
       }
       if (!found || !found.job->extras) {
         continue;
@@ -1309,9 +1160,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         queue.pop_front();
         if (detail::late(job, scheduled, now)) {
           report_missed(job, scheduled, 1, now, events);
-          if (std::exception_ptr failure = record_outcome_locked(
+          if (std::exception_ptr failure = driver_.record_outcome(
                   found.store, job.id, &job, scheduled, FireState::missed, {})) {
-            report_store_error(found.store, now, std::move(failure), events);
+            driver_.report_error(found.store, now, std::move(failure), events);
           }
         } else {
           // A durable store recorded the queued fire claimed: it starts once recorded started.
@@ -1321,13 +1172,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  // Reports `count` missed fire times of `job` from `first` on; with `durable`, records them.
+  // Reports `count` missed fire times of `job` from `first` on.
   void report_missed(JobRecord& job, TimePoint first, std::uint64_t count, TimePoint now,
-                     std::vector<Event>& events, bool durable = false) {
+                     std::vector<Event>& events) {
     job.last_outcome = JobOutcome::missed;
-    if (durable) {
-      fires_.push_back(FireDecision{.scheduled = first, .state = FireState::missed, .runs = count});
-    }
     if (listeners_.wants(EventType::job_missed)) {
       events.push_back(Event{.type = EventType::job_missed,
                              .time = now,
@@ -1338,33 +1186,27 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  // Handles due jobs until none is due at `now` or a round is full; returns whether to go on.
+  // Passes over the stores (see detail::StoreDriver): handles due jobs until none is due at
+  // `now` or a round is full; returns whether to go on.
   bool collect_due_locked(TimePoint now, std::vector<Dispatch>& dispatches,
                           std::vector<Event>& events) {
     bool full = false;
     stores_.for_each([&](std::size_t index, auto& store) {
-      using Store = std::remove_cvref_t<decltype(store)>;
-      if (stores_.backing_off(index, now) || (DurableJobStore<Store> && batching_)) {
+      if (!driver_.passable(index, now)) {
         return;
       }
-      constexpr bool rounds = RoundStore<Store>;
+      constexpr bool durable = DurableJobStore<std::remove_cvref_t<decltype(store)>>;
       std::size_t dispatches_mark = dispatches.size();
       std::size_t events_mark = events.size();
-      bool in_round = false;
       try {
-        if constexpr (AbandonedFireSource<Store>) {
-          take_abandoned_locked(index, store, now, dispatches, events);
-        }
-        if constexpr (rounds) {
-          // One transaction for the pass; its fires run only after it commits.
-          dispatches_mark = dispatches.size();
-          events_mark = events.size();
-          round_changes_.clear();
-          store.begin_round();
-          in_round = true;
-        }
+        driver_.take_over(index, store, now, events, [&](const auto& rerun) {
+          rerun_locked(rerun.job, rerun.scheduled, rerun.attempt, rerun.started, dispatches);
+        });
+        dispatches_mark = dispatches.size();
+        events_mark = events.size();
+        driver_.begin_handout(store);
         while (!full) {
-          if (DurableJobStore<Store> && room_.none()) {
+          if (durable && room_.none()) {
             // Every executor is busy: the due jobs left stay unclaimed, for other schedulers
             // or for this one's next step, which a run that ends asks for.
             starved_ = true;
@@ -1374,188 +1216,52 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           if (job == nullptr) {
             break;
           }
-          if constexpr (DurableJobStore<Store>) {
-            process_durable_locked(*job, store, now, dispatches, events);
+          if constexpr (durable) {
+            commit_durable_locked(*job, store, now, dispatches, events, [&] {
+              return decide_locked(*job, now, true, dispatches, events);
+            });
           } else {
             process_job_locked(*job, store, now, dispatches, events);
           }
           full = dispatches.size() >= round_size || events.size() >= round_size;
         }
-        if constexpr (rounds) {
-          in_round = false;
-          store.end_round();
-        }
+        driver_.end_pass(store);
         stores_.answered(index);
       } catch (...) {
-        if constexpr (rounds) {
-          if (in_round) {
-            store.abort_round();
-          }
-          undo_round_locked(dispatches, dispatches_mark, events, events_mark);
+        if (driver_.abort_pass(store)) {
+          undo_runs_locked(dispatches, dispatches_mark, events, events_mark);
         }
         stores_.back_off(index, now);
-        if (listeners_.wants(EventType::store_error)) {
-          events.push_back(Event{.type = EventType::store_error,
-                                 .time = now,
-                                 .store = settings_.store_alias(index),
-                                 .exception = std::current_exception()});
-        }
+        driver_.report_error(index, now, std::current_exception(), events);
       }
-      if constexpr (DurableJobStore<Store>) {
-        take_reports_locked(index, store, now, events);
-      }
+      driver_.take_reports(index, store, now, events);
     });
     return full;
   }
 
-  void report_store_error(std::size_t index, TimePoint now, std::exception_ptr error,
-                          std::vector<Event>& events) {
-    if (listeners_.wants(EventType::store_error)) {
-      events.push_back(Event{.type = EventType::store_error,
-                             .time = now,
-                             .store = settings_.store_alias(index),
-                             .exception = std::move(error)});
+  // Runs again a fire a durable store took over from a dead scheduler (StoreDriver::Rerun):
+  // one that had started runs at once as its next attempt (the dead run no longer counts);
+  // one only claimed runs as its first owner would have run it, once recorded started, within
+  // max_instances (else queued).
+  void rerun_locked(JobRecord& job, TimePoint scheduled, unsigned attempt, bool started,
+                    std::vector<Dispatch>& dispatches) {
+    if (started) {
+      dispatch_locked(job, scheduled, 0, dispatches, attempt + 1);
+    } else if (job.running < job.max_instances) {
+      dispatch_locked(job, scheduled, 0, dispatches, attempt, true);
+    } else {
+      job.extra().queued_runs.push_back(scheduled);
     }
   }
 
-  // Undoes in memory what a rolled-back round decided: its runs, queued runs and events.
-  void undo_round_locked(std::vector<Dispatch>& dispatches, std::size_t dispatches_mark,
-                         std::vector<Event>& events, std::size_t events_mark) noexcept {
-    for (const RoundChange& change : round_changes_) {
-      change.job->running = static_cast<std::uint16_t>(change.job->running - change.dispatched);
-      if (change.job->extras && change.job->extras->queued_runs.size() > change.queued_mark) {
-        change.job->extras->queued_runs.resize(change.queued_mark);
-      }
-    }
-    round_changes_.clear();
+  // Undoes the runs and events decided after the marks (a rolled-back round, a refused commit).
+  void undo_runs_locked(std::vector<Dispatch>& dispatches, std::size_t dispatches_mark,
+                        std::vector<Event>& events, std::size_t events_mark) noexcept {
     for (std::size_t i = dispatches_mark; i < dispatches.size(); ++i) {
       runs_.remove(*dispatches[i].run);
     }
     dispatches.resize(std::min(dispatches.size(), dispatches_mark));
     events.resize(std::min(events.size(), events_mark));
-  }
-
-  // Writes the outcomes durable stores hold (defer_outcome); returns the stores that failed
-  // with their errors, for store_error events outside the lock.
-  std::vector<std::pair<std::size_t, std::exception_ptr>> flush_outcomes_locked() noexcept {
-    std::vector<std::pair<std::size_t, std::exception_ptr>> failures;
-    stores_.for_each([&](std::size_t index, auto& store) {
-      if constexpr (DeferredOutcomeStore<std::remove_cvref_t<decltype(store)>>) {
-        try {
-          store.flush_outcomes();
-        } catch (...) {
-          try {
-            failures.emplace_back(index, std::current_exception());
-          } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; retried next step
-          }
-        }
-      }
-    });
-    return failures;
-  }
-
-  // Deletes the job `id` that a durable store keeps but cannot use (store_job_unusable), if one
-  // does; returns that store's index.
-  std::optional<std::size_t> erase_unusable_locked(std::string_view id) {
-    std::optional<std::size_t> erased;
-    stores_.for_each_durable([&](std::size_t index, auto& store) {
-      if (!erased && store.erase(id)) {
-        erased = index;
-      }
-    });
-    return erased;
-  }
-
-  // Reports the fires a durable store found abandoned by a dead scheduler, and runs the ones it
-  // took over to run again (outside max_instances: the dead run no longer counts). A fire the
-  // dead or stopped scheduler had only claimed is not reported: it runs here (within
-  // max_instances, queued behind this scheduler's runs) as it would have run there. A fire
-  // whose job cannot be read now (the store fails) waits, with the ones after it, for the next
-  // step; the store's error is reported.
-  template <class Store>
-  void take_abandoned_locked(std::size_t index, Store& store, TimePoint now,
-                             std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
-    for (AbandonedFire& fire : store.take_abandoned()) {
-      if (fire.started && listeners_.wants(EventType::job_abandoned)) {
-        events.push_back(Event{.type = EventType::job_abandoned,
-                               .time = now,
-                               .job_id = fire.job_id,
-                               .store = settings_.store_alias(index),
-                               .scheduled_run_time = fire.scheduled,
-                               .runs = fire.rerun ? 1U : 0U,
-                               .attempt = fire.attempt});
-      }
-      if (fire.rerun) {
-        reruns_.emplace_back(index, std::move(fire));
-      }
-    }
-    try {
-      for (auto& [store_index, fire] : reruns_) {
-        if (store_index != index) {
-          continue;
-        }
-        // A job's last fire: the job is no longer listed, and the store holds its record.
-        if (JobRecord* job =
-                fire.last_fire ? find_held_locked(index, fire.job_id) : store.find(fire.job_id)) {
-          if (fire.started) {
-            dispatch_locked(*job, fire.scheduled, 0, dispatches, fire.attempt + 1);
-          } else if (job->running < job->max_instances) {
-            // Never started: it runs as its first owner would have run it, once recorded started.
-            dispatch_locked(*job, fire.scheduled, 0, dispatches, fire.attempt, true);
-          } else {
-            job->extra().queued_runs.push_back(fire.scheduled);
-          }
-        } else if (std::exception_ptr failure =
-                       record_outcome_locked(index, fire.job_id, nullptr, fire.scheduled,
-                                             FireState::dropped, "the job no longer exists")) {
-          report_store_error(index, now, std::move(failure), events);
-        }
-        store_index = sizeof...(S);  // handled: erased below
-      }
-    } catch (...) {
-      report_store_error(index, now, std::current_exception(), events);
-    }
-    std::erase_if(reruns_, [](const auto& entry) { return entry.first == sizeof...(S); });
-  }
-
-  // Turns a durable store's reports about stored jobs it cannot use into events.
-  template <class Store>
-  void take_reports_locked(std::size_t index, Store& store, TimePoint now,
-                           std::vector<Event>& events) {
-    std::vector<StoreReport> reports;
-    try {
-      reports = store.take_reports();
-    } catch (...) {
-      return;  // out of memory: the reports come with the next step
-    }
-    if (!listeners_.wants(EventType::store_job_unusable)) {
-      return;
-    }
-    for (StoreReport& report : reports) {
-      events.push_back(Event{.type = EventType::store_job_unusable,
-                             .time = now,
-                             .job_id = std::move(report.job_id),
-                             .store = settings_.store_alias(index),
-                             .exception = std::make_exception_ptr(StoreError{report.message})});
-    }
-  }
-
-  // Has a durable store record how a fire it recorded as submitted ended. Returns what the
-  // store threw, for a store_error event outside the lock.
-  std::exception_ptr record_outcome_locked(std::size_t index, std::string_view id,
-                                           const JobRecord* job, TimePoint scheduled,
-                                           FireState state, std::string_view error) noexcept {
-    std::exception_ptr failure;
-    stores_.with(index, [&](auto& store) {
-      if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-        try {
-          store.record_outcome(id, job, scheduled, state, error);
-        } catch (...) {
-          failure = std::current_exception();
-        }
-      }
-    });
-    return failure;
   }
 
   // Processes one due job of a store that is not durable: decides its runs and tells the store.
@@ -1573,19 +1279,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     report_removed(id, store_index, now, events);
   }
 
-  // Processes one due job of a durable store: decides its runs, then has the store record the
-  // fires and the job's new state in one transaction. If another scheduler processed or
-  // changed the job meanwhile, or the store fails (rethrown), the decisions are discarded.
-  template <class Store>
-  void process_durable_locked(JobRecord& job, Store& store, TimePoint now,
-                              std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
-    commit_durable_locked(job, store, now, dispatches, events,
-                          [&] { return decide_locked(job, now, true, dispatches, events); });
-  }
-
-  // Decides runs of a durable job with `decide` (returning an Ending), recording the fires it
-  // decides, then has the store record them and the job's state in one transaction, as
-  // process_durable_locked says. Returns whether the store committed them.
+  // Processes one due job of a durable store: decides its runs with `decide` (returning an
+  // Ending), then has the store record the fires and the job's new state in one transaction
+  // (StoreDriver::commit). If another scheduler processed or changed the job meanwhile, or the
+  // store fails (rethrown), the decisions are undone. Returns whether the store committed them.
   template <class Store, class Decide>
   bool commit_durable_locked(JobRecord& job, Store& store, TimePoint now,
                              std::vector<Dispatch>& dispatches, std::vector<Event>& events,
@@ -1593,37 +1290,25 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     const std::size_t dispatches_mark = dispatches.size();
     const std::size_t events_mark = events.size();
     const std::size_t queued_mark = job.extras ? job.extras->queued_runs.size() : 0;
-    fires_.clear();
     const Ending decision = decide();
     if (decision == Ending::broken) {
       store.update(job);
       return false;
     }
     const auto dispatched = static_cast<std::uint16_t>(dispatches.size() - dispatches_mark);
-    // The store keeps `running` through a refused commit: hand it the count before this step.
-    job.running = static_cast<std::uint16_t>(job.running - dispatched);
     const std::string id = job.id;
     const std::uint8_t store_index = job.store;
     const bool remove = decision == Ending::exhausted;
     bool committed = false;
     std::exception_ptr failure;
     try {
-      committed = store.commit_due(job, std::span<const FireDecision>{fires_}, remove);
+      committed = driver_.commit(job, store, plan_, remove, dispatched, queued_mark);
     } catch (...) {
       failure = std::current_exception();
     }
     if (committed) {
       if (remove) {
         report_removed(id, store_index, now, events);
-      } else {
-        job.running = static_cast<std::uint16_t>(job.running + dispatched);
-        const std::size_t queued = job.extras ? job.extras->queued_runs.size() : 0;
-        if constexpr (RoundStore<std::remove_cvref_t<decltype(store)>>) {
-          if (dispatched > 0 || queued > queued_mark) {
-            // Kept, should the round roll back: the record stays (it is not idle).
-            round_changes_.push_back(RoundChange{&job, dispatched, queued_mark});
-          }
-        }
       }
       return true;
     }
@@ -1631,11 +1316,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (job.extras && job.extras->queued_runs.size() > queued_mark) {
       job.extras->queued_runs.resize(queued_mark);
     }
-    for (std::size_t i = dispatches_mark; i < dispatches.size(); ++i) {
-      runs_.remove(*dispatches[i].run);
-    }
-    dispatches.resize(dispatches_mark);
-    events.resize(events_mark);
+    undo_runs_locked(dispatches, dispatches_mark, events, events_mark);
     if (failure) {
       std::rethrow_exception(failure);
     }
@@ -1686,9 +1367,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (waiting_.empty()) {
       return;
     }
-    stores_.for_each_durable([&](std::size_t index, auto& store) {
-      if (stores_.backing_off(index, now)) {
-        return;
+    for (std::size_t index = 0; index < sizeof...(S); ++index) {
+      if (!stores_.durable(index) || stores_.backing_off(index, now)) {
+        continue;
       }
       std::vector<std::size_t> picked;
       std::vector<ClaimedFire> claims;
@@ -1701,19 +1382,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         claims.push_back(ClaimedFire{run.job_id, run.scheduled, run.max_instances});
       }
       if (claims.empty()) {
-        return;
+        continue;
       }
-      std::vector<ClaimVerdict> verdicts;
-      try {
-        verdicts = store.start_claimed(std::span<const ClaimedFire>{claims});
-      } catch (...) {
-        stores_.back_off(index, now);
-        report_store_error(index, now, std::current_exception(), events);
-        return;
+      const std::optional<std::vector<ClaimVerdict>> verdicts =
+          driver_.start_claimed(index, std::span<const ClaimedFire>{claims}, now, events);
+      if (!verdicts) {
+        continue;
       }
       for (std::size_t k = 0; k < picked.size(); ++k) {
         Dispatch& dispatch = waiting_[picked[k]];
-        const ClaimVerdict verdict = k < verdicts.size() ? verdicts[k] : ClaimVerdict::busy;
+        const ClaimVerdict verdict = k < verdicts->size() ? (*verdicts)[k] : ClaimVerdict::busy;
         if (verdict == ClaimVerdict::started) {
           dispatch.claimed = false;
           dispatches.push_back(std::move(dispatch));
@@ -1724,7 +1402,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           room_.give_back(dispatch.run->executor);
         }
       }
-    });
+    }
     std::erase_if(waiting_, [](const Dispatch& dispatch) { return !dispatch.run; });
   }
 
@@ -1733,7 +1411,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // to the front of its job's queue. Either way the job's queued runs may go.
   void release_run_locked(Run& run, bool requeue) noexcept {
     runs_.remove(run);
-    JobRecord* job = find_held_locked(run.store, run.job_id);
+    JobRecord* job = driver_.find_held(run.store, run.job_id);
     if (job == nullptr || job->generation != run.generation) {
       return;
     }
@@ -1759,14 +1437,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     waiting_.clear();
   }
 
-  // Decides the runs of one due job (detail::plan_fires) and carries the plan out; with
-  // `durable`, the fires decided are recorded in fires_ for the store's commit.
+  // Decides the runs of one due job (detail::plan_fires) and carries the plan out; a durable
+  // store records plan_'s fires (StoreDriver::commit).
   Ending decide_locked(JobRecord& job, TimePoint now, bool durable,
                        std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
     const detail::FireContext context{
         .now = now, .durable = durable, .room = room_.left(job.executor)};
     detail::plan_fires(job, context, random_, plan_);
-    return carry_out_locked(job, now, durable, dispatches, events);
+    return carry_out_locked(job, now, dispatches, events);
   }
 
   // Offers one run of `job` for `scheduled` outside its schedule (run_job_now).
@@ -1775,37 +1453,23 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     const detail::FireContext context{
         .now = scheduled, .durable = durable, .room = room_.left(job.executor)};
     detail::plan_run_now(job, context, scheduled, plan_);
-    carry_out_locked(job, scheduled, durable, dispatches, events);
+    carry_out_locked(job, scheduled, dispatches, events);
   }
 
-  // Carries out plan_ for `job`: starts, queues and reports its runs, records their fires for a
-  // durable store, and sets the job's schedule.
-  Ending carry_out_locked(JobRecord& job, TimePoint now, bool durable,
-                          std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
+  // Carries out plan_ for `job`: starts, queues and reports its runs, and sets the job's
+  // schedule.
+  Ending carry_out_locked(JobRecord& job, TimePoint now, std::vector<Dispatch>& dispatches,
+                          std::vector<Event>& events) {
     using Kind = detail::FireStep::Kind;
     for (const detail::FireStep& step : plan_.steps) {
       switch (step.kind) {
         case Kind::run:
-          if (durable) {
-            fires_.push_back(
-                FireDecision{.scheduled = step.scheduled,
-                             .state = step.claimed ? FireState::claimed : FireState::submitted});
-          }
           dispatch_locked(job, step.scheduled, step.count, dispatches, 1, step.claimed);
           break;
         case Kind::queue:
           job.extra().queued_runs.push_back(step.scheduled);
-          // A durable store records a queued run as claimed now: this scheduler has taken it.
-          if (durable) {
-            fires_.push_back(
-                FireDecision{.scheduled = step.scheduled, .state = FireState::claimed});
-          }
           break;
         case Kind::skip:
-          if (durable) {
-            fires_.push_back(
-                FireDecision{.scheduled = step.scheduled, .state = FireState::skipped});
-          }
           if (listeners_.wants(EventType::job_max_instances)) {
             events.push_back(Event{.type = EventType::job_max_instances,
                                    .time = this->now(),
@@ -1815,13 +1479,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           }
           break;
         case Kind::missed:
-          report_missed(job, step.scheduled, step.count, now, events, durable);
+          report_missed(job, step.scheduled, step.count, now, events);
           break;
-        case Kind::coalesced:
-          if (durable) {
-            fires_.push_back(FireDecision{
-                .scheduled = step.scheduled, .state = FireState::coalesced, .runs = step.count});
-          }
+        case Kind::coalesced:  // recorded by a durable store (StoreDriver::commit)
           break;
       }
     }
@@ -1977,7 +1637,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       std::lock_guard lock{mutex_};
       runs_.remove(*run);
       room_.run_ended(run->executor);
-      JobRecord* job = find_held_locked(run->store, run->job_id);
+      JobRecord* job = driver_.find_held(run->store, run->job_id);
       if (job != nullptr && job->generation == run->generation) {
         --job->running;
         job->last_outcome = outcome;
@@ -2000,46 +1660,17 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         wake = true;
       }
       if (stores_.durable(run->store)) {
-        const FireState state = outcome == JobOutcome::success ? FireState::succeeded
-                                : outcome == JobOutcome::error ? FireState::failed
-                                                               : FireState::dropped;
-        bool deferred = false;
-        stores_.with(run->store, [&](auto& store) {
-          if constexpr (DeferredOutcomeStore<std::remove_cvref_t<decltype(store)>>) {
-            // A job run again when its process dies has its outcome written now, not with the
-            // next step's: a run that returned is run again only if its process dies during
-            // this write.
-            if (job != nullptr && job->abandoned == Abandoned::rerun) {
-              return;
-            }
-            deferred = true;
-            try {
-              // Written by the loop's next step, with the others: the first one asks for a
-              // step within outcome_window (at once with a manual clock).
-              if (store.defer_outcome(run->job_id, job, run->scheduled, state,
-                                      error ? detail::describe(error) : std::string{})) {
-                if constexpr (outcome_window == Duration::zero()) {
-                  wake_requested_ = true;
-                  wake = true;
-                } else {
-                  const TimePoint due = this->now() + outcome_window;
-                  if (!outcomes_due_ || due < *outcomes_due_) {
-                    outcomes_due_ = due;
-                  }
-                  if (due < waiting_until_) {  // it sleeps longer: it plans again
-                    replan_requested_ = true;
-                    wake = true;
-                  }
-                }
-              }
-            } catch (...) {
-              store_failure = std::current_exception();
-            }
-          }
-        });
-        if (!deferred) {
-          store_failure = record_outcome_locked(run->store, run->job_id, job, run->scheduled, state,
-                                                error ? detail::describe(error) : std::string{});
+        // The outcome is written now, or kept for a step within outcome_window (at once with
+        // a manual clock), to be written with the others.
+        const detail::OutcomeWrite write = driver_.run_ended(
+            run->store, run->job_id, job, run->scheduled, outcome, error, this->now());
+        store_failure = write.failure;
+        if (write.step_now) {
+          wake_requested_ = true;
+          wake = true;
+        } else if (write.write_by && *write.write_by < waiting_until_) {
+          replan_requested_ = true;  // it sleeps longer: it plans again
+          wake = true;
         }
       }
     }
@@ -2105,22 +1736,20 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // mutable: const queries (get_job) find records through the stores' find, and the next
   // wake-up backs a failing store off.
   mutable detail::StoreSet<S...> stores_;
+  // Speaks the durable protocol to stores_; keeps the state of batches, rounds, take-overs and
+  // outcomes waiting to be written.
+  mutable detail::StoreDriver<S...> driver_{stores_, settings_, listeners_, outcome_window};
   SchedulerState state_ = SchedulerState::stopped;
   bool wake_requested_ = false;
   // Whether the loop is to compute its wake-up again (without a step).
   bool replan_requested_ = false;
   // The instant the loop sleeps until; min() while it works, max() when nothing is scheduled.
   TimePoint waiting_until_ = TimePoint::min();
-  // When the outcomes durable stores hold (defer_outcome) are to be written, if any are.
-  std::optional<TimePoint> outcomes_due_;
   std::uint32_t generation_ = 0;
   // Every run submitted and not yet completed, and what stops them.
   detail::RunSet<Run> runs_;
   // Jobs with queued runs whose instance finished; the loop submits their next runs.
   std::vector<std::string> pending_queues_;
-  // Fires durable stores took over from dead schedulers to run again, by store index, not yet
-  // run: the store failed reading the job (take_abandoned_locked tries again next step).
-  std::vector<std::pair<std::size_t, AbandonedFire>> reruns_;
   // The tasks durable jobs name; shared with the durable stores.
   std::conditional_t<any_durable, std::shared_ptr<TaskRegistry>, std::monostate> tasks_;
   // Runs whose fires durable stores recorded claimed, waiting for room in their executors or
@@ -2130,20 +1759,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   Room room_{start_window, round_size};
   // Whether the last step left due jobs of a durable store unclaimed for want of room.
   bool starved_ = false;
-  // The fires decided for the durable job being processed (commit_durable_locked).
-  std::vector<FireDecision> fires_;
   // The fire policy's plan for the job being processed, kept for its buffer.
   detail::FirePlan plan_;
-  // A job a round of a durable store changed in memory: undone if the round rolls back.
-  struct RoundChange {
-    JobRecord* job;
-    std::uint16_t dispatched;
-    std::size_t queued_mark;
-  };
-  std::vector<RoundChange> round_changes_;
-  // A batch is open (see batch()): durable stores are not processed.
-  bool batching_ = false;
-  // A store that failed is not asked again before its retry time; the delay doubles per failure.
 
   // Guards wakeup_handler_.
   std::mutex wakeup_mutex_;

@@ -6,6 +6,7 @@
 #include <apsched/triggers/interval.hpp>
 
 #include "support/catch.hpp"
+#include "support/due_record.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -29,13 +30,6 @@ using apsched::MemoryJobStore;
 using apsched::TimePoint;
 
 const TimePoint t0 = TimePoint{} + std::chrono::hours{24 * 365 * 50};
-
-JobRecord due_at(std::string id, TimePoint when) {
-  JobRecord record{.id = std::move(id), .body = {}, .trigger = apsched::IntervalTrigger{1h}};
-  record.next_fire = when;
-  record.next_run = when;
-  return record;
-}
 
 // A memory store whose next_run_time fails while `failing` is set.
 struct FlakyStore : MemoryJobStore {
@@ -79,8 +73,8 @@ TEST_CASE("store set: stores are found by index, and a job in the first store ho
   STATIC_REQUIRE(decltype(set)::any_durable);
   CHECK_FALSE(decltype(set)::durable(0));
   CHECK(decltype(set)::durable(1));
-  set.with(1, [](auto& store) { (void)store.insert(due_at("b", t0)); });
-  set.with(0, [](auto& store) { (void)store.insert(due_at("a", t0)); });
+  set.with(1, [](auto& store) { (void)store.insert(apsched::test::due_record("b", t0)); });
+  set.with(0, [](auto& store) { (void)store.insert(apsched::test::due_record("a", t0)); });
   CHECK(set.find("b").second == 1);
   CHECK(set.find("a").second == 0);
   CHECK(set.find("a").first->id == "a");
@@ -120,9 +114,10 @@ TEST_CASE("store set: the next due time is the earliest job, a retry, or a durab
   apsched::detail::StoreSet<FlakyStore, PolledStore> set{
       std::tuple<FlakyStore, PolledStore>{std::move(flaky), PolledStore{}}};
   CHECK(set.next_due(t0, false, false) == t0 + 2s);  // nothing stored: the durable poll
-  set.with(0, [](auto& store) { (void)store.insert(due_at("soon", t0 + 1s)); });
+  set.with(0, [](auto& store) { (void)store.insert(apsched::test::due_record("soon", t0 + 1s)); });
   CHECK(set.next_due(t0, false, false) == t0 + 1s);
-  set.with(1, [](auto& store) { (void)store.insert(due_at("sooner", t0 + 500ms)); });
+  set.with(
+      1, [](auto& store) { (void)store.insert(apsched::test::due_record("sooner", t0 + 500ms)); });
   CHECK(set.next_due(t0, false, false) == t0 + 500ms);
   CHECK(set.next_due(t0, true, false) == t0 + 1s);  // batching: the durable store is left out
   CHECK(set.next_due(t0, false, true) == t0 + 1s);  // starved: its due jobs wait, its poll not

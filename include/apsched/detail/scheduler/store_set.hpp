@@ -11,6 +11,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <optional>
 #include <string_view>
 #include <tuple>
@@ -155,6 +156,36 @@ class StoreSet {
       }
     });
     return offset;
+  }
+
+  /// Puts `record` in place of the job `store` holds under its id, changing the record held:
+  /// its counters, last run and queued runs stay. Returns it, or null when none is held.
+  template <class Store>
+  static JobRecord* replace_in_place(Store& store, JobRecord&& record) {
+    JobRecord* held = store.find(record.id);
+    if (held == nullptr) {
+      return nullptr;
+    }
+    std::deque<TimePoint> queued;
+    if (held->extras) {
+      queued = std::move(held->extras->queued_runs);
+    }
+    held->body = std::move(record.body);
+    held->trigger = std::move(record.trigger);
+    held->next_fire = record.next_fire;
+    held->next_run = record.next_run;
+    held->extras = std::move(record.extras);
+    if (!queued.empty()) {
+      held->extra().queued_runs = std::move(queued);
+    }
+    held->max_instances = record.max_instances;
+    held->coalesce = record.coalesce;
+    held->overlap = record.overlap;
+    held->abandoned = record.abandoned;
+    held->paused = record.paused;
+    held->executor = record.executor;
+    store.update(*held);
+    return held;
   }
 
  private:
