@@ -11,6 +11,7 @@
 #include <apsched/detail/job_body.hpp>
 #include <apsched/detail/job_listing.hpp>
 #include <apsched/detail/listeners.hpp>
+#include <apsched/detail/scheduler/dispatcher.hpp>
 #include <apsched/detail/scheduler/fire_policy.hpp>
 #include <apsched/detail/scheduler/job_settings.hpp>
 #include <apsched/detail/scheduler/run_set.hpp>
@@ -177,7 +178,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     // their completions discard them.
     {
       std::lock_guard lock{mutex_};
-      runs_.release_all();
+      dispatcher_.runs().release_all();
     }
     anchor_->retire();
   }
@@ -485,21 +486,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         throw JobLookupError{fmt::format("run_job_now: no job has id \"{}\"", id)};
       }
       const TimePoint now = this->now();
-      measure_room_locked();
-      stores_.with(found.store, [&](auto& store) {
-        if constexpr (DurableJobStore<std::remove_cvref_t<decltype(store)>>) {
-          // Recorded in the fire history like any run, keyed by now as its scheduled time.
-          commit_durable_locked(*found.job, store, now, dispatches, events, [&] {
-            offer_run_locked(*found.job, now, true, dispatches, events);
-            return Ending::advanced;
-          });
-        } else {
-          offer_run_locked(*found.job, now, false, dispatches, events);
-        }
-      });
-      submitted = !dispatches.empty();
+      dispatcher_.measure_room(reported_room(), now);
+      submitted = dispatcher_.run_now(*found.job, found.store, now, dispatches, events);
       if constexpr (any_durable) {
-        start_claimed_locked(now, dispatches, events);
+        dispatcher_.start_claimed(now, dispatches, events);
       }
     }
     deliver(events, dispatches);
@@ -542,7 +532,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         throw SchedulerAlreadyRunningError{"start: the scheduler is already running"};
       }
       state_ = paused ? SchedulerState::paused : SchedulerState::running;
-      runs_.renew_shared_stop();
+      dispatcher_.runs().renew_shared_stop();
       waiting_until_ = M == SchedulerMode::callback ? TimePoint::max() : TimePoint::min();
     }
     start_executors();
@@ -590,7 +580,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       state_ = SchedulerState::stopped;
       wake_requested_ = true;
       if (!wait) {
-        to_stop = runs_.stop_sources();
+        to_stop = dispatcher_.runs().stop_sources();
       }
     }
     notify();
@@ -606,8 +596,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         std::vector<Dispatch> dispatches;
         {
           std::lock_guard lock{mutex_};
-          room_.open();
-          start_claimed_locked(this->now(), dispatches, events);
+          dispatcher_.open_room();
+          dispatcher_.start_claimed(this->now(), dispatches, events);
         }
         deliver(events, dispatches);
       }
@@ -616,7 +606,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if constexpr (any_durable) {
       {
         std::lock_guard lock{mutex_};
-        requeue_waiting_locked();
+        dispatcher_.requeue_waiting();
       }
       // The outcomes of the runs that ended since the loop's last step.
       std::vector<Event> events;
@@ -692,26 +682,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
  private:
-  // One run of a job, from submission to completion. Owned by its RunWork; in runs_ while
-  // alive, so that shutdown and its timeout can ask it to stop.
-  struct Run {
-    BasicScheduler* scheduler;
-    std::string job_id;
-    detail::BodyRef body;
-    TimePoint scheduled;
-    TimePoint started;
-    std::optional<Duration> timeout;
-    std::stop_source stop;
-    TimePoint deadline = TimePoint::max();
-    std::uint32_t generation = 0;
-    unsigned attempt = 1;
-    std::uint16_t max_instances = 1;
-    std::uint8_t store = 0;
-    std::uint8_t executor = 0;
-    bool timed_out = false;
-    Run* previous = nullptr;
-    Run* next = nullptr;
-  };
+  using Dispatcher = detail::Dispatcher<BasicScheduler, sizeof...(E), S...>;
+  using Run = typename Dispatcher::Run;
+  using Dispatch = typename Dispatcher::Dispatch;
 
   // The callable handed to an executor. Destroyed without running, it reports the run dropped.
   class RunWork {
@@ -723,12 +696,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     RunWork& operator=(const RunWork&) = delete;
     ~RunWork() {
       if (run_) {
-        BasicScheduler* scheduler = run_->scheduler;
+        BasicScheduler* scheduler = run_->owner;
         scheduler->complete(std::move(run_), JobOutcome::dropped, std::nullopt, nullptr);
       }
     }
     void operator()() noexcept {
-      BasicScheduler* scheduler = run_->scheduler;
+      BasicScheduler* scheduler = run_->owner;
       scheduler->execute(std::move(run_));
     }
 
@@ -736,27 +709,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::unique_ptr<Run> run_;
   };
 
-  struct Dispatch {
-    std::unique_ptr<Run> run;
-    std::uint64_t folded;
-    // Its fire is recorded claimed: its store records it started (start_claimed) before the
-    // run goes to its executor.
-    bool claimed = false;
-  };
-
   using Room = detail::ExecutorRoom<sizeof...(E)>;
-  // What became of a due job's schedule (see detail::plan_fires).
-  using Ending = detail::FireEnding;
 
   struct Located {
     JobRecord* job = nullptr;
     std::size_t store = 0;
     explicit operator bool() const noexcept { return job != nullptr; }
   };
-
-  // Runs collected under the lock per round, so other callers are not held up for long when
-  // very many jobs are due at once.
-  static constexpr std::size_t round_size = 1024;
 
   // How long the outcome of a run that ended waits for those of others, to be written with
   // them in one transaction by a durable store: with a real-time clock 10 ms, so that a store
@@ -766,7 +725,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       follows_real_time<C> ? Duration{std::chrono::milliseconds{10}} : Duration::zero();
 
   // How long a run handed to an executor beyond its free workers may wait to start, at the rate
-  // its runs ended lately (see measure_room_locked): with a real-time clock 100 ms; with a
+  // its runs ended lately (see detail::ExecutorRoom): with a real-time clock 100 ms; with a
   // manual clock none, so that a test sees each run wait for a free worker.
   static constexpr Duration start_window =
       follows_real_time<C> ? Duration{std::chrono::milliseconds{100}} : Duration::zero();
@@ -1009,10 +968,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   }
 
   std::optional<TimePoint> next_wakeup_locked(TimePoint now) const {
-    if (!pending_queues_.empty()) {
+    if (dispatcher_.queues_pending()) {
       return now;
     }
-    return runs_.next_deadline(driver_.next_due(now, starved_));
+    return dispatcher_.runs().next_deadline(driver_.next_due(now, dispatcher_.starved()));
   }
 
   // Joins the background loop thread, unless called on it (a job or listener that shuts the
@@ -1091,15 +1050,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           break;
         }
         if (first_round) {
-          starved_ = false;
-          measure_room_locked();
-          expire_timeouts_locked(now, events, to_stop);
-          drain_queues_locked(now, dispatches, events);
+          dispatcher_.begin_step(now, reported_room(), dispatches, events, to_stop);
           first_round = false;
         }
-        more = collect_due_locked(now, dispatches, events);
+        more = dispatcher_.collect_due(now, dispatches, events);
         if constexpr (any_durable) {
-          start_claimed_locked(now, dispatches, events);
+          dispatcher_.start_claimed(now, dispatches, events);
         }
       }
       for (std::stop_source& source : to_stop) {
@@ -1123,224 +1079,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  void expire_timeouts_locked(TimePoint now, std::vector<Event>& events,
-                              std::vector<std::stop_source>& to_stop) {
-    for (Run* run : runs_.expire(now)) {
-      to_stop.push_back(run->stop);
-      if (listeners_.wants(EventType::job_timeout)) {
-        events.push_back(Event{.type = EventType::job_timeout,
-                               .time = now,
-                               .job_id = run->job_id,
-                               .store = settings_.store_alias(run->store),
-                               .scheduled_run_time = run->scheduled,
-                               .started_at = run->deadline - *run->timeout});
-      }
-    }
-  }
-
-  void drain_queues_locked(TimePoint now, std::vector<Dispatch>& dispatches,
-                           std::vector<Event>& events) {
-    std::vector<std::string> pending;
-    pending.swap(pending_queues_);
-    for (const std::string& id : pending) {
-      Located found;
-      for (std::size_t index = 0; index < sizeof...(S) && !found; ++index) {
-        found = Located{driver_.find_held(index, id), index};
-      }
-      if (!found || !found.job->extras) {
-        continue;
-      }
-      JobRecord& job = *found.job;
-      std::deque<TimePoint>& queue = job.extras->queued_runs;
-      // Other schedulers' runs of a durable job are counted when its store starts the run.
-      const bool durable = stores_.durable(found.store);
-      while (!queue.empty() &&
-             (durable ? job.running < job.max_instances : detail::below_max_instances(job))) {
-        const TimePoint scheduled = queue.front();
-        queue.pop_front();
-        if (detail::late(job, scheduled, now)) {
-          report_missed(job, scheduled, 1, now, events);
-          if (std::exception_ptr failure = driver_.record_outcome(
-                  found.store, job.id, &job, scheduled, FireState::missed, {})) {
-            driver_.report_error(found.store, now, std::move(failure), events);
-          }
-        } else {
-          // A durable store recorded the queued fire claimed: it starts once recorded started.
-          dispatch_locked(job, scheduled, 0, dispatches, 1, durable);
-        }
-      }
-    }
-  }
-
-  // Reports `count` missed fire times of `job` from `first` on.
-  void report_missed(JobRecord& job, TimePoint first, std::uint64_t count, TimePoint now,
-                     std::vector<Event>& events) {
-    job.last_outcome = JobOutcome::missed;
-    if (listeners_.wants(EventType::job_missed)) {
-      events.push_back(Event{.type = EventType::job_missed,
-                             .time = now,
-                             .job_id = job.id,
-                             .store = settings_.store_alias(job.store),
-                             .scheduled_run_time = first,
-                             .runs = count});
-    }
-  }
-
-  // Passes over the stores (see detail::StoreDriver): handles due jobs until none is due at
-  // `now` or a round is full; returns whether to go on.
-  bool collect_due_locked(TimePoint now, std::vector<Dispatch>& dispatches,
-                          std::vector<Event>& events) {
-    bool full = false;
-    stores_.for_each([&](std::size_t index, auto& store) {
-      if (!driver_.passable(index, now)) {
-        return;
-      }
-      constexpr bool durable = DurableJobStore<std::remove_cvref_t<decltype(store)>>;
-      std::size_t dispatches_mark = dispatches.size();
-      std::size_t events_mark = events.size();
-      try {
-        driver_.take_over(index, store, now, events, [&](const auto& rerun) {
-          rerun_locked(rerun.job, rerun.scheduled, rerun.attempt, rerun.started, dispatches);
-        });
-        dispatches_mark = dispatches.size();
-        events_mark = events.size();
-        driver_.begin_handout(store);
-        while (!full) {
-          if (durable && room_.none()) {
-            // Every executor is busy: the due jobs left stay unclaimed, for other schedulers
-            // or for this one's next step, which a run that ends asks for.
-            starved_ = true;
-            break;
-          }
-          JobRecord* job = store.first_due(now);
-          if (job == nullptr) {
-            break;
-          }
-          if constexpr (durable) {
-            commit_durable_locked(*job, store, now, dispatches, events, [&] {
-              return decide_locked(*job, now, true, dispatches, events);
-            });
-          } else {
-            process_job_locked(*job, store, now, dispatches, events);
-          }
-          full = dispatches.size() >= round_size || events.size() >= round_size;
-        }
-        driver_.end_pass(store);
-        stores_.answered(index);
-      } catch (...) {
-        if (driver_.abort_pass(store)) {
-          undo_runs_locked(dispatches, dispatches_mark, events, events_mark);
-        }
-        stores_.back_off(index, now);
-        driver_.report_error(index, now, std::current_exception(), events);
-      }
-      driver_.take_reports(index, store, now, events);
-    });
-    return full;
-  }
-
-  // Runs again a fire a durable store took over from a dead scheduler (StoreDriver::Rerun):
-  // one that had started runs at once as its next attempt (the dead run no longer counts);
-  // one only claimed runs as its first owner would have run it, once recorded started, within
-  // max_instances (else queued).
-  void rerun_locked(JobRecord& job, TimePoint scheduled, unsigned attempt, bool started,
-                    std::vector<Dispatch>& dispatches) {
-    if (started) {
-      dispatch_locked(job, scheduled, 0, dispatches, attempt + 1);
-    } else if (job.running < job.max_instances) {
-      dispatch_locked(job, scheduled, 0, dispatches, attempt, true);
-    } else {
-      job.extra().queued_runs.push_back(scheduled);
-    }
-  }
-
-  // Undoes the runs and events decided after the marks (a rolled-back round, a refused commit).
-  void undo_runs_locked(std::vector<Dispatch>& dispatches, std::size_t dispatches_mark,
-                        std::vector<Event>& events, std::size_t events_mark) noexcept {
-    for (std::size_t i = dispatches_mark; i < dispatches.size(); ++i) {
-      runs_.remove(*dispatches[i].run);
-    }
-    dispatches.resize(std::min(dispatches.size(), dispatches_mark));
-    events.resize(std::min(events.size(), events_mark));
-  }
-
-  // Processes one due job of a store that is not durable: decides its runs and tells the store.
-  template <class Store>
-  void process_job_locked(JobRecord& job, Store& store, TimePoint now,
-                          std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
-    const Ending decision = decide_locked(job, now, false, dispatches, events);
-    if (decision != Ending::exhausted) {
-      store.update(job);
-      return;
-    }
-    const std::string id = job.id;
-    const std::uint8_t store_index = job.store;
-    store.erase(id);
-    report_removed(id, store_index, now, events);
-  }
-
-  // Processes one due job of a durable store: decides its runs with `decide` (returning an
-  // Ending), then has the store record the fires and the job's new state in one transaction
-  // (StoreDriver::commit). If another scheduler processed or changed the job meanwhile, or the
-  // store fails (rethrown), the decisions are undone. Returns whether the store committed them.
-  template <class Store, class Decide>
-  bool commit_durable_locked(JobRecord& job, Store& store, TimePoint now,
-                             std::vector<Dispatch>& dispatches, std::vector<Event>& events,
-                             Decide decide) {
-    const std::size_t dispatches_mark = dispatches.size();
-    const std::size_t events_mark = events.size();
-    const std::size_t queued_mark = job.extras ? job.extras->queued_runs.size() : 0;
-    const Ending decision = decide();
-    if (decision == Ending::broken) {
-      store.update(job);
-      return false;
-    }
-    const auto dispatched = static_cast<std::uint16_t>(dispatches.size() - dispatches_mark);
-    const std::string id = job.id;
-    const std::uint8_t store_index = job.store;
-    const bool remove = decision == Ending::exhausted;
-    bool committed = false;
-    std::exception_ptr failure;
-    try {
-      committed = driver_.commit(job, store, plan_, remove, dispatched, queued_mark);
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    if (committed) {
-      if (remove) {
-        report_removed(id, store_index, now, events);
-      }
-      return true;
-    }
-    // Refused: nothing was recorded, so nothing of this step may happen.
-    if (job.extras && job.extras->queued_runs.size() > queued_mark) {
-      job.extras->queued_runs.resize(queued_mark);
-    }
-    undo_runs_locked(dispatches, dispatches_mark, events, events_mark);
-    if (failure) {
-      std::rethrow_exception(failure);
-    }
-    return false;
-  }
-
-  void report_removed(const std::string& id, std::uint8_t store_index, TimePoint now,
-                      std::vector<Event>& events) {
-    if (listeners_.wants(EventType::job_removed)) {
-      events.push_back(Event{.type = EventType::job_removed,
-                             .time = now,
-                             .job_id = id,
-                             .store = settings_.store_alias(store_index)});
-    }
-  }
-
-  // The room of each executor for this step's runs (see detail::ExecutorRoom).
-  void measure_room_locked() {
+  // The free workers each executor reports (Room::unlimited for one that does not say).
+  std::array<std::size_t, sizeof...(E)> reported_room() {
     std::array<std::size_t, sizeof...(E)> reported{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       ((reported[I] = room_of(std::get<I>(executors_))), ...);
     }
     (std::index_sequence_for<E...>{});
-    room_.measure(reported, this->now());
+    return reported;
   }
 
   template <class X>
@@ -1350,191 +1096,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     } else {
       return Room::unlimited;
     }
-  }
-
-  // Moves the runs of `dispatches` whose fires are recorded claimed to waiting_, then starts the
-  // waiting runs their executors have room for: each durable store records its ones started
-  // (start_claimed, one transaction) before they join `dispatches`. A busy run waits for a later
-  // step; one another scheduler took over (lost) ends here, neither run nor recorded.
-  void start_claimed_locked(TimePoint now, std::vector<Dispatch>& dispatches,
-                            std::vector<Event>& events) {
-    for (Dispatch& dispatch : dispatches) {
-      if (dispatch.claimed) {
-        waiting_.push_back(std::move(dispatch));
-      }
-    }
-    std::erase_if(dispatches, [](const Dispatch& dispatch) { return !dispatch.run; });
-    if (waiting_.empty()) {
-      return;
-    }
-    for (std::size_t index = 0; index < sizeof...(S); ++index) {
-      if (!stores_.durable(index) || stores_.backing_off(index, now)) {
-        continue;
-      }
-      std::vector<std::size_t> picked;
-      std::vector<ClaimedFire> claims;
-      for (std::size_t i = 0; i < waiting_.size(); ++i) {
-        const Run& run = *waiting_[i].run;
-        if (run.store != index || !room_.take(run.executor)) {
-          continue;
-        }
-        picked.push_back(i);
-        claims.push_back(ClaimedFire{run.job_id, run.scheduled, run.max_instances});
-      }
-      if (claims.empty()) {
-        continue;
-      }
-      const std::optional<std::vector<ClaimVerdict>> verdicts =
-          driver_.start_claimed(index, std::span<const ClaimedFire>{claims}, now, events);
-      if (!verdicts) {
-        continue;
-      }
-      for (std::size_t k = 0; k < picked.size(); ++k) {
-        Dispatch& dispatch = waiting_[picked[k]];
-        const ClaimVerdict verdict = k < verdicts->size() ? (*verdicts)[k] : ClaimVerdict::busy;
-        if (verdict == ClaimVerdict::started) {
-          dispatch.claimed = false;
-          dispatches.push_back(std::move(dispatch));
-        } else if (verdict == ClaimVerdict::lost) {
-          release_run_locked(*dispatch.run, false);
-          dispatch.run.reset();
-        } else {
-          room_.give_back(dispatch.run->executor);
-        }
-      }
-    }
-    std::erase_if(waiting_, [](const Dispatch& dispatch) { return !dispatch.run; });
-  }
-
-  // Ends a run that never went to its executor, its fire still recorded claimed (unless it
-  // was lost): it no longer counts towards its job's max_instances; with `requeue` it goes back
-  // to the front of its job's queue. Either way the job's queued runs may go.
-  void release_run_locked(Run& run, bool requeue) noexcept {
-    runs_.remove(run);
-    JobRecord* job = driver_.find_held(run.store, run.job_id);
-    if (job == nullptr || job->generation != run.generation) {
-      return;
-    }
-    --job->running;
-    try {
-      if (requeue) {
-        job->extra().queued_runs.push_front(run.scheduled);
-      }
-      if (job->extras && !job->extras->queued_runs.empty()) {
-        pending_queues_.push_back(job->id);
-      }
-    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; left to a takeover
-    }
-  }
-
-  // At shutdown: the runs still waiting to start go back to their jobs' queues, their fires
-  // still recorded claimed. A later start runs them; a scheduler that takes over this one's
-  // fires (its store closed, its lease lapsed) runs them instead.
-  void requeue_waiting_locked() noexcept {
-    for (Dispatch& dispatch : waiting_) {
-      release_run_locked(*dispatch.run, true);
-    }
-    waiting_.clear();
-  }
-
-  // Decides the runs of one due job (detail::plan_fires) and carries the plan out; a durable
-  // store records plan_'s fires (StoreDriver::commit).
-  Ending decide_locked(JobRecord& job, TimePoint now, bool durable,
-                       std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
-    const detail::FireContext context{
-        .now = now, .durable = durable, .room = room_.left(job.executor)};
-    detail::plan_fires(job, context, random_, plan_);
-    return carry_out_locked(job, now, dispatches, events);
-  }
-
-  // Offers one run of `job` for `scheduled` outside its schedule (run_job_now).
-  void offer_run_locked(JobRecord& job, TimePoint scheduled, bool durable,
-                        std::vector<Dispatch>& dispatches, std::vector<Event>& events) {
-    const detail::FireContext context{
-        .now = scheduled, .durable = durable, .room = room_.left(job.executor)};
-    detail::plan_run_now(job, context, scheduled, plan_);
-    carry_out_locked(job, scheduled, dispatches, events);
-  }
-
-  // Carries out plan_ for `job`: starts, queues and reports its runs, and sets the job's
-  // schedule.
-  Ending carry_out_locked(JobRecord& job, TimePoint now, std::vector<Dispatch>& dispatches,
-                          std::vector<Event>& events) {
-    using Kind = detail::FireStep::Kind;
-    for (const detail::FireStep& step : plan_.steps) {
-      switch (step.kind) {
-        case Kind::run:
-          dispatch_locked(job, step.scheduled, step.count, dispatches, 1, step.claimed);
-          break;
-        case Kind::queue:
-          job.extra().queued_runs.push_back(step.scheduled);
-          break;
-        case Kind::skip:
-          if (listeners_.wants(EventType::job_max_instances)) {
-            events.push_back(Event{.type = EventType::job_max_instances,
-                                   .time = this->now(),
-                                   .job_id = job.id,
-                                   .store = settings_.store_alias(job.store),
-                                   .scheduled_run_time = step.scheduled});
-          }
-          break;
-        case Kind::missed:
-          report_missed(job, step.scheduled, step.count, now, events);
-          break;
-        case Kind::coalesced:  // recorded by a durable store (StoreDriver::commit)
-          break;
-      }
-    }
-    switch (plan_.ending) {
-      case Ending::advanced:
-        job.next_fire = plan_.next_fire;
-        job.next_run = plan_.next_run;
-        return Ending::advanced;
-      case Ending::exhausted:
-        return Ending::exhausted;
-      case Ending::broken:
-        break;
-    }
-    // A defective trigger: report it and pause the job rather than lose it.
-    if (listeners_.wants(EventType::job_error)) {
-      events.push_back(Event{.type = EventType::job_error,
-                             .time = now,
-                             .job_id = job.id,
-                             .store = settings_.store_alias(job.store),
-                             .scheduled_run_time = job.next_run,
-                             .exception = plan_.error});
-    }
-    job.paused = true;
-    return Ending::broken;
-  }
-
-  // Creates a run of `job` for `scheduled` and adds it to `dispatches`. A `claimed` run waits, its
-  // fire recorded claimed, until its store records it started (start_claimed); any other takes
-  // room of its executor for this step (room_).
-  void dispatch_locked(JobRecord& job, TimePoint scheduled, std::uint64_t folded,
-                       std::vector<Dispatch>& dispatches, unsigned attempt = 1,
-                       bool claimed = false) {
-    if (!claimed) {
-      room_.take(job.executor);
-    }
-    auto run = std::make_unique<Run>(Run{
-        .scheduler = this,
-        .job_id = job.id,
-        .body = job.body,
-        .scheduled = scheduled,
-        .timeout = job.extras ? job.extras->timeout : std::nullopt,
-        // A run with a timeout can be stopped alone; the others only all at once, at shutdown,
-        // so they share one stop source (and its allocation).
-        .stop = job.extras && job.extras->timeout ? std::stop_source{} : runs_.shared_stop(),
-        .generation = job.generation,
-        .attempt = attempt,
-        .max_instances = job.max_instances,
-        .store = job.store,
-        .executor = job.executor,
-    });
-    ++job.running;
-    runs_.add(*run);
-    dispatches.push_back(Dispatch{std::move(run), folded, claimed});
   }
 
   // Emits `events`, then for each run its job_submitted event and the hand-over to its
@@ -1576,7 +1137,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       bool wake = false;
       {
         std::lock_guard lock{mutex_};
-        runs_.time(*run, started + *run->timeout);
+        dispatcher_.runs().time(*run, started + *run->timeout);
         wake = wants_wake_locked(run->deadline);
       }
       if (wake) {
@@ -1635,27 +1196,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::exception_ptr store_failure;
     {
       std::lock_guard lock{mutex_};
-      runs_.remove(*run);
-      room_.run_ended(run->executor);
-      JobRecord* job = driver_.find_held(run->store, run->job_id);
-      if (job != nullptr && job->generation == run->generation) {
-        --job->running;
-        job->last_outcome = outcome;
-        if (started) {
-          ++job->run_count;
-          job->failure_count += outcome == JobOutcome::error ? 1U : 0U;
-          job->last_run = std::max(job->last_run, *started);
-        }
-        if (job->extras && !job->extras->queued_runs.empty() && state_ != SchedulerState::stopped) {
-          pending_queues_.push_back(job->id);
-          wake_requested_ = true;
-          wake = true;
-        }
-      } else {
-        job = nullptr;  // a new job with the same id: not the run's
-      }
-      if ((starved_ || !waiting_.empty()) && state_ != SchedulerState::stopped) {
-        // A worker is free: the loop starts the next waiting run, or claims due jobs, now.
+      const typename Dispatcher::Ended ended =
+          dispatcher_.run_ended(*run, outcome, started, state_ == SchedulerState::stopped);
+      const JobRecord* job = ended.job;
+      if (ended.wake) {
         wake_requested_ = true;
         wake = true;
       }
@@ -1739,6 +1283,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // Speaks the durable protocol to stores_; keeps the state of batches, rounds, take-overs and
   // outcomes waiting to be written.
   mutable detail::StoreDriver<S...> driver_{stores_, settings_, listeners_, outcome_window};
+  // Turns due jobs into runs; owns the live runs, the executors' room and the runs waiting.
+  Dispatcher dispatcher_{this, stores_, driver_, settings_, listeners_, random_, start_window};
   SchedulerState state_ = SchedulerState::stopped;
   bool wake_requested_ = false;
   // Whether the loop is to compute its wake-up again (without a step).
@@ -1746,21 +1292,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // The instant the loop sleeps until; min() while it works, max() when nothing is scheduled.
   TimePoint waiting_until_ = TimePoint::min();
   std::uint32_t generation_ = 0;
-  // Every run submitted and not yet completed, and what stops them.
-  detail::RunSet<Run> runs_;
-  // Jobs with queued runs whose instance finished; the loop submits their next runs.
-  std::vector<std::string> pending_queues_;
   // The tasks durable jobs name; shared with the durable stores.
   std::conditional_t<any_durable, std::shared_ptr<TaskRegistry>, std::monostate> tasks_;
-  // Runs whose fires durable stores recorded claimed, waiting for room in their executors or
-  // for other schedulers' runs of their jobs to end (start_claimed_locked), oldest first.
-  std::vector<Dispatch> waiting_;
-  // How many more runs each executor starts in this step (measure_room_locked).
-  Room room_{start_window, round_size};
-  // Whether the last step left due jobs of a durable store unclaimed for want of room.
-  bool starved_ = false;
-  // The fire policy's plan for the job being processed, kept for its buffer.
-  detail::FirePlan plan_;
 
   // Guards wakeup_handler_.
   std::mutex wakeup_mutex_;
