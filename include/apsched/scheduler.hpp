@@ -12,8 +12,11 @@
 #include <apsched/detail/job_listing.hpp>
 #include <apsched/detail/listeners.hpp>
 #include <apsched/detail/scheduler/dispatcher.hpp>
+#include <apsched/detail/scheduler/executor_set.hpp>
 #include <apsched/detail/scheduler/fire_policy.hpp>
 #include <apsched/detail/scheduler/job_settings.hpp>
+#include <apsched/detail/scheduler/job_table.hpp>
+#include <apsched/detail/scheduler/named_lists.hpp>
 #include <apsched/detail/scheduler/run_set.hpp>
 #include <apsched/detail/scheduler/store_driver.hpp>
 #include <apsched/detail/scheduler/store_set.hpp>
@@ -23,6 +26,7 @@
 #include <apsched/event.hpp>
 #include <apsched/executor.hpp>
 #include <apsched/job.hpp>
+#include <apsched/scheduler_options.hpp>
 #include <apsched/scheduler_state.hpp>
 #include <apsched/trigger.hpp>
 
@@ -55,36 +59,6 @@
 #include <vector>
 
 namespace apsched {
-
-/// Scheduler-wide settings.
-///
-/// Thread safety: not thread-safe (a plain value).
-struct SchedulerOptions {
-  /// Aliases of the stores, in the order of the scheduler's store types; missing ones default
-  /// to "default" for the first and "store<i>" for the others.
-  std::vector<std::string> store_aliases;
-  /// Aliases of the executors, likewise ("default", "executor<i>").
-  std::vector<std::string> executor_aliases;
-  /// Receives log messages (listeners that threw); empty: standard error.
-  Logger logger;
-  /// Seeds the jitter and id generator; 0: a random seed.
-  std::uint64_t random_seed = 0;
-  /// Lower the loop thread's timer slack to 1 ns while it runs (Linux), so that it wakes on
-  /// time rather than up to 50 µs late; restored when the loop ends.
-  bool lower_timer_slack = true;
-};
-
-/// The job store types of a scheduler that keeps jobs in more than one store.
-///
-/// Thread safety: thread-safe (an empty tag type).
-template <class... S>
-struct Stores {};
-
-/// The executor types of a scheduler that runs jobs on more than one executor.
-///
-/// Thread safety: thread-safe (an empty tag type).
-template <class... E>
-struct Executors {};
 
 template <SchedulerMode M, Clock C, class StoreList, class ExecutorList>
 class BasicScheduler;
@@ -486,7 +460,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         throw JobLookupError{fmt::format("run_job_now: no job has id \"{}\"", id)};
       }
       const TimePoint now = this->now();
-      dispatcher_.measure_room(reported_room(), now);
+      dispatcher_.measure_room(executors_.room(), now);
       submitted = dispatcher_.run_now(*found.job, found.store, now, dispatches, events);
       if constexpr (any_durable) {
         dispatcher_.start_claimed(now, dispatches, events);
@@ -535,7 +509,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       dispatcher_.runs().renew_shared_stop();
       waiting_until_ = M == SchedulerMode::callback ? TimePoint::max() : TimePoint::min();
     }
-    start_executors();
+    executors_.start();
     emit_scheduler_event(EventType::scheduler_started);
     if constexpr (M == SchedulerMode::blocking) {
       run_loop();
@@ -602,7 +576,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         deliver(events, dispatches);
       }
     }
-    for_each_executor([wait](auto& executor) { executor.shutdown(wait); });
+    executors_.shutdown(wait);
     if constexpr (any_durable) {
       {
         std::lock_guard lock{mutex_};
@@ -650,7 +624,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// The executor with index `I` (thread-safe by the Executor concept).
   template <std::size_t I = 0>
   [[nodiscard]] auto& executor() noexcept {
-    return std::get<I>(executors_);
+    return executors_.template get<I>();
   }
 
   /// Processes the jobs due at now() and returns the next wake-up: the instant (of now()) the
@@ -709,8 +683,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::unique_ptr<Run> run_;
   };
 
-  using Room = detail::ExecutorRoom<sizeof...(E)>;
-
   struct Located {
     JobRecord* job = nullptr;
     std::size_t store = 0;
@@ -733,26 +705,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // `fire` delayed by a uniformly random part of the trigger's jitter (detail::jittered).
   TimePoint jittered_locked(const JobRecord& job, TimePoint fire) {
     return detail::jittered(job.trigger, fire, random_);
-  }
-
-  template <class F>
-  void for_each_executor(F&& visit) {
-    std::apply([&](auto&... executors) { (visit(executors), ...); }, executors_);
-  }
-
-  void start_executors() {
-    for_each_executor([](auto& executor) {
-      if constexpr (RestartableExecutor<std::remove_cvref_t<decltype(executor)>>) {
-        executor.start();
-      }
-    });
-  }
-
-  void submit_to(std::size_t index, Work&& work) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((I == index ? (void)std::get<I>(executors_).submit(std::move(work)) : void()), ...);
-    }
-    (std::index_sequence_for<E...>{});
   }
 
   // The job with `id` in any store but `skip` (by default, in any store).
@@ -795,63 +747,27 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
     record.next_fire = *first;
     record.next_run = *first;
-    const bool generated = record.id.empty();
     const std::uint8_t store_index = record.store;
-    std::string id;
+    detail::Insertion inserted;
     bool wake = false;
-    std::optional<EventType> event = EventType::job_added;
     {
       std::lock_guard lock{mutex_};
       if (!options.next_run_time) {
         record.next_run = jittered_locked(record, *first);
       }
       record.generation = ++generation_;
-      for (;;) {
-        if (generated) {
-          record.id = detail::JobSettings::random_id(random_);
-        }
-        // Ids are unique across the stores; the job's own store checks while it inserts.
-        if (const Located elsewhere = find_locked(record.id, record.store)) {
-          if (generated) {
-            continue;
-          }
-          detail::JobSettings::refuse_conflict(record.id, options.on_conflict);
-          if (options.on_conflict == ConflictPolicy::keep) {
-            id = record.id;
-            event.reset();
-            break;
-          }
-          stores_.with(elsewhere.store, [&](auto& store) { store.erase(record.id); });
-        }
-        JobRecord* stored = nullptr;
-        stores_.with(record.store, [&](auto& store) { stored = store.insert(std::move(record)); });
-        if (stored == nullptr && !generated) {
-          detail::JobSettings::refuse_conflict(record.id, options.on_conflict);
-          id = record.id;
-          if (options.on_conflict == ConflictPolicy::keep) {
-            event.reset();
-            break;
-          }
-          event = EventType::job_modified;
-          stored = driver_.replace(record.store, std::move(record), !options.next_run_time);
-        }
-        if (stored != nullptr) {
-          id = stored->id;
-          wake = !stored->paused && wants_wake_locked(stored->next_run);
-          break;
-        }
-        if (!generated) {
-          break;
-        }
-      }
+      inserted = detail::insert_job(stores_, driver_, std::move(record), options.on_conflict,
+                                    !options.next_run_time, random_);
+      wake = inserted.stored != nullptr && !inserted.stored->paused &&
+             wants_wake_locked(inserted.stored->next_run);
     }
     if (wake) {
       notify();
     }
-    if (event) {
-      emit_job_event(*event, id, settings_.store_alias(store_index));
+    if (inserted.event) {
+      emit_job_event(*inserted.event, inserted.id, settings_.store_alias(store_index));
     }
-    return id;
+    return inserted.id;
   }
 
   // Commits (or rolls back) the open batch of every durable store; a store that fails to
@@ -1050,7 +966,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           break;
         }
         if (first_round) {
-          dispatcher_.begin_step(now, reported_room(), dispatches, events, to_stop);
+          dispatcher_.begin_step(now, executors_.room(), dispatches, events, to_stop);
           first_round = false;
         }
         more = dispatcher_.collect_due(now, dispatches, events);
@@ -1079,25 +995,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
   }
 
-  // The free workers each executor reports (Room::unlimited for one that does not say).
-  std::array<std::size_t, sizeof...(E)> reported_room() {
-    std::array<std::size_t, sizeof...(E)> reported{};
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((reported[I] = room_of(std::get<I>(executors_))), ...);
-    }
-    (std::index_sequence_for<E...>{});
-    return reported;
-  }
-
-  template <class X>
-  static std::size_t room_of(X& executor) {
-    if constexpr (RoomReportingExecutor<X>) {
-      return executor.available();
-    } else {
-      return Room::unlimited;
-    }
-  }
-
   // Emits `events`, then for each run its job_submitted event and the hand-over to its
   // executor, outside the lock (an inline executor runs the job right here).
   void deliver(std::vector<Event>& events, std::vector<Dispatch>& dispatches) {
@@ -1118,7 +1015,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       const std::uint8_t executor = run.executor;
       Work work{RunWork{std::move(dispatch.run)}};
       try {
-        submit_to(executor, std::move(work));
+        executors_.submit(executor, std::move(work));
       } catch (...) {
         if (listeners_.wants(EventType::executor_error)) {
           listeners_.emit(Event{.type = EventType::executor_error,
@@ -1301,7 +1198,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   // Destroyed before the members above, which their running work items use: executors join their
   // threads, and the loop thread (declared last) is joined first.
-  std::tuple<E...> executors_;
+  detail::ExecutorSet<E...> executors_;
   // Guards thread_ (background mode only).
   std::mutex thread_mutex_;
   std::conditional_t<M == SchedulerMode::background, std::jthread, std::monostate> thread_;
@@ -1310,38 +1207,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 }  // namespace apsched
 
 namespace apsched::detail {
-
-/// How a named scheduler takes its stores: one store by value, several as a tuple.
-template <class S>
-struct StoreListOf {
-  using List = Stores<S>;
-  using Argument = S;
-  using Tuple = std::tuple<S>;
-  static std::tuple<S> tuple(S&& store) { return std::tuple<S>{std::move(store)}; }
-};
-template <class... S>
-struct StoreListOf<Stores<S...>> {
-  using List = Stores<S...>;
-  using Argument = std::tuple<S...>;
-  using Tuple = std::tuple<S...>;
-  static std::tuple<S...> tuple(std::tuple<S...>&& stores) { return std::move(stores); }
-};
-
-/// How a named scheduler takes its executors: one by value, several as a tuple.
-template <class E>
-struct ExecutorListOf {
-  using List = Executors<E>;
-  using Argument = E;
-  using Tuple = std::tuple<E>;
-  static std::tuple<E> tuple(E&& executor) { return std::tuple<E>{std::move(executor)}; }
-};
-template <class... E>
-struct ExecutorListOf<Executors<E...>> {
-  using List = Executors<E...>;
-  using Argument = std::tuple<E...>;
-  using Tuple = std::tuple<E...>;
-  static std::tuple<E...> tuple(std::tuple<E...>&& executors) { return std::move(executors); }
-};
 
 /// The constructors shared by BlockingScheduler, BackgroundScheduler and CallbackScheduler.
 ///

@@ -4,6 +4,7 @@
 
 #include <apsched/error.hpp>
 #include <apsched/event.hpp>
+#include <apsched/scheduler_options.hpp>
 
 #include <fmt/format.h>
 
@@ -19,19 +20,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace apsched {
-
-/// How serious a message the scheduler logs is.
-enum class LogLevel : std::uint8_t { warning, error };
-
-/// Receives the scheduler's log messages (a listener that threw, an event nobody could take).
-using Logger = std::function<void(LogLevel, std::string_view)>;
-
-/// Identifies a registered listener, for `remove_listener`.
-enum class ListenerId : std::uint64_t {};
-
-}  // namespace apsched
 
 namespace apsched::detail {
 
