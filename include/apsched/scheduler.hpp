@@ -767,7 +767,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (inserted.event) {
       emit_job_event(*inserted.event, inserted.id, settings_.store_alias(store_index));
     }
-    return inserted.id;
+    return std::move(inserted.id);
   }
 
   // Commits (or rolls back) the open batch of every durable store; a store that fails to

@@ -135,7 +135,9 @@ class Dispatcher {
     starved_ = false;
     measure_room(reported, now);
     expire_timeouts(now, events, to_stop);
-    drain_queues(now, dispatches, events);
+    if (!pending_queues_.empty()) {
+      drain_queues(now, dispatches, events);
+    }
   }
 
   /// What became of a run that ended (`run_ended`).
@@ -569,7 +571,8 @@ class Dispatcher {
     if (!claimed) {
       room_.take(job.executor);
     }
-    auto run = std::make_unique<Run>(Run{
+    // Built in place (new with designated initialisers), not moved from a temporary.
+    std::unique_ptr<Run> run{new Run{
         .owner = owner_,
         .job_id = job.id,
         .body = job.body,
@@ -583,7 +586,7 @@ class Dispatcher {
         .max_instances = job.max_instances,
         .store = job.store,
         .executor = job.executor,
-    });
+    }};
     ++job.running;
     runs_.add(*run);
     dispatches.push_back(Dispatch{std::move(run), folded, claimed});
