@@ -748,7 +748,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     record.next_fire = *first;
     record.next_run = *first;
     const std::uint8_t store_index = record.store;
-    detail::Insertion inserted;
+    std::string id;
+    std::optional<EventType> event;
     bool wake = false;
     {
       std::lock_guard lock{mutex_};
@@ -756,18 +757,21 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         record.next_run = jittered_locked(record, *first);
       }
       record.generation = ++generation_;
-      inserted = detail::insert_job(stores_, driver_, std::move(record), options.on_conflict,
-                                    !options.next_run_time, random_);
+      detail::Insertion inserted =
+          detail::insert_job(stores_, driver_, std::move(record), options.on_conflict,
+                             !options.next_run_time, random_);
       wake = inserted.stored != nullptr && !inserted.stored->paused &&
              wants_wake_locked(inserted.stored->next_run);
+      id = std::move(inserted.id);
+      event = inserted.event;
     }
     if (wake) {
       notify();
     }
-    if (inserted.event) {
-      emit_job_event(*inserted.event, inserted.id, settings_.store_alias(store_index));
+    if (event) {
+      emit_job_event(*event, id, settings_.store_alias(store_index));
     }
-    return std::move(inserted.id);
+    return id;
   }
 
   // Commits (or rolls back) the open batch of every durable store; a store that fails to
