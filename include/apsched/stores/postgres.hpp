@@ -4,6 +4,8 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/dialect.hpp>
+#include <apsched/detail/durable/engine.hpp>
 #include <apsched/detail/durable/host.hpp>
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/outcome.hpp>
@@ -14,6 +16,7 @@
 #include <apsched/detail/postgres/listener.hpp>
 #include <apsched/detail/postgres/migrate.hpp>
 #include <apsched/detail/postgres/schema.hpp>
+#include <apsched/detail/postgres/view_queries.hpp>
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/json/task_registry.hpp>
@@ -274,19 +277,8 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails
   bool erase(std::string_view id) {
     const auto operation = state().db.operation("remove job");
-    State& s = ready();
-    const std::int64_t erased = run([&] {
-      return s.db
-          .query(
-              "WITH fires AS (DELETE FROM apsched_fires WHERE job_id = $1), retired AS "
-              "(DELETE FROM apsched_retired_jobs WHERE id = $1) "
-              "DELETE FROM apsched_jobs WHERE id = $1",
-              id)
-          .affected();
-    });
-    s.cache.erase(id);
-    s.unusable.erase(std::string{id});
-    return erased > 0;
+    ready();
+    return engine().erase(id);
   }
 
   /// See JobStore. Deletes every job, usable, retired (see commit_due) or not, and the fire
@@ -294,14 +286,8 @@ class PostgresJobStore {
   /// @throws StoreError if the database fails
   void clear() {
     const auto operation = state().db.operation("remove all jobs");
-    State& s = ready();
-    run([&] {
-      return s.db.exec(
-          "WITH fires AS (DELETE FROM apsched_fires), retired AS (DELETE FROM "
-          "apsched_retired_jobs) DELETE FROM apsched_jobs");
-    });
-    s.cache.clear();
-    s.unusable.clear();
+    ready();
+    engine().clear();
   }
 
   /// See JobStore. Writes the job's next fire and run time, paused flag, trigger and options
@@ -311,34 +297,8 @@ class PostgresJobStore {
   /// out again
   void update(JobRecord& stored) {
     const auto operation = state().db.operation("update job");
-    constexpr std::string_view call = "PostgresJobStore::update";
-    State& s = ready();
-    detail::durable::CachedRecord* entry = s.cache.holding(stored);
-    try {
-      const std::string trigger = detail::json::dump_compact(s.codecs->encode(stored.trigger));
-      const std::string options = detail::durable::encode_record_options_text(stored);
-      const std::int64_t next_fire = detail::durable::to_stored_time(call, stored.next_fire);
-      const std::int64_t next_run = detail::durable::to_stored_time(call, stored.next_run);
-      const auto written = run([&] {
-        return s.db.query(
-            "UPDATE apsched_jobs SET next_fire = $2, next_run = $3, paused = $4, trigger = $5, "
-            "options = $6, version = version + 1 WHERE id = $1 "
-            "RETURNING version, pg_notify($7, $8)",
-            stored.id, next_fire, next_run, stored.paused, trigger, options, s.channel, s.owner);
-      });
-      if (entry != nullptr) {
-        if (written.rows() == 1) {
-          entry->version = written.int64(0, 0);
-        } else {
-          entry->stale = true;  // deleted by another scheduler: find() forgets it
-        }
-      }
-    } catch (...) {
-      if (entry != nullptr) {
-        entry->stale = true;
-      }
-      throw;
-    }
+    ready();
+    engine().update(stored);
   }
 
   /// See JobStore. One indexed query; jobs set aside as unusable are left out. A job that was
@@ -452,7 +412,7 @@ class PostgresJobStore {
         std::invoke(visit, std::as_const(cached->record));
         continue;
       }
-      if (std::optional<JobRecord> loaded = const_cast<PostgresJobStore*>(this)->build(row)) {
+      if (std::optional<JobRecord> loaded = engine().build(row)) {
         loaded->store = s.index;
         std::invoke(visit, std::as_const(*loaded));
       }
@@ -478,85 +438,8 @@ class PostgresJobStore {
   /// round fails: PostgreSQL aborts its transaction)
   bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
     const auto operation = state().db.operation("record fire");
-    constexpr std::string_view call = "PostgresJobStore::commit_due";
-    State& s = ready();
-    detail::durable::CachedRecord* entry = &detail::durable::handed_out(s.cache, job, call);
-    const std::int64_t next_fire = detail::durable::to_stored_time(call, job.next_fire);
-    const std::int64_t next_run = detail::durable::to_stored_time(call, job.next_run);
-    std::string scheduled = "{";
-    std::string states = "{";
-    std::string runs = "{";
-    bool missed = false;
-    bool finished = false;
-    for (const FireDecision& fire : fires) {
-      const char* separator = scheduled.size() > 1 ? "," : "";
-      scheduled += separator;
-      detail::json::write_integer(detail::durable::to_stored_time(call, fire.scheduled), scheduled);
-      states += separator;
-      states += detail::durable::state_text(fire.state);
-      runs += separator;
-      detail::json::write_integer(fire.runs, runs);
-      missed = missed || fire.state == FireState::missed;
-      finished = finished || !detail::durable::in_flight(fire.state);
-    }
-    scheduled += '}';
-    states += '}';
-    runs += '}';
-    const bool retire = detail::durable::retires(job, fires, remove);
-    if (s.round && s.open && !s.failed && s.claimed_ids.contains(job.id)) {
-      // Claimed by this round: its row is locked since, so the version still holds. Written
-      // with the round's other commits in one statement, before its next query.
-      s.commits.push_back(DeferredCommit{job.id, entry->version, remove, retire, next_fire,
-                                         next_run, missed, finished});
-      for (const FireDecision& fire : fires) {
-        detail::postgres::append_element(s.fire_ids, job.id);
-        s.fire_scheduled += s.fire_scheduled.size() > 1 ? "," : "";
-        detail::json::write_integer(detail::durable::to_stored_time(call, fire.scheduled),
-                                    s.fire_scheduled);
-        detail::postgres::append_element(s.fire_states, detail::durable::state_text(fire.state));
-        s.fire_runs += s.fire_runs.size() > 1 ? "," : "";
-        detail::json::write_integer(fire.runs, s.fire_runs);
-        ++s.fire_count;
-      }
-      return detail::durable::commit_cached(s.cache, *entry, remove, [] { return true; });
-    }
-    return detail::durable::commit_cached(s.cache, *entry, remove, [&] {
-      return in_transaction([&] {
-        const auto counts = s.db.query(
-            // Every parameter is typed here: the DELETE leaves $3 .. $5 unused.
-            "WITH input AS (SELECT $3::bigint AS next_fire, $4::bigint AS next_run, "
-            "$5::boolean AS missed), changed AS (" +
-                std::string{remove ? "DELETE FROM apsched_jobs WHERE id = $1 AND version = $2 "
-                                     "RETURNING *"
-                                   : "UPDATE apsched_jobs SET next_fire = input.next_fire, "
-                                     "next_run = input.next_run, version = version + 1, "
-                                     "last_outcome = CASE WHEN input.missed THEN 'missed' ELSE "
-                                     "last_outcome END FROM input "
-                                     "WHERE id = $1 AND version = $2 RETURNING id"} +
-                // Kept for a rerun of its last fire, until that fire's outcome is written.
-                (retire ? "), kept AS (" + retire_sql("changed", "") : std::string{}) +
-                "), fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
-                "recorded_at, finished_at) SELECT changed.id, f.scheduled, f.state, f.runs, $6, "
-                "$9, CASE WHEN f.state IN ('submitted', 'claimed') THEN NULL ELSE $9::bigint END "
-                "FROM changed, unnest($7::bigint[], $8::text[], $10::bigint[]) "
-                "AS f(scheduled, state, runs) ON CONFLICT (job_id, scheduled) DO NOTHING "
-                "RETURNING 1) "
-                "SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM fired)",
-            job.id, entry->version, next_fire, next_run, missed, s.owner, scheduled, states,
-            detail::durable::system_now(), runs);
-        if (counts.int64(0, 0) == 0) {
-          return false;  // changed or processed by another scheduler: nothing was written
-        }
-        if (counts.int64(0, 1) != static_cast<std::int64_t>(fires.size())) {
-          s.failed = s.round || s.batch;  // recorded already: undo the advance
-          return false;
-        }
-        if (finished) {
-          trim_history(job.id);
-        }
-        return true;
-      });
-    });
+    ready();
+    return engine().commit_due(job, fires, remove, "PostgresJobStore::commit_due");
   }
 
   /// See DurableJobStore (requirement 10): writes the pending outcomes first (their runs ended,
@@ -613,13 +496,9 @@ class PostgresJobStore {
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
     const auto operation = state().db.operation("record fire outcome");
-    State& s = ready();
-    const PendingOutcome outcome = detail::durable::pending_outcome(
-        s.cache, id, record, scheduled, fire_state, error, "PostgresJobStore::record_outcome");
-    in_transaction([&] {
-      apply_outcomes(std::span{&outcome, 1});
-      return true;
-    });
+    ready();
+    engine().record_outcome(id, record, scheduled, fire_state, error,
+                            "PostgresJobStore::record_outcome");
   }
 
   /// As record_outcome, but kept in memory until the scheduler's next step writes it with the
@@ -628,10 +507,8 @@ class PostgresJobStore {
   /// @throws std::bad_alloc; SerializationError if `scheduled` is out of range
   bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                      FireState fire_state, std::string_view error) {
-    State& s = state();
-    s.pending.push_back(detail::durable::pending_outcome(s.cache, id, record, scheduled, fire_state,
-                                                         error, "PostgresJobStore::defer_outcome"));
-    return s.pending.size() == 1;
+    return engine().defer_outcome(id, record, scheduled, fire_state, error,
+                                  "PostgresJobStore::defer_outcome");
   }
 
   /// Writes the outcomes defer_outcome holds, in one transaction (inside an open batch: as part
@@ -748,12 +625,7 @@ class PostgresJobStore {
   }
 
   /// See DurableJobStore: the jobs set aside for naming `task`, unknown then, are tried again.
-  void task_registered(std::string_view task) {
-    State& s = state();
-    std::erase_if(s.unusable, [&](const auto& entry) {
-      return entry.second.unknown_task && (task.empty() || entry.second.task == task);
-    });
-  }
+  void task_registered(std::string_view task) { dialect().retry_unknown_task(task); }
 
   /// See DurableJobStore: the fires that schedulers which stopped without finishing them had
   /// left in flight (recorded claimed or submitted), taken over by this store since the last
@@ -785,17 +657,10 @@ class PostgresJobStore {
     s.next_lease_check = now + s.options.poll_interval;
     renew_lease();
     std::vector<AbandonedFire> taken;
-    for (const Lapsed& owner : lapsed_owners()) {
-      in_transaction([&] {
-        if (!owner.orphan && s.db.query("DELETE FROM apsched_owners WHERE owner = $1 AND "
-                                        "lease_until = $2",
-                                        owner.owner, owner.lease_until)
-                                     .affected() == 0) {
-          return true;  // taken by another store, or renewed: alive
-        }
-        take_fires_of(owner.owner, taken);
-        return true;
-      });
+    // Leases are compared and fires stamped by the database clock: no time of this host.
+    constexpr std::int64_t unused_now = 0;
+    for (const detail::durable::LapsedOwner& owner : engine().lapsed_owners(unused_now).dead) {
+      engine().take_over(owner, unused_now, taken);
     }
     return taken;
   }
@@ -866,11 +731,7 @@ class PostgresJobStore {
   /// See DurableJobStore: the registry job bodies are built from, and the store's index in its
   /// scheduler.
   void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
-    State& s = state();
-    s.tasks = std::move(tasks);
-    s.index = index;
-    s.cache.for_each([index](JobRecord& record) { record.store = index; });
-    task_registered({});
+    engine().attach(std::move(tasks), index);
   }
 
   /// The recorded fires of job `job_id`, newest first, at most `limit`; pending outcomes are
@@ -879,34 +740,9 @@ class PostgresJobStore {
   [[nodiscard]] std::vector<FireRecord> fire_history(std::string_view job_id,
                                                      std::size_t limit = 100) const {
     const auto operation = state().db.operation("read fire history");
-    State& s = ready();
+    ready();
     flush_outcomes();
-    const auto rows = run([&] {
-      return s.db.query(
-          "SELECT scheduled, state, runs, owner, recorded_at, finished_at, error, attempt "
-          "FROM apsched_fires WHERE job_id = $1 ORDER BY scheduled DESC LIMIT $2",
-          job_id,
-          static_cast<std::int64_t>(std::min<std::size_t>(
-              limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
-    });
-    std::vector<FireRecord> history;
-    for (int i = 0; i < rows.rows(); ++i) {
-      const FireState fire_state =
-          detail::durable::stored_fire_state(rows.text(i, 1), s.db.error_label(), job_id);
-      history.push_back(FireRecord{
-          .scheduled = detail::durable::from_stored_time(rows.int64(i, 0)),
-          .state = fire_state,
-          .runs = static_cast<std::uint64_t>(std::max<std::int64_t>(rows.int64(i, 2), 0)),
-          .owner = FireOwner::parse(rows.text(i, 3)),
-          .recorded_at = detail::durable::from_stored_time(rows.int64(i, 4)),
-          .finished_at = rows.is_null(i, 5)
-                             ? std::nullopt
-                             : std::optional{detail::durable::from_stored_time(rows.int64(i, 5))},
-          .error = std::string{rows.text(i, 6)},
-          .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
-              rows.int64(i, 7), 0, std::numeric_limits<unsigned>::max()))});
-    }
-    return history;
+    return engine().fire_history(job_id, limit);
   }
 
   /// Who this store object is in the fires it records and in apsched_owners
@@ -917,8 +753,7 @@ class PostgresJobStore {
   /// be unreachable), or nullptr. A job with a run outstanding or queued is always held, so the
   /// scheduler finds it here when a run ends.
   [[nodiscard]] JobRecord* find_cached(std::string_view id) const {
-    detail::durable::CachedRecord* cached = state().cache.find(id);
-    return cached != nullptr ? &cached->record : nullptr;
+    return engine().find_cached(id);
   }
 
   /// The job records the store holds in memory now (see PostgresStoreOptions::cache_size).
@@ -987,9 +822,7 @@ class PostgresJobStore {
 
   // This store's history_per_job, as the bigint a trim compares with.
   std::int64_t history_per_job() const noexcept {
-    return static_cast<std::int64_t>(
-        std::min<std::size_t>(state().options.history_per_job,
-                              static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
+    return detail::durable::stored_limit(state().options.history_per_job);
   }
 
   using PendingOutcome = detail::durable::PendingOutcome;
@@ -1012,24 +845,16 @@ class PostgresJobStore {
     std::int64_t version = 0;
   };
 
-  struct State {
+  // What the engine shares (owner, registry, record cache, pending outcomes: see
+  // detail::durable::EngineState), and the connection with what only PostgreSQL needs.
+  struct State : detail::durable::EngineState {
     State(detail::postgres::Connection connection, PostgresStoreOptions store_options)
-        : db{std::move(connection)},
-          options{std::move(store_options)},
-          codecs{options.codecs != nullptr ? options.codecs : &TriggerCodecs::builtin()},
-          owner{detail::durable::owner_token()},
-          cache{options.cache_size} {}
+        : EngineState{store_options.codecs, store_options.cache_size},
+          db{std::move(connection)},
+          options{std::move(store_options)} {}
 
     detail::postgres::Connection db;
     PostgresStoreOptions options;
-    const TriggerCodecs* codecs;
-    std::string owner;
-    std::shared_ptr<const TaskRegistry> tasks;
-    std::uint8_t index = 0;
-    std::uint32_t loaded = 0;
-    detail::durable::RecordCache cache;
-    std::optional<JobRecord> inserted;
-    std::vector<PendingOutcome> pending;
     // Due rows the open round has locked and not yet handed out, by next_run; the ids of all
     // it has locked.
     std::deque<detail::durable::JobRow> claimed;
@@ -1053,11 +878,6 @@ class PostgresJobStore {
     bool failed = false;
     // When take_abandoned renews the lease and looks at the others' next.
     std::chrono::steady_clock::time_point next_lease_check{};
-    // Whether the lapsed owners without a row (fires of an owner that released it) were
-    // looked for.
-    bool orphans_checked = false;
-    // The process that opened the store, which alone releases its lease.
-    std::int64_t owner_pid = detail::durable::process_id();
     // When a lost connection may be tried again, and the next back-off.
     std::chrono::steady_clock::time_point retry_at{};
     std::chrono::milliseconds backoff{100};
@@ -1130,7 +950,7 @@ class PostgresJobStore {
   // Runs `body` (returning whether to keep its writes) in the open batch or round, or else in a
   // transaction of its own. Inside a batch or round, false after a write must have set failed.
   template <class F>
-  bool in_transaction(F&& body) {
+  bool in_transaction(F&& body) const {
     State& s = state();
     if (s.open || s.batch || s.round) {
       open_shared();
@@ -1363,147 +1183,10 @@ class PostgresJobStore {
     }
   }
 
-  // An owner whose fires are to be taken over; `orphan`: it has no row (it released it).
-  struct Lapsed {
-    std::string owner;
-    std::int64_t lease_until = 0;
-    bool orphan = false;
-  };
-
-  std::vector<Lapsed> lapsed_owners() {
-    State& s = state();
-    const std::string host = detail::durable::host_name();
-    std::vector<Lapsed> dead;
-    const auto rows = run([&] {
-      return s.db.query(fmt::format("SELECT owner, host, pid, lease_until, lease_until < {} "
-                                    "FROM apsched_owners WHERE owner <> $1",
-                                    db_now),
-                        s.owner);
-    });
-    for (int i = 0; i < rows.rows(); ++i) {
-      const bool gone = !host.empty() && rows.text(i, 1) == host &&
-                        detail::durable::process_gone(rows.int64(i, 2));
-      if (rows.text(i, 4) == "t" || gone) {
-        dead.push_back(Lapsed{std::string{rows.text(i, 0)}, rows.int64(i, 3), false});
-      }
-    }
-    if (!s.orphans_checked) {
-      s.orphans_checked = true;
-      const auto orphans = run([&] {
-        return s.db.query(
-            "SELECT DISTINCT owner FROM apsched_fires WHERE (state = 'submitted' OR "
-            "state = 'claimed') AND owner IS NOT NULL AND owner NOT IN (SELECT owner FROM "
-            "apsched_owners)");
-      });
-      for (int i = 0; i < orphans.rows(); ++i) {
-        dead.push_back(Lapsed{std::string{orphans.text(i, 0)}, 0, true});
-      }
-    }
-    return dead;
-  }
-
-  // Inside a transaction: takes the fires dead `owner` left in flight, appending them to
-  // `taken`: a claimed one is taken over for this store (it never started), a submitted one
-  // too when its job says Abandoned::rerun, else recorded abandoned. One that cannot be run
-  // here (its job gone, or its kept record unusable) is recorded abandoned (submitted) or
-  // dropped (claimed).
-  void take_fires_of(const std::string& owner, std::vector<AbandonedFire>& taken) {
-    State& s = state();
-    // A job's last fire finds its job in apsched_retired_jobs (see commit_due), kept for a
-    // claimed fire whatever its Abandoned policy. Each in-flight state has an index by owner.
-    const auto rows = s.db.query(
-        "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN f.state = 'claimed' THEN "
-        "j.id IS NOT NULL OR r.id IS NOT NULL ELSE coalesce(coalesce(j.options, r.options)::jsonb "
-        "->> 'abandoned', '') = 'rerun' END, j.id IS NULL, "
-        "f.state = 'submitted' FROM apsched_fires f LEFT JOIN apsched_jobs j ON j.id = f.job_id "
-        "LEFT JOIN apsched_retired_jobs r ON r.id = f.job_id "
-        "WHERE f.owner = $1 AND (f.state = 'submitted' OR f.state = 'claimed') "
-        "ORDER BY f.job_id, f.scheduled FOR UPDATE OF f",
-        owner);
-    for (int i = 0; i < rows.rows(); ++i) {
-      AbandonedFire fire{.job_id = std::string{rows.text(i, 0)},
-                         .scheduled = detail::durable::from_stored_time(rows.int64(i, 1)),
-                         .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
-                             rows.int64(i, 2), 1, std::numeric_limits<unsigned>::max() - 1)),
-                         .rerun = rows.text(i, 3) == "t",
-                         .started = rows.text(i, 5) == "t",
-                         .last_fire = rows.text(i, 4) == "t"};
-      std::string unusable;
-      if (fire.rerun && fire.last_fire) {
-        unusable = hold_retired(fire.job_id);
-        fire.rerun = unusable.empty();
-      }
-      if (fire.rerun) {
-        // A fire that never started keeps its attempt: it runs here as it would have there.
-        s.db.query(fmt::format("UPDATE apsched_fires SET owner = $3, attempt = $4, recorded_at = "
-                               "{} WHERE job_id = $1 AND scheduled = $2",
-                               db_now),
-                   fire.job_id, rows.int64(i, 1), s.owner,
-                   std::int64_t{fire.attempt} + (fire.started ? 1 : 0));
-      } else {
-        s.db.query(
-            fmt::format("WITH ended AS (UPDATE apsched_fires SET state = $5, "
-                        "finished_at = {}, error = $3 WHERE job_id = $1 AND scheduled = "
-                        "$2), released AS (DELETE FROM apsched_retired_jobs WHERE id = $1 AND "
-                        "($4 OR NOT EXISTS (SELECT 1 FROM apsched_fires WHERE job_id = $1 AND "
-                        "scheduled <> $2 AND state IN ('submitted', 'claimed')))) "
-                        "UPDATE apsched_jobs SET last_outcome = 'dropped' WHERE id = $1",
-                        db_now),
-            fire.job_id, rows.int64(i, 1),
-            fire.started ? fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable)
-                         : fmt::format("its scheduler ({}) stopped before it started, and the job "
-                                       "no longer exists{}",
-                                       owner, unusable),
-            // Kept for a rerun that cannot be, or for none: no other fire of it is in flight.
-            !unusable.empty(),
-            detail::durable::state_text(fire.started ? FireState::abandoned : FireState::dropped));
-        trim_history(fire.job_id);
-      }
-      taken.push_back(fire);
-    }
-  }
-
-  // Holds the record of job `id`, kept in apsched_retired_jobs for a rerun of its last fire, in
-  // the cache as retired. Returns empty, or when it cannot be run again, why (for the fire's
-  // error).
-  std::string hold_retired(const std::string& id) {
-    State& s = state();
-    static const std::string sql =
-        fmt::format("SELECT {} FROM apsched_retired_jobs WHERE id = $1", job_columns);
-    const auto rows = s.db.query(sql, id);
-    if (rows.rows() == 0) {
-      return "; its job is gone";
-    }
-    return detail::durable::hold_retired(s.cache, read_row(rows, 0), s.tasks.get(), *s.codecs,
-                                         "PostgresJobStore", s.loaded, s.index);
-  }
-
   // Gives up this store's lease: see ~PostgresJobStore.
   void release_lease() noexcept {
-    if (!state_ || state_->owner_pid != detail::durable::process_id()) {
-      return;  // moved from, or inherited through fork(): the lease is the parent's
-    }
-    State& s = *state_;
-    try {
-      rollback_transaction();
-      s.round = false;
-      s.batch = false;
-      if (!s.db.connected()) {
-        s.db.reconnect();  // once, back-off or not: the outcomes of runs that ended are kept
-      }
-      flush_outcomes();
-      if (s.db.query("DELETE FROM apsched_owners WHERE owner = $1 AND NOT EXISTS (SELECT 1 "
-                     "FROM apsched_fires WHERE owner = $1 AND (state = 'submitted' OR "
-                     "state = 'claimed'))",
-                     s.owner)
-              .affected() == 0) {
-        // Fires left in flight: the other schedulers take them over at once.
-        s.db.query(
-            "UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1 "
-            "RETURNING pg_notify($2, $3)",
-            s.owner, s.channel, std::string{released_prefix} + s.owner);
-      }
-    } catch (...) {  // NOLINT(bugprone-empty-catch): the lease lapses in time
+    if (state_) {
+      engine().release_lease();
     }
   }
 
@@ -1555,62 +1238,12 @@ class PostgresJobStore {
 
   // The record of `row`, with its count of runs in flight elsewhere.
   JobRecord* hand_out(const detail::durable::JobRow& row) {
-    JobRecord* record = hand_out_record(row);
+    JobRecord* record = engine().hand_out(row);
     if (record != nullptr) {
       record->running_elsewhere = static_cast<std::uint16_t>(std::clamp<std::int64_t>(
           row.running_elsewhere, 0, std::numeric_limits<std::uint16_t>::max()));
     }
     return record;
-  }
-
-  JobRecord* hand_out_record(const detail::durable::JobRow& row) {
-    State& s = state();
-    detail::durable::CachedRecord* cached = s.cache.find(row.id);
-    if (cached != nullptr) {
-      if (!cached->stale && cached->version == row.version) {
-        return &cached->record;
-      }
-      std::optional<JobRecord> loaded = build(row);
-      if (!loaded) {
-        s.cache.drop_if_idle(row.id);
-        return nullptr;
-      }
-      return &detail::durable::refresh(*cached, std::move(*loaded), row.version);
-    }
-    std::optional<JobRecord> loaded = build(row);
-    if (!loaded) {
-      return nullptr;
-    }
-    loaded->generation = detail::durable::loaded_generation(s.loaded);
-    loaded->store = s.index;
-    return s.cache.put(std::move(*loaded), row.version);
-  }
-
-  // The record `row` describes, or empty when it cannot be used: then it is set aside (left
-  // out of the due queries at this version) and reported once.
-  std::optional<JobRecord> build(const detail::durable::JobRow& row) {
-    State& s = state();
-    std::string cause;
-    bool unknown_task = false;
-    try {
-      return detail::durable::record_from_row("PostgresJobStore", row, s.tasks.get(), *s.codecs);
-    } catch (const UnknownTaskError& error) {
-      cause = error.what();
-      unknown_task = true;
-    } catch (const InvalidArgumentError& error) {
-      cause = error.what();
-    } catch (const nlohmann::json::exception& error) {
-      cause = error.what();
-    }
-    s.unusable.insert_or_assign(row.id, Unusable{row.task, unknown_task, row.version});
-    std::string message = fmt::format(
-        "PostgresJobStore {}: stored job \"{}\" (task \"{}\") cannot be used and is left "
-        "unchanged until its task is registered or the store is opened again: {}",
-        s.db.error_label().database, row.id, row.task, cause);
-    if (s.reported.emplace(row.id, message).second) {
-      s.reports.push_back(StoreReport{row.id, std::move(message)});
-    }
-    return std::nullopt;
   }
 
   // Writes `outcomes` in one statement: each fire's end (if this store owns it), each job's
@@ -1707,14 +1340,332 @@ class PostgresJobStore {
   // The most jobs whose fires since their last trim the store counts (see apply_outcomes).
   static constexpr std::size_t untrimmed_limit = 100'000;
 
-  // Keeps the newest finished fires of job `id`, as many as the largest history_per_job in use.
-  void trim_history(std::string_view id) const {
-    static const std::string sql =
-        "DELETE FROM apsched_fires WHERE job_id = $1 AND state NOT IN ('submitted', 'claimed') "
-        "AND scheduled IN (SELECT scheduled FROM apsched_fires WHERE job_id = $1 AND "
-        "state NOT IN ('submitted', 'claimed') ORDER BY scheduled DESC OFFSET " +
-        history_limit(2) + ")";
-    state().db.query(sql, id, history_per_job());
+  // Keeps the newest finished fires of job `id` (see PostgresDialect::trim_history).
+  void trim_history(std::string_view id) const { dialect().trim_history(id); }
+
+  // PostgreSQL's statements of the shared engine (see detail::durable::Dialect), on the store's
+  // connection. Times are by the database clock: the engine's `now` is not used.
+  struct PostgresDialect {
+    static constexpr std::string_view store_name = "PostgresJobStore";
+
+    [[nodiscard]] const detail::durable::ErrorLabel& error_label() const noexcept {
+      return store.state().db.error_label();
+    }
+
+    // Leaves `row` out of the due queries at its version, and reports it once.
+    void set_aside(const detail::durable::JobRow& row, std::string_view cause, bool unknown_task) {
+      State& s = store.state();
+      s.unusable.insert_or_assign(row.id, Unusable{row.task, unknown_task, row.version});
+      std::string message = fmt::format(
+          "PostgresJobStore {}: stored job \"{}\" (task \"{}\") cannot be used and is left "
+          "unchanged until its task is registered or the store is opened again: {}",
+          s.db.error_label().database, row.id, row.task, cause);
+      if (s.reported.emplace(row.id, message).second) {
+        s.reports.push_back(StoreReport{row.id, std::move(message)});
+      }
+    }
+
+    [[nodiscard]] std::optional<detail::durable::JobRow> retired_row(const std::string& id) {
+      static const std::string sql =
+          fmt::format("SELECT {} FROM apsched_retired_jobs WHERE id = $1", job_columns);
+      const auto rows = store.state().db.query(sql, id);
+      if (rows.rows() == 0) {
+        return std::nullopt;
+      }
+      return read_row(rows, 0);
+    }
+
+    [[nodiscard]] std::vector<detail::durable::LeaseRow> owner_rows(std::int64_t /*now*/) {
+      State& s = store.state();
+      const auto rows = store.run([&] {
+        return s.db.query(fmt::format("SELECT owner, host, pid, lease_until, lease_until < {} "
+                                      "FROM apsched_owners WHERE owner <> $1",
+                                      db_now),
+                          s.owner);
+      });
+      std::vector<detail::durable::LeaseRow> owners;
+      for (int i = 0; i < rows.rows(); ++i) {
+        owners.push_back(detail::durable::LeaseRow{.owner = std::string{rows.text(i, 0)},
+                                                   .host = std::string{rows.text(i, 1)},
+                                                   .pid = rows.int64(i, 2),
+                                                   .lease_until = rows.int64(i, 3),
+                                                   .lapsed = rows.text(i, 4) == "t"});
+      }
+      return owners;
+    }
+
+    [[nodiscard]] std::vector<std::string> orphan_owners() {
+      State& s = store.state();
+      const auto orphans = store.run([&] {
+        return s.db.query(
+            "SELECT DISTINCT owner FROM apsched_fires WHERE (state = 'submitted' OR "
+            "state = 'claimed') AND owner IS NOT NULL AND owner NOT IN (SELECT owner FROM "
+            "apsched_owners)");
+      });
+      std::vector<std::string> owners;
+      for (int i = 0; i < orphans.rows(); ++i) {
+        owners.emplace_back(orphans.text(i, 0));
+      }
+      return owners;
+    }
+
+    template <class F>
+    void atomically(F&& body) {
+      store.in_transaction([&] {
+        body();
+        return true;
+      });
+    }
+
+    bool release_owner(const std::string& owner, std::int64_t lease_until) {
+      return store.state()
+                 .db
+                 .query("DELETE FROM apsched_owners WHERE owner = $1 AND lease_until = $2", owner,
+                        lease_until)
+                 .affected() != 0;
+    }
+
+    [[nodiscard]] std::vector<detail::durable::InFlightFire> in_flight_fires(
+        const std::string& owner) {
+      // A job's last fire finds its job in apsched_retired_jobs (see commit_due), kept for a
+      // claimed fire whatever its Abandoned policy. Each in-flight state has an index by owner.
+      const auto rows = store.state().db.query(
+          "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN f.state = 'claimed' THEN "
+          "j.id IS NOT NULL OR r.id IS NOT NULL ELSE coalesce(coalesce(j.options, "
+          "r.options)::jsonb ->> 'abandoned', '') = 'rerun' END, j.id IS NULL, "
+          "f.state = 'submitted' FROM apsched_fires f LEFT JOIN apsched_jobs j ON j.id = f.job_id "
+          "LEFT JOIN apsched_retired_jobs r ON r.id = f.job_id "
+          "WHERE f.owner = $1 AND (f.state = 'submitted' OR f.state = 'claimed') "
+          "ORDER BY f.job_id, f.scheduled FOR UPDATE OF f",
+          owner);
+      std::vector<detail::durable::InFlightFire> fires;
+      for (int i = 0; i < rows.rows(); ++i) {
+        fires.push_back(detail::durable::InFlightFire{.job_id = std::string{rows.text(i, 0)},
+                                                      .scheduled = rows.int64(i, 1),
+                                                      .attempt = rows.int64(i, 2),
+                                                      .rerun = rows.text(i, 3) == "t",
+                                                      .job_gone = rows.text(i, 4) == "t",
+                                                      .started = rows.text(i, 5) == "t"});
+      }
+      return fires;
+    }
+
+    void take_fire(const std::string& job_id, std::int64_t scheduled, std::int64_t attempt,
+                   std::int64_t /*now*/) {
+      State& s = store.state();
+      s.db.query(fmt::format("UPDATE apsched_fires SET owner = $3, attempt = $4, recorded_at = "
+                             "{} WHERE job_id = $1 AND scheduled = $2",
+                             db_now),
+                 job_id, scheduled, s.owner, attempt);
+    }
+
+    // Also releases the job's retired row when no other fire of it is in flight.
+    void end_fire(const std::string& job_id, std::int64_t scheduled, FireState fire_state,
+                  const std::string& error, bool release_retired, std::int64_t /*now*/) {
+      store.state().db.query(
+          fmt::format("WITH ended AS (UPDATE apsched_fires SET state = $5, "
+                      "finished_at = {}, error = $3 WHERE job_id = $1 AND scheduled = "
+                      "$2), released AS (DELETE FROM apsched_retired_jobs WHERE id = $1 AND "
+                      "($4 OR NOT EXISTS (SELECT 1 FROM apsched_fires WHERE job_id = $1 AND "
+                      "scheduled <> $2 AND state IN ('submitted', 'claimed')))) "
+                      "UPDATE apsched_jobs SET last_outcome = 'dropped' WHERE id = $1",
+                      db_now),
+          job_id, scheduled, error, release_retired, detail::durable::state_text(fire_state));
+    }
+
+    // Keeps the newest finished fires of job `id`, as many as the largest history_per_job in
+    // use.
+    void trim_history(std::string_view id) const {
+      static const std::string sql =
+          "DELETE FROM apsched_fires WHERE job_id = $1 AND state NOT IN ('submitted', "
+          "'claimed') AND scheduled IN (SELECT scheduled FROM apsched_fires WHERE job_id = $1 "
+          "AND state NOT IN ('submitted', 'claimed') ORDER BY scheduled DESC OFFSET " +
+          history_limit(2) + ")";
+      store.state().db.query(sql, id, store.history_per_job());
+    }
+
+    [[nodiscard]] std::vector<detail::durable::FireRow> fire_rows(std::string_view job_id,
+                                                                  std::int64_t limit) {
+      static const std::string sql = fmt::format(
+          "SELECT {} FROM apsched_fires WHERE job_id = $1 ORDER BY scheduled DESC LIMIT $2",
+          detail::durable::view_fire_columns);
+      State& s = store.state();
+      const auto rows = store.run([&] { return s.db.query(sql, job_id, limit); });
+      std::vector<detail::durable::FireRow> fires;
+      for (int i = 0; i < rows.rows(); ++i) {
+        fires.push_back(detail::postgres::read_view_fire(rows, i));
+      }
+      return fires;
+    }
+
+    [[nodiscard]] std::optional<std::int64_t> update_job(const JobRecord& stored,
+                                                         const std::string& trigger) {
+      constexpr std::string_view call = "PostgresJobStore::update";
+      State& s = store.state();
+      const std::string options = detail::durable::encode_record_options_text(stored);
+      const std::int64_t next_fire = detail::durable::to_stored_time(call, stored.next_fire);
+      const std::int64_t next_run = detail::durable::to_stored_time(call, stored.next_run);
+      const auto written = store.run([&] {
+        return s.db.query(
+            "UPDATE apsched_jobs SET next_fire = $2, next_run = $3, paused = $4, trigger = $5, "
+            "options = $6, version = version + 1 WHERE id = $1 "
+            "RETURNING version, pg_notify($7, $8)",
+            stored.id, next_fire, next_run, stored.paused, trigger, options, s.channel, s.owner);
+      });
+      if (written.rows() != 1) {
+        return std::nullopt;
+      }
+      return written.int64(0, 0);
+    }
+
+    bool erase_job(std::string_view id) {
+      State& s = store.state();
+      return store.run([&] {
+        return s.db
+            .query(
+                "WITH fires AS (DELETE FROM apsched_fires WHERE job_id = $1), retired AS "
+                "(DELETE FROM apsched_retired_jobs WHERE id = $1) "
+                "DELETE FROM apsched_jobs WHERE id = $1",
+                id)
+            .affected();
+      }) > 0;
+    }
+
+    void clear_jobs() {
+      State& s = store.state();
+      store.run([&] {
+        return s.db.exec(
+            "WITH fires AS (DELETE FROM apsched_fires), retired AS (DELETE FROM "
+            "apsched_retired_jobs) DELETE FROM apsched_jobs");
+      });
+    }
+
+    void prepare_release() {
+      State& s = store.state();
+      store.rollback_transaction();
+      s.round = false;
+      s.batch = false;
+      if (!s.db.connected()) {
+        s.db.reconnect();  // once, back-off or not: the outcomes of runs that ended are kept
+      }
+      store.flush_outcomes();
+    }
+
+    bool drop_lease() {
+      State& s = store.state();
+      return s.db.query(
+                     "DELETE FROM apsched_owners WHERE owner = $1 AND NOT EXISTS (SELECT 1 "
+                     "FROM apsched_fires WHERE owner = $1 AND (state = 'submitted' OR "
+                     "state = 'claimed'))",
+                     s.owner)
+                 .affected() != 0;
+    }
+
+    // Fires left in flight: the other schedulers, notified, take them over at once.
+    void lapse_lease() {
+      State& s = store.state();
+      s.db.query(
+          "UPDATE apsched_owners SET lease_until = 0 WHERE owner = $1 "
+          "RETURNING pg_notify($2, $3)",
+          s.owner, s.channel, std::string{released_prefix} + s.owner);
+    }
+
+    bool commit_due(const detail::durable::DueCommit& commit) {
+      State& s = store.state();
+      const std::string& id = commit.job.id;
+      if (s.round && s.open && !s.failed && s.claimed_ids.contains(id)) {
+        // Claimed by this round: its row is locked since, so the version still holds. Written
+        // with the round's other commits in one statement, before its next query.
+        s.commits.push_back(DeferredCommit{id, commit.version, commit.remove, commit.retire,
+                                           commit.next_fire, commit.next_run, commit.missed,
+                                           commit.finished});
+        for (std::size_t i = 0; i < commit.fires.size(); ++i) {
+          detail::postgres::append_element(s.fire_ids, id);
+          s.fire_scheduled += s.fire_scheduled.size() > 1 ? "," : "";
+          detail::json::write_integer(commit.scheduled[i], s.fire_scheduled);
+          detail::postgres::append_element(s.fire_states,
+                                           detail::durable::state_text(commit.fires[i].state));
+          s.fire_runs += s.fire_runs.size() > 1 ? "," : "";
+          detail::json::write_integer(commit.fires[i].runs, s.fire_runs);
+          ++s.fire_count;
+        }
+        return true;
+      }
+      std::string scheduled = "{";
+      std::string states = "{";
+      std::string runs = "{";
+      for (std::size_t i = 0; i < commit.fires.size(); ++i) {
+        const char* separator = i > 0 ? "," : "";
+        scheduled += separator;
+        detail::json::write_integer(commit.scheduled[i], scheduled);
+        states += separator;
+        states += detail::durable::state_text(commit.fires[i].state);
+        runs += separator;
+        detail::json::write_integer(commit.fires[i].runs, runs);
+      }
+      scheduled += '}';
+      states += '}';
+      runs += '}';
+      return store.in_transaction([&] {
+        const auto counts = s.db.query(
+            // Every parameter is typed here: the DELETE leaves $3 .. $5 unused.
+            "WITH input AS (SELECT $3::bigint AS next_fire, $4::bigint AS next_run, "
+            "$5::boolean AS missed), changed AS (" +
+                std::string{commit.remove
+                                ? "DELETE FROM apsched_jobs WHERE id = $1 AND version = $2 "
+                                  "RETURNING *"
+                                : "UPDATE apsched_jobs SET next_fire = input.next_fire, "
+                                  "next_run = input.next_run, version = version + 1, "
+                                  "last_outcome = CASE WHEN input.missed THEN 'missed' ELSE "
+                                  "last_outcome END FROM input "
+                                  "WHERE id = $1 AND version = $2 RETURNING id"} +
+                // Kept for a rerun of its last fire, until that fire's outcome is written.
+                (commit.retire ? "), kept AS (" + retire_sql("changed", "") : std::string{}) +
+                "), fired AS (INSERT INTO apsched_fires (job_id, scheduled, state, runs, owner, "
+                "recorded_at, finished_at) SELECT changed.id, f.scheduled, f.state, f.runs, $6, "
+                "$9, CASE WHEN f.state IN ('submitted', 'claimed') THEN NULL ELSE $9::bigint END "
+                "FROM changed, unnest($7::bigint[], $8::text[], $10::bigint[]) "
+                "AS f(scheduled, state, runs) ON CONFLICT (job_id, scheduled) DO NOTHING "
+                "RETURNING 1) "
+                "SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM fired)",
+            id, commit.version, commit.next_fire, commit.next_run, commit.missed, s.owner,
+            scheduled, states, detail::durable::system_now(), runs);
+        if (counts.int64(0, 0) == 0) {
+          return false;  // changed or processed by another scheduler: nothing was written
+        }
+        if (counts.int64(0, 1) != static_cast<std::int64_t>(commit.fires.size())) {
+          s.failed = s.round || s.batch;  // recorded already: undo the advance
+          return false;
+        }
+        if (commit.finished) {
+          trim_history(id);
+        }
+        return true;
+      });
+    }
+
+    void write_outcomes(std::span<const PendingOutcome> outcomes) {
+      store.in_transaction([&] {
+        store.apply_outcomes(outcomes);
+        return true;
+      });
+    }
+
+    void forget_set_aside(std::string_view id) { store.state().unusable.erase(std::string{id}); }
+    void forget_all_set_aside() { store.state().unusable.clear(); }
+    void retry_unknown_task(std::string_view task) {
+      std::erase_if(store.state().unusable, [&](const auto& entry) {
+        return entry.second.unknown_task && (task.empty() || entry.second.task == task);
+      });
+    }
+
+    const PostgresJobStore& store;
+  };
+  static_assert(detail::durable::Dialect<PostgresDialect>);
+
+  [[nodiscard]] PostgresDialect dialect() const noexcept { return PostgresDialect{*this}; }
+  [[nodiscard]] detail::durable::Engine<PostgresDialect> engine() const noexcept {
+    return {state(), dialect()};
   }
 
   std::unique_ptr<State> state_;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/dialect.hpp>
+#include <apsched/detail/durable/engine.hpp>
 #include <apsched/detail/durable/host.hpp>
 #include <apsched/detail/durable/outcome.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
@@ -14,6 +16,7 @@
 #include <apsched/detail/sqlite/set_aside.hpp>
 #include <apsched/detail/sqlite/statement.hpp>
 #include <apsched/detail/sqlite/store_schema.hpp>
+#include <apsched/detail/sqlite/view_queries.hpp>
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/json/task_registry.hpp>
@@ -281,22 +284,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails
   bool erase(std::string_view id) {
     const auto operation = state().db.operation("remove job");
-    State& s = state();
-    bool erased = false;
-    write([&] {
-      auto fires = s.db.prepare_cached("DELETE FROM fires WHERE job_id = ?1");
-      fires->bind(1, id);
-      fires->execute();
-      auto jobs = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1");
-      jobs->bind(1, id);
-      erased = jobs->execute() > 0;
-      auto retired = s.db.prepare_cached("DELETE FROM retired_jobs WHERE id = ?1");
-      retired->bind(1, id);
-      retired->execute();
-    });
-    s.cache.erase(id);
-    s.set_aside.forget(s.db, id);
-    return erased;
+    return engine().erase(id);
   }
 
   /// See JobStore. Deletes every job, usable, retired (see commit_due) or not, and the fire
@@ -304,14 +292,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails
   void clear() {
     const auto operation = state().db.operation("remove all jobs");
-    State& s = state();
-    write([&] {
-      s.db.exec("DELETE FROM fires");
-      s.db.exec("DELETE FROM jobs");
-      s.db.exec("DELETE FROM retired_jobs");
-    });
-    s.cache.clear();
-    s.set_aside.clear(s.db);
+    engine().clear();
   }
 
   /// See JobStore. Writes the job's next fire and run time, paused flag, trigger and options
@@ -321,33 +302,7 @@ class SqliteJobStore {
   /// out again
   void update(JobRecord& stored) {
     const auto operation = state().db.operation("update job");
-    constexpr std::string_view call = "SqliteJobStore::update";
-    State& s = state();
-    detail::durable::CachedRecord* entry = s.cache.holding(stored);
-    try {
-      const std::string trigger = detail::json::dump_compact(s.codecs->encode(stored.trigger));
-      const std::string options = detail::sqlite::encode_record_options(stored).dump();
-      auto write = s.db.prepare_cached(
-          "UPDATE jobs SET next_fire = ?2, next_run = ?3, paused = ?4, trigger = ?5, "
-          "options = ?6, version = version + 1 WHERE id = ?1 RETURNING version");
-      write->bind_all(stored.id, detail::sqlite::to_stored_time(call, stored.next_fire),
-                      detail::sqlite::to_stored_time(call, stored.next_run), stored.paused, trigger,
-                      options);
-      if (write->step()) {
-        const std::int64_t row_version = write->column_int64(0);
-        write->execute();
-        if (entry != nullptr) {
-          entry->version = row_version;
-        }
-      } else if (entry != nullptr) {
-        entry->stale = true;  // deleted by another process: find() forgets it
-      }
-    } catch (...) {
-      if (entry != nullptr) {
-        entry->stale = true;
-      }
-      throw;
-    }
+    engine().update(stored);
   }
 
   /// See JobStore. One indexed query; jobs set aside as unusable are left out.
@@ -426,15 +381,14 @@ class SqliteJobStore {
         rows.push_back(detail::sqlite::read_job_row(*select));
       }
     }
-    auto* self = const_cast<SqliteJobStore*>(this);
     for (const detail::sqlite::JobRow& row : rows) {
       if (detail::durable::CachedRecord* entry = s.cache.find(row.id)) {
-        if (JobRecord* cached = self->refresh(*entry, row)) {
+        if (JobRecord* cached = engine().refresh(*entry, row)) {
           std::invoke(visit, std::as_const(*cached));
         }
         continue;
       }
-      if (std::optional<JobRecord> loaded = self->build(row)) {
+      if (std::optional<JobRecord> loaded = engine().build(row)) {
         loaded->store = s.index;
         std::invoke(visit, std::as_const(*loaded));
       }
@@ -457,68 +411,7 @@ class SqliteJobStore {
   /// or batch, its commit rolls it back)
   bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
     const auto operation = state().db.operation("record fire");
-    constexpr std::string_view call = "SqliteJobStore::commit_due";
-    State& s = state();
-    detail::durable::CachedRecord* entry = &detail::durable::handed_out(s.cache, job, call);
-    // Every value is checked before the first write (see write_direct).
-    const std::int64_t next_fire = detail::sqlite::to_stored_time(call, job.next_fire);
-    const std::int64_t next_run = detail::sqlite::to_stored_time(call, job.next_run);
-    bool missed = false;
-    for (const FireDecision& fire : fires) {
-      (void)detail::sqlite::to_stored_time(call, fire.scheduled);
-      missed = missed || fire.state == FireState::missed;
-    }
-    const bool retire = detail::durable::retires(job, fires, remove);
-    return detail::durable::commit_cached(s.cache, *entry, remove, [&] {
-      return write_direct([&] {
-        bool done = false;
-        if (retire) {
-          // Kept for a rerun of its last fire, until that fire's outcome is written.
-          static const std::string sql = fmt::format(
-              "INSERT OR REPLACE INTO retired_jobs ({0}) SELECT {0} FROM jobs "
-              "WHERE id = ?1 AND version = ?2",
-              detail::sqlite::job_columns);
-          auto keep = s.db.prepare_cached(sql);
-          keep->bind_all(job.id, entry->version);
-          keep->execute();
-        }
-        if (remove) {
-          auto erase = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND version = ?2");
-          erase->bind_all(job.id, entry->version);
-          done = erase->execute() > 0;
-        } else {
-          auto advance = s.db.prepare_cached(
-              "UPDATE jobs SET next_fire = ?3, next_run = ?4, version = version + 1, "
-              "last_outcome = CASE WHEN ?5 THEN 'missed' ELSE last_outcome END "
-              "WHERE id = ?1 AND version = ?2");
-          advance->bind_all(job.id, entry->version, next_fire, next_run, missed);
-          done = advance->execute() > 0;
-        }
-        if (!done) {
-          return false;
-        }
-        const std::int64_t recorded_at = detail::sqlite::system_now();
-        auto insert = s.db.prepare_cached(
-            "INSERT INTO fires (job_id, scheduled, state, runs, owner, recorded_at, finished_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (job_id, scheduled) DO NOTHING");
-        bool finished = false;
-        for (const FireDecision& fire : fires) {
-          insert->bind_all(job.id, detail::sqlite::to_stored_time(call, fire.scheduled),
-                           detail::sqlite::state_text(fire.state), fire.runs, s.owner, recorded_at);
-          insert->bind(7, detail::durable::in_flight(fire.state) ? std::optional<std::int64_t>{}
-                                                                 : std::optional{recorded_at});
-          if (insert->execute() == 0) {
-            fail_batch();  // undoes the advance
-            return false;  // recorded already: another scheduler took this fire
-          }
-          finished = finished || !detail::durable::in_flight(fire.state);
-        }
-        if (finished) {
-          trim_history(job.id);  // only finished fires count towards history_per_job
-        }
-        return true;
-      });
-    });
+    return engine().commit_due(job, fires, remove, "SqliteJobStore::commit_due");
   }
 
   /// See DurableJobStore, requirement 10: in one transaction (of its own, or of the open batch),
@@ -572,10 +465,8 @@ class SqliteJobStore {
   void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                       FireState fire_state, std::string_view error) {
     const auto operation = state().db.operation("record fire outcome");
-    State& s = state();
-    const PendingOutcome outcome = detail::durable::pending_outcome(
-        s.cache, id, record, scheduled, fire_state, error, "SqliteJobStore::record_outcome");
-    write([&] { apply_outcome(outcome); });
+    engine().record_outcome(id, record, scheduled, fire_state, error,
+                            "SqliteJobStore::record_outcome");
   }
 
   /// As record_outcome, but kept in memory until the scheduler's next step writes it, with the
@@ -588,10 +479,8 @@ class SqliteJobStore {
   /// @throws std::bad_alloc; SerializationError if `scheduled` is out of range
   bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
                      FireState fire_state, std::string_view error) {
-    State& s = state();
-    s.pending.push_back(detail::durable::pending_outcome(s.cache, id, record, scheduled, fire_state,
-                                                         error, "SqliteJobStore::defer_outcome"));
-    return s.pending.size() == 1;
+    return engine().defer_outcome(id, record, scheduled, fire_state, error,
+                                  "SqliteJobStore::defer_outcome");
   }
 
   /// Writes the outcomes defer_outcome holds, in one transaction (inside an open batch or round:
@@ -657,8 +546,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails
   void task_registered(std::string_view task) {
     const auto operation = state().db.operation("retry jobs of a registered task");
-    State& s = state();
-    s.set_aside.retry_unknown_task(s.db, task);
+    dialect().retry_unknown_task(task);
   }
 
   /// See DurableJobStore: the fires that schedulers which stopped without finishing them had
@@ -682,23 +570,14 @@ class SqliteJobStore {
     const std::int64_t poll =
         std::chrono::duration_cast<std::chrono::nanoseconds>(s.options.poll_interval).count();
     s.next_lease_check = now + std::max<std::int64_t>(poll, 1);
-    std::vector<std::pair<std::string, std::int64_t>> dead = lapsed_owners(now);
+    const detail::durable::LapsedOwners lapsed = engine().lapsed_owners(now);
+    if (!lapsed.listed) {
+      s.lease_renewed = 0;  // another store took this one for dead: register again at once
+    }
     renew_lease(now);
     std::vector<AbandonedFire> taken;
-    for (const std::pair<std::string, std::int64_t>& candidate : dead) {
-      const std::string& owner = candidate.first;
-      const std::int64_t lease_until = candidate.second;
-      s.db.transaction([&] {
-        auto release =
-            s.db.prepare_cached("DELETE FROM owners WHERE owner = ?1 AND lease_until = ?2");
-        release->bind_all(owner, lease_until);
-        // Gone: another store took this owner over, or it renewed its lease (it is alive).
-        // An owner without a row (lease_until -1) left fires from before owners were kept.
-        if (release->execute() == 0 && lease_until >= 0) {
-          return;
-        }
-        take_fires_of(owner, now, taken);
-      });
+    for (const detail::durable::LapsedOwner& owner : lapsed.dead) {
+      engine().take_over(owner, now, taken);
     }
     return taken;
   }
@@ -711,12 +590,7 @@ class SqliteJobStore {
   /// @throws StoreError if the database fails
   void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
     const auto operation = state().db.operation("attach to scheduler");
-    State& s = state();
-    s.tasks = std::move(tasks);
-    s.index = index;
-    s.cache.for_each([index](JobRecord& record) { record.store = index; });
-    // Jobs set aside for want of a registry may be usable with this one.
-    s.set_aside.retry_unknown_task(s.db, {});
+    engine().attach(std::move(tasks), index);
   }
 
   /// See DurableJobStore: opens a batch, one transaction holding every write until
@@ -775,32 +649,8 @@ class SqliteJobStore {
   [[nodiscard]] std::vector<FireRecord> fire_history(std::string_view job_id,
                                                      std::size_t limit = 100) const {
     const auto operation = state().db.operation("read fire history");
-    State& s = state();
     flush_outcomes();
-    auto select = s.db.prepare_cached(
-        "SELECT scheduled, state, runs, owner, recorded_at, finished_at, error, attempt "
-        "FROM fires WHERE job_id = ?1 ORDER BY scheduled DESC LIMIT ?2");
-    select->bind_all(
-        job_id, static_cast<std::int64_t>(std::min<std::size_t>(
-                    limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
-    std::vector<FireRecord> history;
-    while (select->step()) {
-      const FireState fire_state = detail::durable::stored_fire_state(select->column_text_view(1),
-                                                                      s.db.error_label(), job_id);
-      const std::optional<std::int64_t> finished = select->column<std::optional<std::int64_t>>(5);
-      history.push_back(FireRecord{
-          .scheduled = detail::sqlite::from_stored_time(select->column_int64(0)),
-          .state = fire_state,
-          .runs = static_cast<std::uint64_t>(std::max<std::int64_t>(select->column_int64(2), 0)),
-          .owner = FireOwner::parse(select->column_text_view(3)),
-          .recorded_at = detail::sqlite::from_stored_time(select->column_int64(4)),
-          .finished_at =
-              finished ? std::optional{detail::sqlite::from_stored_time(*finished)} : std::nullopt,
-          .error = select->column_text(6),
-          .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
-              select->column_int64(7), 0, std::numeric_limits<unsigned>::max()))});
-    }
-    return history;
+    return engine().fire_history(job_id, limit);
   }
 
   /// Every stored job, usable or not, exactly as stored, ordered by id: `{"format":
@@ -876,8 +726,7 @@ class SqliteJobStore {
   /// be unreachable), or nullptr. A job with a run outstanding or queued is always held, so the
   /// scheduler finds it here when a run ends.
   [[nodiscard]] JobRecord* find_cached(std::string_view id) const {
-    detail::durable::CachedRecord* cached = state().cache.find(id);
-    return cached != nullptr ? &cached->record : nullptr;
+    return engine().find_cached(id);
   }
 
   /// The job records the store holds in memory now (see SqliteStoreOptions::cache_size).
@@ -902,19 +751,16 @@ class SqliteJobStore {
     bool empty = false;
   };
 
-  struct State {
+  // What the engine shares (owner, registry, record cache, pending outcomes: see
+  // detail::durable::EngineState), and the connection with what only SQLite needs.
+  struct State : detail::durable::EngineState {
     State(detail::sqlite::Database database, SqliteStoreOptions store_options)
-        : db{std::move(database)},
-          options{std::move(store_options)},
-          codecs{options.codecs != nullptr ? options.codecs : &TriggerCodecs::builtin()},
-          owner{detail::durable::owner_token()},
-          cache{options.cache_size} {}
+        : EngineState{store_options.codecs, store_options.cache_size},
+          db{std::move(database)},
+          options{std::move(store_options)} {}
 
     detail::sqlite::Database db;
     SqliteStoreOptions options;
-    const TriggerCodecs* codecs;
-    // Identifies this store object in the fires it records and in `owners`.
-    std::string owner;
     // When take_abandoned looks at the leases next (system clock, nanoseconds).
     std::int64_t next_lease_check = 0;
     // When this store's lease was last written (system clock, nanoseconds).
@@ -924,24 +770,11 @@ class SqliteJobStore {
     // Whether other processes have fires recorded submitted, as read once per round under its
     // write lock (empty until read).
     std::optional<bool> others_running;
-    // Outcomes defer_outcome holds until they are written.
-    std::vector<PendingOutcome> pending;
-    // Whether take_abandoned looked for fires of owners without a lease row.
-    bool orphans_checked = false;
-    // The process that opened the store, which alone releases its lease.
-    std::int64_t owner_pid = detail::durable::process_id();
-    std::shared_ptr<const TaskRegistry> tasks;
-    std::uint8_t index = 0;
-    // Numbers the records loaded from the database, for their generation.
-    std::uint32_t loaded = 0;
-    detail::durable::RecordCache cache;
     detail::sqlite::SetAsideJobs set_aside;
     // The transaction of the open batch, if any.
     std::optional<detail::sqlite::Transaction> batch;
     // Whether a write inside the open batch or round failed partway (see write_direct).
     bool batch_failed = false;
-    // The record insert returned when it did not cache it; valid until the next insert.
-    std::optional<JobRecord> inserted;
     // What insert saw of the fires table (see fires_known_empty).
     FiresSeen fires_seen;
   };
@@ -971,161 +804,15 @@ class SqliteJobStore {
                      now > std::numeric_limits<std::int64_t>::max() - lease
                          ? std::numeric_limits<std::int64_t>::max()
                          : now + lease,
-                     static_cast<std::int64_t>(std::min<std::size_t>(
-                         s.options.history_per_job,
-                         static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+                     detail::durable::stored_limit(s.options.history_per_job));
     upsert->execute();
     s.lease_renewed = now;
   }
 
-  // The other owners whose lease lapsed before `now` or whose process on this host is gone
-  // (noting when this store's own row is missing),
-  // with the lease_until seen (to take them only if unchanged); on the first call also the
-  // owners of submitted fires without a row in `owners` (lease_until -1).
-  std::vector<std::pair<std::string, std::int64_t>> lapsed_owners(std::int64_t now) {
-    State& s = state();
-    std::vector<std::pair<std::string, std::int64_t>> dead;
-    const std::string host = detail::durable::host_name();
-    bool listed = false;
-    auto select = s.db.prepare_cached("SELECT owner, host, pid, lease_until FROM owners");
-    while (select->step()) {
-      if (select->column_text_view(0) == s.owner) {
-        listed = true;
-        continue;
-      }
-      const std::int64_t lease_until = select->column_int64(3);
-      const bool gone = !host.empty() && select->column_text_view(1) == host &&
-                        detail::durable::process_gone(select->column_int64(2));
-      if (lease_until < now || gone) {
-        dead.emplace_back(select->column_text(0), lease_until);
-      }
-    }
-    if (!listed) {
-      s.lease_renewed = 0;  // another store took this one for dead: register again at once
-    }
-    if (!s.orphans_checked) {
-      s.orphans_checked = true;
-      auto orphans = s.db.prepare_cached(
-          "SELECT DISTINCT owner FROM fires WHERE state IN ('submitted', 'claimed') AND owner IS "
-          "NOT NULL AND owner NOT IN (SELECT owner FROM owners)");
-      while (orphans->step()) {
-        dead.emplace_back(orphans->column_text(0), -1);
-      }
-    }
-    return dead;
-  }
-
-  // Inside a transaction: records the submitted fires of dead `owner` as abandoned, or takes
-  // the ones whose job says Abandoned::rerun over for this store, appending them to `taken`.
-  void take_fires_of(const std::string& owner, std::int64_t now,
-                     std::vector<AbandonedFire>& taken) {
-    State& s = state();
-    std::vector<AbandonedFire> fires;
-    {
-      // A job's last fire finds its job in retired_jobs (see commit_due).
-      auto select = s.db.prepare_cached(
-          "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN f.state = 'claimed' THEN "
-          "j.id IS NOT NULL OR r.id IS NOT NULL ELSE ifnull(json_extract(coalesce(j.options, "
-          "r.options), '$.abandoned') = 'rerun', 0) END, "
-          "j.id IS NULL, f.state = 'submitted' FROM fires f LEFT JOIN jobs j ON j.id = f.job_id "
-          "LEFT JOIN retired_jobs r ON r.id = f.job_id "
-          "WHERE f.owner = ?1 AND f.state IN ('submitted', 'claimed')");
-      select->bind(1, owner);
-      while (select->step()) {
-        fires.push_back(AbandonedFire{
-            .job_id = select->column_text(0),
-            .scheduled = detail::sqlite::from_stored_time(select->column_int64(1)),
-            .attempt = static_cast<unsigned>(std::clamp<std::int64_t>(
-                select->column_int64(2), 1, std::numeric_limits<unsigned>::max() - 1)),
-            .rerun = select->column_int64(3) != 0,
-            .started = select->column_int64(5) != 0,
-            .last_fire = select->column_int64(4) != 0});
-      }
-    }
-    constexpr std::string_view call = "SqliteJobStore::take_abandoned";
-    for (AbandonedFire& fire : fires) {
-      const std::int64_t scheduled = detail::sqlite::to_stored_time(call, fire.scheduled);
-      std::string unusable;
-      if (fire.rerun && fire.last_fire) {
-        unusable = hold_retired(fire.job_id);
-        fire.rerun = unusable.empty();
-      }
-      if (fire.rerun) {
-        // A fire that never started keeps its attempt: it runs here as it would have there.
-        auto rerun = s.db.prepare_cached(
-            "UPDATE fires SET owner = ?3, attempt = ?4, recorded_at = ?5 "
-            "WHERE job_id = ?1 AND scheduled = ?2");
-        rerun->bind_all(fire.job_id, scheduled, s.owner,
-                        std::int64_t{fire.attempt} + (fire.started ? 1 : 0), now);
-        rerun->execute();
-      } else {
-        auto drop = s.db.prepare_cached(
-            "UPDATE fires SET state = ?5, finished_at = ?3, error = ?4 "
-            "WHERE job_id = ?1 AND scheduled = ?2");
-        drop->bind(5, fire.started ? std::string_view{"abandoned"} : std::string_view{"dropped"});
-        drop->bind_all(
-            fire.job_id, scheduled, now,
-            fire.started ? fmt::format("its scheduler ({}) stopped while it ran{}", owner, unusable)
-                         : fmt::format("its scheduler ({}) stopped before it started, and the "
-                                       "job no longer exists{}",
-                                       owner, unusable));
-        drop->execute();
-        if (!unusable.empty()) {  // kept for a rerun that cannot be
-          auto release = s.db.prepare_cached("DELETE FROM retired_jobs WHERE id = ?1");
-          release->bind(1, fire.job_id);
-          release->execute();
-        }
-        auto outcome =
-            s.db.prepare_cached("UPDATE jobs SET last_outcome = 'dropped' WHERE id = ?1");
-        outcome->bind(1, fire.job_id);
-        outcome->execute();
-        trim_history(fire.job_id);
-      }
-    }
-    taken.insert(taken.end(), std::make_move_iterator(fires.begin()),
-                 std::make_move_iterator(fires.end()));
-  }
-
-  // Holds the record of job `id`, kept in retired_jobs for a rerun of its last fire, in the
-  // cache as retired. Returns empty, or when it cannot be run again, why (for the fire's error).
-  std::string hold_retired(const std::string& id) {
-    State& s = state();
-    std::optional<detail::sqlite::JobRow> row;
-    {
-      static const std::string sql =
-          fmt::format("SELECT {} FROM retired_jobs WHERE id = ?1", detail::sqlite::job_columns);
-      auto select = s.db.prepare_cached(sql);
-      select->bind(1, id);
-      if (select->step()) {
-        row = detail::sqlite::read_job_row(*select);
-      }
-    }
-    if (!row) {
-      return "; its job is gone";
-    }
-    return detail::durable::hold_retired(s.cache, *row, s.tasks.get(), *s.codecs, "SqliteJobStore",
-                                         s.loaded, s.index);
-  }
-
   // Gives up this store's lease: see ~SqliteJobStore.
   void release_lease() noexcept {
-    if (!state_ || state_->owner_pid != detail::durable::process_id()) {
-      return;  // moved from, or inherited through fork(): the lease is the parent's
-    }
-    State& s = *state_;
-    try {
-      s.round = false;
-      flush_outcomes();
-      auto release = s.db.prepare_cached(
-          "DELETE FROM owners WHERE owner = ?1 AND NOT EXISTS "
-          "(SELECT 1 FROM fires WHERE owner = ?1 AND state IN ('submitted', 'claimed'))");
-      release->bind(1, s.owner);
-      if (release->execute() == 0) {
-        auto lapse = s.db.prepare_cached("UPDATE owners SET lease_until = 0 WHERE owner = ?1");
-        lapse->bind(1, s.owner);
-        lapse->execute();
-      }
-    } catch (...) {  // NOLINT(bugprone-empty-catch): the lease lapses in time
+    if (state_) {
+      engine().release_lease();
     }
   }
 
@@ -1230,9 +917,9 @@ class SqliteJobStore {
   }
 
   // Writes outcomes, trimming each job's history once.
-  void apply_outcomes(const std::vector<PendingOutcome>& outcomes) const {
+  void apply_outcomes(std::span<const PendingOutcome> outcomes) const {
     for (const PendingOutcome& outcome : outcomes) {
-      apply_outcome(outcome, false);
+      apply_outcome(outcome);
     }
     std::vector<std::string_view> ids;
     ids.reserve(outcomes.size());
@@ -1246,9 +933,8 @@ class SqliteJobStore {
     }
   }
 
-  // Writes one outcome: the fire's end (if this store owns it) and the job's counters; then,
-  // with `trim`, trims the job's history.
-  void apply_outcome(const PendingOutcome& outcome, bool trim = true) const {
+  // Writes one outcome: the fire's end (if this store owns it) and the job's counters.
+  void apply_outcome(const PendingOutcome& outcome) const {
     State& s = state();
     auto finish = s.db.prepare_cached(
         "UPDATE fires SET state = ?3, finished_at = ?4, error = ?5 "
@@ -1289,9 +975,6 @@ class SqliteJobStore {
       release->bind(1, outcome.id);
       release->execute();
     }
-    if (trim) {
-      trim_history(outcome.id);
-    }
   }
 
   // Sets the running_elsewhere of `job`, handed out as due: the fires of it other processes
@@ -1324,7 +1007,8 @@ class SqliteJobStore {
   }
 
   // The record of job `id`, whose row has `row_version`: the cached one, reloaded if stale or
-  // changed, else loaded now. nullptr when the row is gone or cannot be used.
+  // changed, else loaded now. nullptr when the row is gone or cannot be used. A job set aside at
+  // that version is not read again.
   JobRecord* hand_out(std::string_view id, std::int64_t row_version,
                       const detail::sqlite::JobRow* read = nullptr) {
     State& s = state();
@@ -1351,47 +1035,7 @@ class SqliteJobStore {
       s.cache.drop_if_idle(id);
       return nullptr;
     }
-    if (cached != nullptr) {
-      return refresh(*cached, *row);
-    }
-    std::optional<JobRecord> loaded = build(*row);
-    if (!loaded) {
-      return nullptr;
-    }
-    loaded->generation = detail::durable::loaded_generation(s.loaded);
-    loaded->store = s.index;
-    return s.cache.put(std::move(*loaded), row->version);
-  }
-
-  // Brings `entry` up to `row` when it is stale or the row changed, keeping the scheduler's
-  // process-local state. Returns the record, or nullptr (dropping an idle entry) when the row
-  // cannot be used now.
-  JobRecord* refresh(detail::durable::CachedRecord& entry, const detail::sqlite::JobRow& row) {
-    if (!entry.stale && entry.version == row.version) {
-      return &entry.record;
-    }
-    std::optional<JobRecord> loaded = build(row);
-    if (!loaded) {
-      state().cache.drop_if_idle(row.id);
-      return nullptr;
-    }
-    return &detail::durable::refresh(entry, std::move(*loaded), row.version);
-  }
-
-  // The record `row` describes, or empty when it cannot be used: then it is set aside and
-  // reported.
-  std::optional<JobRecord> build(const detail::sqlite::JobRow& row) {
-    State& s = state();
-    try {
-      return detail::durable::record_from_row("SqliteJobStore", row, s.tasks.get(), *s.codecs);
-    } catch (const UnknownTaskError& error) {
-      s.set_aside.add(s.db, row, error.what(), true);
-    } catch (const InvalidArgumentError& error) {
-      s.set_aside.add(s.db, row, error.what(), false);
-    } catch (const nlohmann::json::exception& error) {
-      s.set_aside.add(s.db, row, error.what(), false);
-    }
-    return std::nullopt;
+    return engine().hand_out(*row);
   }
 
   // For insert, just after its INSERT added a job: whether the fires table holds no row, so that
@@ -1419,19 +1063,275 @@ class SqliteJobStore {
     return seen.empty;
   }
 
-  // Keeps the newest finished fires of job `id`: history_per_job of this store, or more if
-  // another store on the file keeps more (its value is in its owners row).
-  void trim_history(std::string_view id) const {
-    State& s = state();
-    auto trim = s.db.prepare_cached(
-        "DELETE FROM fires WHERE job_id = ?1 AND state NOT IN ('submitted', 'claimed') AND "
-        "scheduled IN (SELECT scheduled FROM fires WHERE job_id = ?1 AND state NOT IN "
-        "('submitted', 'claimed') ORDER BY scheduled DESC LIMIT -1 OFFSET "
-        "max(?2, (SELECT ifnull(max(history_per_job), 0) FROM owners)))");
-    trim->bind_all(id, static_cast<std::int64_t>(std::min<std::size_t>(
-                           s.options.history_per_job,
-                           static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
-    trim->execute();
+  // Keeps the newest finished fires of job `id` (see SqliteDialect::trim_history).
+  void trim_history(std::string_view id) const { dialect().trim_history(id); }
+
+  // SQLite's statements of the shared engine (see detail::durable::Dialect), on the store's
+  // connection. Times are by the system clock: the engine passes the take-over's `now`.
+  struct SqliteDialect {
+    static constexpr std::string_view store_name = "SqliteJobStore";
+
+    [[nodiscard]] const detail::durable::ErrorLabel& error_label() const noexcept {
+      return s.db.error_label();
+    }
+
+    void set_aside(const detail::sqlite::JobRow& row, std::string_view cause, bool unknown_task) {
+      s.set_aside.add(s.db, row, cause, unknown_task);
+    }
+
+    [[nodiscard]] std::optional<detail::sqlite::JobRow> retired_row(const std::string& id) {
+      static const std::string sql =
+          fmt::format("SELECT {} FROM retired_jobs WHERE id = ?1", detail::sqlite::job_columns);
+      auto select = s.db.prepare_cached(sql);
+      select->bind(1, id);
+      if (!select->step()) {
+        return std::nullopt;
+      }
+      return detail::sqlite::read_job_row(*select);
+    }
+
+    [[nodiscard]] std::vector<detail::durable::LeaseRow> owner_rows(std::int64_t now) {
+      std::vector<detail::durable::LeaseRow> rows;
+      auto select = s.db.prepare_cached("SELECT owner, host, pid, lease_until FROM owners");
+      while (select->step()) {
+        const std::int64_t lease_until = select->column_int64(3);
+        rows.push_back(detail::durable::LeaseRow{.owner = select->column_text(0),
+                                                 .host = select->column_text(1),
+                                                 .pid = select->column_int64(2),
+                                                 .lease_until = lease_until,
+                                                 .lapsed = lease_until < now});
+      }
+      return rows;
+    }
+
+    [[nodiscard]] std::vector<std::string> orphan_owners() {
+      std::vector<std::string> owners;
+      auto orphans = s.db.prepare_cached(
+          "SELECT DISTINCT owner FROM fires WHERE state IN ('submitted', 'claimed') AND owner IS "
+          "NOT NULL AND owner NOT IN (SELECT owner FROM owners)");
+      while (orphans->step()) {
+        owners.push_back(orphans->column_text(0));
+      }
+      return owners;
+    }
+
+    template <class F>
+    void atomically(F&& body) {
+      s.db.transaction(std::forward<F>(body));
+    }
+
+    bool release_owner(const std::string& owner, std::int64_t lease_until) {
+      auto release =
+          s.db.prepare_cached("DELETE FROM owners WHERE owner = ?1 AND lease_until = ?2");
+      release->bind_all(owner, lease_until);
+      return release->execute() > 0;
+    }
+
+    [[nodiscard]] std::vector<detail::durable::InFlightFire> in_flight_fires(
+        const std::string& owner) {
+      std::vector<detail::durable::InFlightFire> fires;
+      // A job's last fire finds its job in retired_jobs (see commit_due).
+      auto select = s.db.prepare_cached(
+          "SELECT f.job_id, f.scheduled, f.attempt, CASE WHEN f.state = 'claimed' THEN "
+          "j.id IS NOT NULL OR r.id IS NOT NULL ELSE ifnull(json_extract(coalesce(j.options, "
+          "r.options), '$.abandoned') = 'rerun', 0) END, "
+          "j.id IS NULL, f.state = 'submitted' FROM fires f LEFT JOIN jobs j ON j.id = f.job_id "
+          "LEFT JOIN retired_jobs r ON r.id = f.job_id "
+          "WHERE f.owner = ?1 AND f.state IN ('submitted', 'claimed')");
+      select->bind(1, owner);
+      while (select->step()) {
+        fires.push_back(detail::durable::InFlightFire{.job_id = select->column_text(0),
+                                                      .scheduled = select->column_int64(1),
+                                                      .attempt = select->column_int64(2),
+                                                      .rerun = select->column_int64(3) != 0,
+                                                      .job_gone = select->column_int64(4) != 0,
+                                                      .started = select->column_int64(5) != 0});
+      }
+      return fires;
+    }
+
+    void take_fire(const std::string& job_id, std::int64_t scheduled, std::int64_t attempt,
+                   std::int64_t now) {
+      auto rerun = s.db.prepare_cached(
+          "UPDATE fires SET owner = ?3, attempt = ?4, recorded_at = ?5 "
+          "WHERE job_id = ?1 AND scheduled = ?2");
+      rerun->bind_all(job_id, scheduled, s.owner, attempt, now);
+      rerun->execute();
+    }
+
+    void end_fire(const std::string& job_id, std::int64_t scheduled, FireState fire_state,
+                  const std::string& error, bool release_retired, std::int64_t now) {
+      auto drop = s.db.prepare_cached(
+          "UPDATE fires SET state = ?5, finished_at = ?3, error = ?4 "
+          "WHERE job_id = ?1 AND scheduled = ?2");
+      drop->bind(5, detail::durable::state_text(fire_state));
+      drop->bind_all(job_id, scheduled, now, error);
+      drop->execute();
+      if (release_retired) {  // kept for a rerun that cannot be
+        auto release = s.db.prepare_cached("DELETE FROM retired_jobs WHERE id = ?1");
+        release->bind(1, job_id);
+        release->execute();
+      }
+      auto outcome = s.db.prepare_cached("UPDATE jobs SET last_outcome = 'dropped' WHERE id = ?1");
+      outcome->bind(1, job_id);
+      outcome->execute();
+    }
+
+    // Keeps the newest finished fires of job `id`: history_per_job of this store, or more if
+    // another store on the file keeps more (its value is in its owners row).
+    void trim_history(std::string_view id) const {
+      auto trim = s.db.prepare_cached(
+          "DELETE FROM fires WHERE job_id = ?1 AND state NOT IN ('submitted', 'claimed') AND "
+          "scheduled IN (SELECT scheduled FROM fires WHERE job_id = ?1 AND state NOT IN "
+          "('submitted', 'claimed') ORDER BY scheduled DESC LIMIT -1 OFFSET "
+          "max(?2, (SELECT ifnull(max(history_per_job), 0) FROM owners)))");
+      trim->bind_all(id, detail::durable::stored_limit(s.options.history_per_job));
+      trim->execute();
+    }
+
+    [[nodiscard]] std::vector<detail::durable::FireRow> fire_rows(std::string_view job_id,
+                                                                  std::int64_t limit) {
+      static const std::string sql =
+          fmt::format("SELECT {} FROM fires WHERE job_id = ?1 ORDER BY scheduled DESC LIMIT ?2",
+                      detail::durable::view_fire_columns);
+      auto select = s.db.prepare_cached(sql);
+      select->bind_all(job_id, limit);
+      std::vector<detail::durable::FireRow> rows;
+      while (select->step()) {
+        rows.push_back(detail::sqlite::read_view_fire(*select));
+      }
+      return rows;
+    }
+
+    [[nodiscard]] std::optional<std::int64_t> update_job(const JobRecord& stored,
+                                                         const std::string& trigger) {
+      constexpr std::string_view call = "SqliteJobStore::update";
+      const std::string options = detail::sqlite::encode_record_options(stored).dump();
+      auto write = s.db.prepare_cached(
+          "UPDATE jobs SET next_fire = ?2, next_run = ?3, paused = ?4, trigger = ?5, "
+          "options = ?6, version = version + 1 WHERE id = ?1 RETURNING version");
+      write->bind_all(stored.id, detail::sqlite::to_stored_time(call, stored.next_fire),
+                      detail::sqlite::to_stored_time(call, stored.next_run), stored.paused, trigger,
+                      options);
+      if (!write->step()) {
+        return std::nullopt;
+      }
+      const std::int64_t row_version = write->column_int64(0);
+      write->execute();
+      return row_version;
+    }
+
+    bool erase_job(std::string_view id) {
+      bool erased = false;
+      store.write([&] {
+        auto fires = s.db.prepare_cached("DELETE FROM fires WHERE job_id = ?1");
+        fires->bind(1, id);
+        fires->execute();
+        auto jobs = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1");
+        jobs->bind(1, id);
+        erased = jobs->execute() > 0;
+        auto retired = s.db.prepare_cached("DELETE FROM retired_jobs WHERE id = ?1");
+        retired->bind(1, id);
+        retired->execute();
+      });
+      return erased;
+    }
+
+    void clear_jobs() {
+      store.write([&] {
+        s.db.exec("DELETE FROM fires");
+        s.db.exec("DELETE FROM jobs");
+        s.db.exec("DELETE FROM retired_jobs");
+      });
+    }
+
+    void prepare_release() {
+      s.round = false;
+      store.flush_outcomes();
+    }
+
+    bool drop_lease() {
+      auto release = s.db.prepare_cached(
+          "DELETE FROM owners WHERE owner = ?1 AND NOT EXISTS "
+          "(SELECT 1 FROM fires WHERE owner = ?1 AND state IN ('submitted', 'claimed'))");
+      release->bind(1, s.owner);
+      return release->execute() != 0;
+    }
+
+    void lapse_lease() {
+      auto lapse = s.db.prepare_cached("UPDATE owners SET lease_until = 0 WHERE owner = ?1");
+      lapse->bind(1, s.owner);
+      lapse->execute();
+    }
+
+    // Every value of `commit` is checked already, as write_direct needs.
+    bool commit_due(const detail::durable::DueCommit& commit) {
+      return store.write_direct([&] {
+        const std::string& id = commit.job.id;
+        bool done = false;
+        if (commit.retire) {
+          // Kept for a rerun of its last fire, until that fire's outcome is written.
+          static const std::string sql = fmt::format(
+              "INSERT OR REPLACE INTO retired_jobs ({0}) SELECT {0} FROM jobs "
+              "WHERE id = ?1 AND version = ?2",
+              detail::sqlite::job_columns);
+          auto keep = s.db.prepare_cached(sql);
+          keep->bind_all(id, commit.version);
+          keep->execute();
+        }
+        if (commit.remove) {
+          auto erase = s.db.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND version = ?2");
+          erase->bind_all(id, commit.version);
+          done = erase->execute() > 0;
+        } else {
+          auto advance = s.db.prepare_cached(
+              "UPDATE jobs SET next_fire = ?3, next_run = ?4, version = version + 1, "
+              "last_outcome = CASE WHEN ?5 THEN 'missed' ELSE last_outcome END "
+              "WHERE id = ?1 AND version = ?2");
+          advance->bind_all(id, commit.version, commit.next_fire, commit.next_run, commit.missed);
+          done = advance->execute() > 0;
+        }
+        if (!done) {
+          return false;
+        }
+        const std::int64_t recorded_at = detail::sqlite::system_now();
+        auto insert = s.db.prepare_cached(
+            "INSERT INTO fires (job_id, scheduled, state, runs, owner, recorded_at, finished_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (job_id, scheduled) DO NOTHING");
+        for (std::size_t i = 0; i < commit.fires.size(); ++i) {
+          const FireDecision& fire = commit.fires[i];
+          insert->bind_all(id, commit.scheduled[i], detail::sqlite::state_text(fire.state),
+                           fire.runs, s.owner, recorded_at);
+          insert->bind(7, detail::durable::in_flight(fire.state) ? std::optional<std::int64_t>{}
+                                                                 : std::optional{recorded_at});
+          if (insert->execute() == 0) {
+            store.fail_batch();  // undoes the advance
+            return false;        // recorded already: another scheduler took this fire
+          }
+        }
+        if (commit.finished) {
+          trim_history(id);  // only finished fires count towards history_per_job
+        }
+        return true;
+      });
+    }
+
+    void write_outcomes(std::span<const PendingOutcome> outcomes) {
+      store.write([&] { store.apply_outcomes(outcomes); });
+    }
+
+    void forget_set_aside(std::string_view id) { s.set_aside.forget(s.db, id); }
+    void forget_all_set_aside() { s.set_aside.clear(s.db); }
+    void retry_unknown_task(std::string_view task) { s.set_aside.retry_unknown_task(s.db, task); }
+
+    State& s;
+    const SqliteJobStore& store;
+  };
+  static_assert(detail::durable::Dialect<SqliteDialect>);
+
+  [[nodiscard]] SqliteDialect dialect() const noexcept { return SqliteDialect{state(), *this}; }
+  [[nodiscard]] detail::durable::Engine<SqliteDialect> engine() const noexcept {
+    return {state(), dialect()};
   }
 
   std::unique_ptr<State> state_;
