@@ -4,7 +4,7 @@
 // AsioScheduler on an io_context beside them); prints markdown tables.
 
 #include <apsched/apsched.hpp>
-#include <apsched/asio_scheduler.hpp>
+#include <apsched/asio/scheduler.hpp>
 
 #include <fmt/format.h>
 #include <asio/io_context.hpp>

@@ -2,7 +2,7 @@
 // CronTrigger speed: next_fire_time chained 1,000,000 times from 2024-01-01 UTC (restarting
 // there whenever a chain reaches the end of TimePoint), and parsing. Prints a markdown table of
 // medians over several runs. Build in Release.
-#include <apsched/triggers/cron.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 
 #include <fmt/format.h>
 

@@ -11,16 +11,19 @@
 # apsched::postgres: the PostgreSQL job store for clustered scheduling (libpq; needs
 #   apsched::json).
 #
-# Each part's headers are matched by APSCHED_PART_REGEX_<part> against paths below include/;
+# Each part's headers (its umbrella apsched/<part>.hpp, its folder, its internals under detail/,
+# and the paths its headers had before they moved to the folder, kept as forwarding headers) are
+# matched by APSCHED_PART_REGEX_<part> against paths below include/;
 # tests, examples and benchmarks link a part when the header they mirror belongs to it or when
 # their path starts with the part's name.
 set(APSCHED_PARTS cron asio json sqlite postgres)
 set(APSCHED_PART_REGEX_cron
-    "^apsched/(triggers/(cron|cron_policies|calendar_interval|exclusion)\\.hpp|detail/cron/)")
-set(APSCHED_PART_REGEX_asio "^apsched/(asio_scheduler\\.hpp|asio/|detail/asio/)")
-set(APSCHED_PART_REGEX_json "^apsched/(json/|detail/json/|detail/durable/)")
-set(APSCHED_PART_REGEX_sqlite "^apsched/(stores/sqlite(_view)?\\.hpp|detail/sqlite/)")
-set(APSCHED_PART_REGEX_postgres "^apsched/(stores/postgres(_view)?\\.hpp|detail/postgres/)")
+    "^apsched/(cron\\.hpp|cron/|triggers/(cron|cron_policies|calendar_interval|exclusion)\\.hpp|detail/cron/)")
+set(APSCHED_PART_REGEX_asio "^apsched/(asio\\.hpp|asio/|asio_scheduler\\.hpp|detail/asio/)")
+set(APSCHED_PART_REGEX_json "^apsched/(json\\.hpp|json/|detail/json/|detail/durable/)")
+set(APSCHED_PART_REGEX_sqlite "^apsched/(sqlite\\.hpp|sqlite/|stores/sqlite(_view)?\\.hpp|detail/sqlite/)")
+set(APSCHED_PART_REGEX_postgres
+    "^apsched/(postgres\\.hpp|postgres/|stores/postgres(_view)?\\.hpp|detail/postgres/)")
 # Removes the headers of the optional parts from the list named `headers` (one filter per part:
 # CMake's regular expressions allow only nine groups each).
 function(apsched_remove_part_headers headers)

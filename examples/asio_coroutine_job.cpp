@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Coroutine jobs on an AsioScheduler: a run co_awaits Asio operations, and its timeout cancels the
 // operation in progress through the coroutine's cancellation slot.
-#include <apsched/asio_scheduler.hpp>
+#include <apsched/asio/scheduler.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // An Asio echo server whose io_context also runs scheduled jobs: statistics on the context and on
 // the thread pool, a coroutine job probing the server, and the shutdown itself.
-#include <apsched/asio_scheduler.hpp>
+#include <apsched/asio/scheduler.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Cron triggers: prints the next five fire times of a few expressions, in UTC and Berlin time.
-#include <apsched/triggers/cron.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A cron job in a scheduler: every second (six fields: seconds first), in Berlin wall time.
 #include <apsched/apsched.hpp>
-#include <apsched/triggers/cron.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 
 #include <fmt/core.h>
 

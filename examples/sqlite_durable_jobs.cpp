@@ -2,8 +2,8 @@
 // Durable jobs on SQLite: run it twice, and the second run continues the jobs of the first
 // (their run counts, their schedules, and one catch-up run for the heartbeats missed between).
 #include <apsched/apsched.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 #include <apsched/stores/sqlite.hpp>
-#include <apsched/triggers/cron.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/core.h>

@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: MIT
 // The umbrella header: every public header of the apsched core (CMake target apsched::apsched,
-// needing fmt and threads). The optional parts, each its own CMake target and dependency:
+// needing fmt and threads). Each optional part is a folder of its own with an umbrella header,
+// its own CMake target and dependency, and its internals under detail/<part>/:
 //
-//   part               headers                                        CMake target
-//   cron triggers      triggers/cron.hpp, triggers/cron_policies.hpp, apsched::cron
-//                      triggers/calendar_interval.hpp,                (date/tz)
-//                      triggers/exclusion.hpp
-//   JSON and tasks     json/task_registry.hpp, json/trigger_codec.hpp, apsched::json
-//                      json/job_options.hpp, json/export.hpp          (nlohmann/json)
-//   SQLite store       stores/sqlite.hpp, stores/sqlite_view.hpp      apsched::sqlite (SQLite3)
-//   PostgreSQL store   stores/postgres.hpp, stores/postgres_view.hpp  apsched::postgres (libpq)
-//   Asio               asio_scheduler.hpp, asio/io_context_executor.hpp, apsched::asio
-//                      asio/coroutine_job.hpp                         (Asio or Boost.Asio)
+//   part               umbrella        headers                                 CMake target
+//   cron triggers      cron.hpp        cron/cron_trigger.hpp, cron/policies.hpp,  apsched::cron
+//                                      cron/calendar_interval.hpp,             (date/tz)
+//                                      cron/exclusion.hpp
+//   JSON and tasks     json.hpp        json/task_registry.hpp,                 apsched::json
+//                                      json/trigger_codec.hpp,                 (nlohmann/json)
+//                                      json/job_options.hpp, json/export.hpp
+//   SQLite store       sqlite.hpp      stores/sqlite.hpp, stores/sqlite_view.hpp  apsched::sqlite
+//                                                                              (SQLite3)
+//   PostgreSQL store   postgres.hpp    stores/postgres.hpp,                    apsched::postgres
+//                                      stores/postgres_view.hpp                (libpq)
+//   Asio               asio.hpp        asio/scheduler.hpp,                     apsched::asio
+//                                      asio/io_context_executor.hpp,           (Asio or
+//                                      asio/coroutine_job.hpp                  Boost.Asio)
 //
-// The core's concepts: Clock (clock.hpp), Trigger (trigger.hpp), JobStore (job_store.hpp),
-// DurableJobStore and its optional parts (durable_job_store.hpp), Executor (executor.hpp),
-// StoreView (store_view.hpp); the schedulers over them: scheduler.hpp and its named forms.
+// The durable stores share one engine (detail/durable/, part of apsched::json). The core's
+// concepts: Clock (clock.hpp), Trigger (trigger.hpp), JobStore (job_store.hpp), DurableJobStore
+// and its optional parts (durable_job_store.hpp), Executor (executor.hpp), StoreView
+// (store_view.hpp); the schedulers over them: scheduler.hpp (settings in scheduler_options.hpp)
+// and its named forms. The scheduler core's rooms live in detail/scheduler/.
 #pragma once
 
 #include <apsched/any_trigger.hpp>

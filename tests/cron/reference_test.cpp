@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // CronTrigger against a brute-force walk through local time, on random expressions, instants
 // and zones, across daylight-saving changes, leap years and month ends.
-#include <apsched/triggers/cron.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 
 #include "support/catch.hpp"
 #include "support/cron_reference.hpp"

@@ -2,7 +2,7 @@
 // libFuzzer target for the cron parser and CronTrigger::next_fire_time: any input either is
 // rejected with InvalidTriggerError or gives a trigger whose fire times are whole seconds,
 // strictly increasing, not before `now`, and found in bounded time.
-#include <apsched/triggers/cron.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 
 #include <chrono>
 #include <cstddef>

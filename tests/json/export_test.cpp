@@ -2,11 +2,11 @@
 // export_jobs / import_jobs: task jobs written as JSON and added back, into another store of the
 // same scheduler or into another scheduler, with their triggers, options and next run times.
 #include <apsched/callback_scheduler.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 #include <apsched/executors/inline.hpp>
 #include <apsched/json/export.hpp>
 #include <apsched/stores/memory.hpp>
 #include <apsched/testing/manual_clock.hpp>
-#include <apsched/triggers/cron.hpp>
 #include <apsched/triggers/interval.hpp>
 
 #include "support/catch.hpp"

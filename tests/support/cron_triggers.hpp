@@ -2,7 +2,7 @@
 // Cron triggers for the tests, read in UTC unless the options name a zone.
 #pragma once
 
-#include <apsched/triggers/cron.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 
 #include <utility>
 

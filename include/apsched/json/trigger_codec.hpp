@@ -4,17 +4,17 @@
 
 #include <apsched/any_trigger.hpp>
 #include <apsched/clock.hpp>
+#include <apsched/cron/calendar_interval.hpp>
+#include <apsched/cron/cron_trigger.hpp>
+#include <apsched/cron/exclusion.hpp>
 #include <apsched/detail/json/leaf_codecs.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/type_name.hpp>
 #include <apsched/detail/json/write.hpp>
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
-#include <apsched/triggers/calendar_interval.hpp>
 #include <apsched/triggers/combining.hpp>
-#include <apsched/triggers/cron.hpp>
 #include <apsched/triggers/date.hpp>
-#include <apsched/triggers/exclusion.hpp>
 #include <apsched/triggers/interval.hpp>
 
 #include <fmt/format.h>

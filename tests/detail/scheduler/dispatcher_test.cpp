@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <tuple>
@@ -53,6 +54,10 @@ struct Fixture {
   Fixture() {
     (void)listeners.add([](const Event&) {}, apsched::all_events, {});
   }
+  Fixture(const Fixture&) = delete;
+  Fixture& operator=(const Fixture&) = delete;
+  // The runs still handed out end before they are freed, as they would in a scheduler.
+  ~Fixture() { drop_all(); }
 
   JobRecord* add(JobRecord record) {
     JobRecord* stored = nullptr;
@@ -68,6 +73,14 @@ struct Fixture {
       ++rounds;
     }
     return rounds;
+  }
+
+  // Ends every run handed out, as a refusing executor would, and forgets them.
+  void drop_all() {
+    for (Dispatcher::Dispatch& dispatch : dispatches) {
+      (void)dispatcher.run_ended(*dispatch.run, JobOutcome::dropped, std::nullopt, false);
+    }
+    dispatches.clear();
   }
 
   // Ends the run of `dispatches[i]` with `outcome`, as its executor would.
@@ -109,7 +122,7 @@ TEST_CASE("dispatcher: very many due jobs are handed out a round of round_size a
   fixture.dispatcher.begin_step(t0, unlimited, fixture.dispatches, fixture.events, fixture.to_stop);
   CHECK(fixture.dispatcher.collect_due(t0, fixture.dispatches, fixture.events));
   CHECK(fixture.dispatches.size() == Dispatcher::round_size);
-  fixture.dispatches.clear();
+  fixture.drop_all();
   CHECK_FALSE(fixture.dispatcher.collect_due(t0, fixture.dispatches, fixture.events));
   CHECK(fixture.dispatches.size() == count - Dispatcher::round_size);
 }

@@ -4,13 +4,13 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/cron/calendar_interval.hpp>
+#include <apsched/cron/cron_trigger.hpp>
+#include <apsched/cron/exclusion.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/time.hpp>
 #include <apsched/detail/json/write.hpp>
-#include <apsched/triggers/calendar_interval.hpp>
-#include <apsched/triggers/cron.hpp>
 #include <apsched/triggers/date.hpp>
-#include <apsched/triggers/exclusion.hpp>
 #include <apsched/triggers/interval.hpp>
 
 #include <nlohmann/json.hpp>

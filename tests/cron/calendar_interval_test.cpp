@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <apsched/triggers/calendar_interval.hpp>
+#include <apsched/cron/calendar_interval.hpp>
 
 #include "support/catch.hpp"
 #include "support/cron_time.hpp"

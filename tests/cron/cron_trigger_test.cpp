@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <apsched/triggers/cron.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 
 #include "support/catch.hpp"
 #include "support/cron_time.hpp"

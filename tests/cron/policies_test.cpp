@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The dialect settings of cron-family triggers: cron(8)'s daylight-saving rule (DstPolicy::cron)
 // in two zones, and the names every setting prints by.
-#include <apsched/triggers/calendar_interval.hpp>
-#include <apsched/triggers/cron.hpp>
-#include <apsched/triggers/cron_policies.hpp>
+#include <apsched/cron/calendar_interval.hpp>
+#include <apsched/cron/cron_trigger.hpp>
+#include <apsched/cron/policies.hpp>
 
 #include "support/catch.hpp"
 #include "support/cron_time.hpp"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // AsioScheduler: the scheduler on an io_context, with coroutine jobs; driven by poll().
-#include <apsched/asio_scheduler.hpp>
+#include <apsched/asio/scheduler.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>

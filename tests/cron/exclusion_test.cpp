@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <apsched/triggers/exclusion.hpp>
+#include <apsched/cron/exclusion.hpp>
 
-#include <apsched/triggers/cron.hpp>
+#include <apsched/cron/cron_trigger.hpp>
 #include <apsched/triggers/interval.hpp>
 
 #include "support/catch.hpp"
