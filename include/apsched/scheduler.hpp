@@ -565,7 +565,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if constexpr (any_durable) {
       if (wait) {
         // Runs waiting for room start now, to be waited for with the others; the ones other
-        // schedulers' runs hold back stay claimed (requeue_waiting_locked).
+        // schedulers' runs hold back stay claimed (Dispatcher::requeue_waiting).
         std::vector<Event> events;
         std::vector<Dispatch> dispatches;
         {

@@ -35,42 +35,6 @@
 
 namespace apsched::detail {
 
-/// One run of a job, from its creation by the Dispatcher to its end. Owned by the executor's
-/// unit of work (which calls back `owner`), linked into the dispatcher's RunSet while alive.
-///
-/// Thread safety: not thread-safe (guarded by the scheduler's lock while linked).
-template <class Owner>
-struct Run {
-  Owner* owner;
-  std::string job_id;
-  BodyRef body;
-  TimePoint scheduled;
-  TimePoint started;
-  std::optional<Duration> timeout;
-  std::stop_source stop;
-  TimePoint deadline = TimePoint::max();
-  std::uint32_t generation = 0;
-  unsigned attempt = 1;
-  std::uint16_t max_instances = 1;
-  std::uint8_t store = 0;
-  std::uint8_t executor = 0;
-  bool timed_out = false;
-  Run* previous = nullptr;
-  Run* next = nullptr;
-};
-
-/// A run to hand to its executor, with the number of fires folded into it.
-///
-/// Thread safety: not thread-safe (a plain value).
-template <class Owner>
-struct Dispatch {
-  std::unique_ptr<Run<Owner>> run;
-  std::uint64_t folded;
-  /// Its fire is recorded claimed: its store records it started (StoreDriver::start_claimed)
-  /// before the run goes to its executor.
-  bool claimed = false;
-};
-
 /// The dispatcher: owns the scheduler's live runs (RunSet), the room of its `N` executors, the
 /// runs waiting to start and the jobs whose queued runs may go. Under the scheduler's lock, a
 /// step asks it to turn what is due into Dispatches (`begin_step`, then `collect_due` and

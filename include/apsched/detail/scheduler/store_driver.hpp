@@ -106,11 +106,6 @@ struct OutcomeWrite {
 template <JobStore... S>
 class StoreDriver {
  public:
-  /// Whether any store is durable.
-  static constexpr bool any_durable = (DurableJobStore<S> || ...);
-  /// The registry of tasks durable jobs name (void without a durable store).
-  using Tasks = typename DurableTasksOf<S...>::Type;
-
   /// A fire taken over from a dead scheduler, to run again on the job's record.
   struct Rerun {
     JobRecord& job;
