@@ -62,8 +62,9 @@ struct Fixture {
     scheduler.start();
   }
   void add(apsched::JobOptions options) {
-    scheduler.add_job_body(apsched::detail::BodyRef{new PendingBody{pending}},
-                           apsched::AnyTrigger{apsched::IntervalTrigger{1min}}, std::move(options));
+    apsched::detail::BodyAccess::add_job(
+        scheduler, apsched::detail::BodyRef{new PendingBody{pending}},
+        apsched::AnyTrigger{apsched::IntervalTrigger{1min}}, std::move(options));
   }
   void advance(apsched::Duration step) {
     clock.advance(step);
@@ -147,10 +148,12 @@ TEST_CASE("an asynchronous run that ends after its scheduler is discarded", "[sc
   {
     apsched::ManualClock clock;
     Scheduler scheduler{apsched::MemoryJobStore{}, {}, clock};
-    scheduler.add_job_body(apsched::detail::BodyRef{new PendingBody{pending}},
-                           apsched::AnyTrigger{apsched::IntervalTrigger{1min}}, {});
-    scheduler.add_job_body(apsched::detail::BodyRef{new PendingBody{pending}},
-                           apsched::AnyTrigger{apsched::IntervalTrigger{1min}}, {});
+    apsched::detail::BodyAccess::add_job(
+        scheduler, apsched::detail::BodyRef{new PendingBody{pending}},
+        apsched::AnyTrigger{apsched::IntervalTrigger{1min}}, apsched::JobOptions{});
+    apsched::detail::BodyAccess::add_job(
+        scheduler, apsched::detail::BodyRef{new PendingBody{pending}},
+        apsched::AnyTrigger{apsched::IntervalTrigger{1min}}, apsched::JobOptions{});
     scheduler.start();
     clock.advance(1min);
     scheduler.process_due_jobs();

@@ -5,13 +5,11 @@
 
 #include <apsched/any_trigger.hpp>
 #include <apsched/clock.hpp>
-#include <apsched/detail/executor_room.hpp>
-#include <apsched/detail/format_time.hpp>
-#include <apsched/detail/hash.hpp>
 #include <apsched/detail/job_body.hpp>
 #include <apsched/detail/job_listing.hpp>
 #include <apsched/detail/listeners.hpp>
 #include <apsched/detail/scheduler/dispatcher.hpp>
+#include <apsched/detail/scheduler/event_feed.hpp>
 #include <apsched/detail/scheduler/executor_set.hpp>
 #include <apsched/detail/scheduler/fire_policy.hpp>
 #include <apsched/detail/scheduler/job_settings.hpp>
@@ -20,7 +18,9 @@
 #include <apsched/detail/scheduler/run_set.hpp>
 #include <apsched/detail/scheduler/store_driver.hpp>
 #include <apsched/detail/scheduler/store_set.hpp>
+#include <apsched/detail/scheduler/wakeup.hpp>
 #include <apsched/detail/thread_tuning.hpp>
+#include <apsched/detail/time_math.hpp>
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/event.hpp>
@@ -31,19 +31,12 @@
 #include <apsched/trigger.hpp>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include <algorithm>
-#include <array>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <exception>
 #include <functional>
-#include <iterator>
-#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,7 +44,6 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -115,12 +107,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if constexpr (any_durable) {
       tasks_ = std::make_shared<TaskRegistry>();
     }
-    std::function<TimePoint()> database_clock;
+    std::function<TimePoint()> database_clock;  // a manual clock has none to follow
     if constexpr (follows_real_time<C>) {
       database_clock = [this] { return clock_.now(); };
     }
     driver_.connect(
-        tasks_, [this] { wake_from_store(); }, database_clock);
+        tasks_, [this] { wake_from_store(); }, std::move(database_clock));
   }
 
   BasicScheduler(const BasicScheduler&) = delete;
@@ -135,10 +127,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// the scheduler_shutdown and job_dropped events.
   ~BasicScheduler() {
     listeners_.clear();
-    {
-      std::lock_guard lock{wakeup_mutex_};
-      wakeup_handler_ = nullptr;
-    }
+    wakeup_.set_handler(nullptr);
     driver_.disconnect();  // waits for a wake-up in progress, which takes mutex_
     try {
       if (state() != SchedulerState::stopped) {
@@ -146,7 +135,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       }
     } catch (...) {  // NOLINT(bugprone-empty-catch): stopped concurrently; nothing left to do
     }
-    join_loop_thread();
+    thread_.join();
     // Asynchronous runs (coroutine jobs) may end after this scheduler: unlink them all, so those
     // freed later are not neighbours of a run a draining executor still completes, then make
     // their completions discard them.
@@ -173,8 +162,8 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
                   "closures: register the function with register_task and add the job with "
                   "apsched::task(name)");
     // Not [[nodiscard]]: a caller who named the job has no use for the id.
-    return add_job_body(detail::make_body(std::forward<F>(function), std::forward<Args>(args)...),
-                        AnyTrigger{std::move(trigger)}, std::move(options));
+    return add_record(detail::make_body(std::forward<F>(function), std::forward<Args>(args)...),
+                      AnyTrigger{std::move(trigger)}, std::move(options), nullptr);
   }
 
   /// Adds a durable job: it runs the task registered as `task.name` with `args` (stored as
@@ -215,9 +204,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     {
       std::lock_guard lock{mutex_};
       driver_.task_registered(name);
-      wake_requested_ = true;
+      wakeup_.request_locked();
     }
-    notify();
+    wakeup_.notify();
   }
 
   /// Runs `body`, which adds, modifies and removes jobs through this scheduler, with the writes
@@ -248,21 +237,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     end_batch(true);
   }
 
-  /// As `add_job`, with a job body built by the caller: the way schedulers built on this one add
-  /// jobs of their own kinds (coroutine jobs of AsioScheduler).
-  /// @throws as `add_job`.
-  std::string add_job_body(detail::BodyRef body, AnyTrigger trigger, JobOptions options) {
-    return add_record(std::move(body), std::move(trigger), std::move(options), nullptr);
-  }
-
   /// A snapshot of the job with `id`, or empty when there is none.
   [[nodiscard]] std::optional<JobInfo> get_job(std::string_view id) const {
     std::lock_guard lock{mutex_};
-    const Located found = find_locked(id);
-    if (!found) {
-      return std::nullopt;
-    }
-    return settings_.info(*found.job);
+    const JobRecord* job = stores_.find(id).first;
+    return job != nullptr ? std::optional{settings_.info(*job)} : std::nullopt;
   }
 
   /// Snapshots of the jobs of the store with alias `store` (empty: every store), by next run
@@ -280,11 +259,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         }
       });
     }
-    std::sort(jobs.begin(), jobs.end(), [](const JobInfo& a, const JobInfo& b) {
-      const TimePoint ta = a.next_run_time.value_or(TimePoint::max());
-      const TimePoint tb = b.next_run_time.value_or(TimePoint::max());
-      return ta != tb ? ta < tb : a.id < b.id;
-    });
+    detail::sort_listing(jobs);
     return jobs;
   }
 
@@ -304,38 +279,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// @throws JobLookupError for an unknown id; InvalidJobOptionError for an invalid change.
   JobInfo modify_job(std::string_view id, const JobChanges& changes) {
     const std::optional<std::size_t> executor = settings_.check(changes);
-    JobInfo result = change_job(id, "modify_job", [&](JobRecord& job, auto& store) {
-      if (changes.name) {
-        job.extra().name = *changes.name;
-      }
-      if (changes.misfire_grace_time) {
-        job.extra().misfire_grace_time = *changes.misfire_grace_time;
-      }
-      if (changes.coalesce) {
-        job.coalesce = *changes.coalesce;
-      }
-      if (changes.max_instances) {
-        job.max_instances = static_cast<std::uint16_t>(*changes.max_instances);
-      }
-      if (changes.overlap) {
-        job.overlap = *changes.overlap;
-      }
-      if (executor) {
-        job.executor = static_cast<std::uint8_t>(*executor);
-      }
-      if (changes.timeout) {
-        job.extra().timeout = *changes.timeout;
-      }
-      if (changes.abandoned) {
-        job.abandoned = *changes.abandoned;
-      }
-      if (changes.next_run_time) {
-        job.next_fire = *changes.next_run_time;
-        job.next_run = *changes.next_run_time;
-      }
+    return change_job(id, "modify_job", [&](JobRecord& job, auto& store) {
+      detail::JobSettings::apply(job, changes, executor);
       store.update(job);  // every change: a durable store writes it for other schedulers
     });
-    return result;
   }
 
   /// Replaces the trigger of the job with `id`; its next run is the new trigger's first fire
@@ -345,16 +292,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   JobInfo reschedule_job(std::string_view id, T trigger) {
     AnyTrigger replacement{std::move(trigger)};
     return change_job(id, "reschedule_job", [&](JobRecord& job, auto& store) {
-      const TimePoint now = this->now();
-      const std::optional<TimePoint> first = replacement.next_fire_time(std::nullopt, now);
-      if (!first) {
-        throw InvalidTriggerError{fmt::format(
-            "reschedule_job: trigger {} has no fire time at or after {}; expected one that fires",
-            replacement.describe(), detail::format_time(now))};
-      }
+      const TimePoint first = detail::first_fire(replacement, this->now(), "reschedule_job");
       job.trigger = std::move(replacement);
-      job.next_fire = *first;
-      job.next_run = jittered_locked(job, *first);
+      job.next_fire = first;
+      job.next_run = detail::jittered(job.trigger, first, random_);
       store.update(job);
     });
   }
@@ -386,7 +327,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           return;
         }
         job.next_fire = *next;
-        job.next_run = jittered_locked(job, *next);
+        job.next_run = detail::jittered(job.trigger, *next, random_);
       }
       job.paused = false;
       store.update(job);
@@ -405,17 +346,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::size_t store_index = 0;
     {
       std::lock_guard lock{mutex_};
-      const Located found = find_locked(id);
-      if (found) {
-        store_index = found.store;
-        stores_.with(store_index, [&](auto& store) { store.erase(id); });
-      } else if (const std::optional<std::size_t> index = driver_.erase_unusable(id)) {
-        store_index = *index;
+      if (const auto [job, index] = stores_.find(id); job != nullptr) {
+        store_index = index;
+        stores_.with(index, [&](auto& store) { store.erase(id); });
+      } else if (const std::optional<std::size_t> unusable = driver_.erase_unusable(id)) {
+        store_index = *unusable;
       } else {
         throw JobLookupError{fmt::format("remove_job: no job has id \"{}\"", id)};
       }
     }
-    emit_job_event(EventType::job_removed, id, settings_.store_alias(store_index));
+    events_.job(EventType::job_removed, id, store_index);
   }
 
   /// Removes every job of the store with alias `store` (empty: of every store).
@@ -432,10 +372,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         }
       });
     }
-    if (listeners_.wants(EventType::all_jobs_removed)) {
-      listeners_.emit(Event{
-          .type = EventType::all_jobs_removed, .time = this->now(), .store = std::string{store}});
-    }
+    events_.all_removed(store);
   }
 
   /// Submits one run of the job with `id` now, outside its schedule (which is unchanged), if
@@ -455,13 +392,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         throw SchedulerNotRunningError{fmt::format(
             "run_job_now: the scheduler is not running; start it before running \"{}\"", id)};
       }
-      const Located found = find_locked(id);
-      if (!found) {
+      const auto [job, store] = stores_.find(id);
+      if (job == nullptr) {
         throw JobLookupError{fmt::format("run_job_now: no job has id \"{}\"", id)};
       }
       const TimePoint now = this->now();
       dispatcher_.measure_room(executors_.room(), now);
-      submitted = dispatcher_.run_now(*found.job, found.store, now, dispatches, events);
+      submitted = dispatcher_.run_now(*job, store, now, dispatches, events);
       if constexpr (any_durable) {
         dispatcher_.start_claimed(now, dispatches, events);
       }
@@ -476,23 +413,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   /// The table `print_jobs` writes.
   [[nodiscard]] std::string format_jobs() const {
-    const std::vector<JobInfo> jobs = get_jobs();
-    std::string text;
-    stores_.for_each([&](std::size_t index, const auto&) {
-      text += fmt::format("Store \"{}\":\n", settings_.store_alias(index));
-      bool any = false;
-      for (const JobInfo& job : jobs) {
-        if (job.store != settings_.store_alias(index)) {
-          continue;
-        }
-        any = true;
-        text += "  " + detail::job_listing(job) + "\n";
-      }
-      if (!any) {
-        text += "  No scheduled jobs\n";
-      }
-    });
-    return text;
+    return detail::job_table(get_jobs(), settings_.store_aliases());
   }
 
   /// Starts the scheduler: BlockingScheduler runs the loop in this thread and returns after
@@ -507,20 +428,17 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       }
       state_ = paused ? SchedulerState::paused : SchedulerState::running;
       dispatcher_.runs().renew_shared_stop();
-      waiting_until_ = M == SchedulerMode::callback ? TimePoint::max() : TimePoint::min();
+      wakeup_.set_waiting_locked(M == SchedulerMode::callback ? TimePoint::max()
+                                                              : TimePoint::min());
     }
     executors_.start();
-    emit_scheduler_event(EventType::scheduler_started);
+    events_.scheduler(EventType::scheduler_started);
     if constexpr (M == SchedulerMode::blocking) {
       run_loop();
     } else if constexpr (M == SchedulerMode::background) {
-      std::lock_guard lock{thread_mutex_};
-      if (thread_.joinable()) {
-        thread_.join();  // the loop of an earlier start() has ended or is ending
-      }
-      thread_ = std::jthread{[this] { run_loop(); }};
+      thread_.start([this] { run_loop(); });
     } else {
-      notify();
+      wakeup_.notify();
     }
   }
 
@@ -552,16 +470,16 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         throw SchedulerNotRunningError{"shutdown: the scheduler is not running"};
       }
       state_ = SchedulerState::stopped;
-      wake_requested_ = true;
+      wakeup_.request_locked();
       if (!wait) {
         to_stop = dispatcher_.runs().stop_sources();
       }
     }
-    notify();
+    wakeup_.notify();
     for (std::stop_source& source : to_stop) {
       source.request_stop();
     }
-    join_loop_thread();
+    thread_.join();
     if constexpr (any_durable) {
       if (wait) {
         // Runs waiting for room start now, to be waited for with the others; the ones other
@@ -578,21 +496,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
     executors_.shutdown(wait);
     if constexpr (any_durable) {
-      {
-        std::lock_guard lock{mutex_};
-        dispatcher_.requeue_waiting();
-      }
-      // The outcomes of the runs that ended since the loop's last step.
-      std::vector<Event> events;
-      {
-        std::lock_guard lock{mutex_};
-        driver_.write_outcomes(this->now(), events);
-      }
-      for (const Event& event : events) {
-        listeners_.emit(event);
-      }
+      std::lock_guard lock{mutex_};
+      dispatcher_.requeue_waiting();
     }
-    emit_scheduler_event(EventType::scheduler_shutdown);
+    write_outcomes(this->now());  // of the runs that ended since the loop's last step
+    events_.scheduler(EventType::scheduler_shutdown);
   }
 
   /// The current state.
@@ -619,7 +527,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// store that follows a database's clock measured (PostgresJobStore, for a clock that
   /// follows_real_time; else the clock's now).
   /// Thread safety: thread-safe.
-  [[nodiscard]] TimePoint now() const { return clock_.now() + clock_offset(); }
+  [[nodiscard]] TimePoint now() const { return events_.now(); }
 
   /// The executor with index `I` (thread-safe by the Executor concept).
   template <std::size_t I = 0>
@@ -640,7 +548,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     std::lock_guard lock{mutex_};
     const std::optional<TimePoint> next =
         state_ == SchedulerState::running ? next_wakeup_locked(now) : std::nullopt;
-    waiting_until_ = next.value_or(TimePoint::max());
+    wakeup_.set_waiting_locked(next.value_or(TimePoint::max()));
     return next;
   }
 
@@ -651,43 +559,15 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// progress on another thread may still be running when this returns (the handler is called
   /// without a lock), so what the old handler uses must outlive such a call.
   void set_wakeup_handler(std::function<void()> handler) requires(M == SchedulerMode::callback) {
-    std::lock_guard lock{wakeup_mutex_};
-    wakeup_handler_ = std::move(handler);
+    wakeup_.set_handler(std::move(handler));
   }
 
  private:
   using Dispatcher = detail::Dispatcher<BasicScheduler, sizeof...(E), S...>;
   using Run = typename Dispatcher::Run;
   using Dispatch = typename Dispatcher::Dispatch;
-
-  // The callable handed to an executor. Destroyed without running, it reports the run dropped.
-  class RunWork {
-   public:
-    explicit RunWork(std::unique_ptr<Run> run) noexcept : run_{std::move(run)} {}
-    RunWork(RunWork&&) noexcept = default;
-    RunWork& operator=(RunWork&&) noexcept = default;
-    RunWork(const RunWork&) = delete;
-    RunWork& operator=(const RunWork&) = delete;
-    ~RunWork() {
-      if (run_) {
-        BasicScheduler* scheduler = run_->owner;
-        scheduler->complete(std::move(run_), JobOutcome::dropped, std::nullopt, nullptr);
-      }
-    }
-    void operator()() noexcept {
-      BasicScheduler* scheduler = run_->owner;
-      scheduler->execute(std::move(run_));
-    }
-
-   private:
-    std::unique_ptr<Run> run_;
-  };
-
-  struct Located {
-    JobRecord* job = nullptr;
-    std::size_t store = 0;
-    explicit operator bool() const noexcept { return job != nullptr; }
-  };
+  friend class detail::RunWork<BasicScheduler>;
+  friend struct detail::BodyAccess;
 
   // How long the outcome of a run that ended waits for those of others, to be written with
   // them in one transaction by a durable store: with a real-time clock 10 ms, so that a store
@@ -701,17 +581,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   // manual clock none, so that a test sees each run wait for a free worker.
   static constexpr Duration start_window =
       follows_real_time<C> ? Duration{std::chrono::milliseconds{100}} : Duration::zero();
-
-  // `fire` delayed by a uniformly random part of the trigger's jitter (detail::jittered).
-  TimePoint jittered_locked(const JobRecord& job, TimePoint fire) {
-    return detail::jittered(job.trigger, fire, random_);
-  }
-
-  // The job with `id` in any store but `skip` (by default, in any store).
-  Located find_locked(std::string_view id, std::size_t skip = sizeof...(S)) const {
-    const auto [job, index] = stores_.find(id, skip);
-    return job != nullptr ? Located{job, index} : Located{};
-  }
 
   // Adds the task job `prepared` (its call checked and its body made, TaskRegistry::prepare).
   template <class Prepared>
@@ -731,47 +600,34 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     if (task) {
       record.extra().task = std::move(task);
     } else if (stores_.durable(record.store)) {
-      throw InvalidJobOptionError{fmt::format(
-          "add_job: store \"{}\" keeps jobs durably and cannot hold a closure; expected a task "
-          "registered with register_task and named with apsched::task(\"name\")",
-          settings_.store_alias(record.store))};
+      settings_.refuse_closure(record.store);
     }
-    const TimePoint now = this->now();
-    const std::optional<TimePoint> first = options.next_run_time
-                                               ? options.next_run_time
-                                               : record.trigger.next_fire_time(std::nullopt, now);
-    if (!first) {
-      throw InvalidTriggerError{fmt::format(
-          "add_job: trigger {} has no fire time at or after {}; expected one that fires",
-          record.trigger.describe(), detail::format_time(now))};
-    }
-    record.next_fire = *first;
-    record.next_run = *first;
+    const TimePoint first = options.next_run_time
+                                ? *options.next_run_time
+                                : detail::first_fire(record.trigger, this->now(), "add_job");
+    record.next_fire = first;
+    record.next_run = first;
     const std::uint8_t store_index = record.store;
-    std::string id;
-    std::optional<EventType> event;
+    detail::Insertion inserted;
     bool wake = false;
     {
       std::lock_guard lock{mutex_};
       if (!options.next_run_time) {
-        record.next_run = jittered_locked(record, *first);
+        record.next_run = detail::jittered(record.trigger, first, random_);
       }
       record.generation = ++generation_;
-      detail::Insertion inserted =
-          detail::insert_job(stores_, driver_, std::move(record), options.on_conflict,
-                             !options.next_run_time, random_);
+      inserted = detail::insert_job(stores_, driver_, std::move(record), options.on_conflict,
+                                    !options.next_run_time, random_);
       wake = inserted.stored != nullptr && !inserted.stored->paused &&
-             wants_wake_locked(inserted.stored->next_run);
-      id = std::move(inserted.id);
-      event = inserted.event;
+             wakeup_.wants_locked(inserted.stored->next_run);
     }
     if (wake) {
-      notify();
+      wakeup_.notify();
     }
-    if (event) {
-      emit_job_event(*event, id, settings_.store_alias(store_index));
+    if (inserted.event) {
+      events_.job(*inserted.event, inserted.id, store_index);
     }
-    return id;
+    return std::move(inserted.id);
   }
 
   // Commits (or rolls back) the open batch of every durable store; a store that fails to
@@ -781,9 +637,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     {
       std::lock_guard lock{mutex_};
       failure = driver_.end_batch(commit);
-      wake_requested_ = true;
+      wakeup_.request_locked();
     }
-    notify();
+    wakeup_.notify();
     if (failure) {
       std::rethrow_exception(failure);
     }
@@ -794,23 +650,23 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   template <class F>
   JobInfo change_job(std::string_view id, std::string_view call, F&& change) {
     std::optional<JobInfo> result;
-    std::string store_alias;
+    std::size_t store_index = 0;
     bool wake = false;
     {
       std::lock_guard lock{mutex_};
-      const Located found = find_locked(id);
-      if (!found) {
+      const auto [job, store] = stores_.find(id);
+      if (job == nullptr) {
         throw JobLookupError{fmt::format("{}: no job has id \"{}\"", call, id)};
       }
-      stores_.with(found.store, [&](auto& store) { change(*found.job, store); });
-      result = settings_.info(*found.job);
-      wake = !found.job->paused && wants_wake_locked(found.job->next_run);
-      store_alias = settings_.store_alias(found.store);
+      stores_.with(store, [&](auto& each) { change(*job, each); });
+      result = settings_.info(*job);
+      wake = !job->paused && wakeup_.wants_locked(job->next_run);
+      store_index = store;
     }
     if (wake) {
-      notify();
+      wakeup_.notify();
     }
-    emit_job_event(EventType::job_modified, id, store_alias);
+    events_.job(EventType::job_modified, id, store_index);
     return std::move(*result);
   }
 
@@ -824,36 +680,10 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         return;
       }
       state_ = target;
-      wake_requested_ = true;
+      wakeup_.request_locked();
     }
-    notify();
-    emit_scheduler_event(type);
-  }
-
-  // Whether a change that makes something due at `at` must wake the loop: the loop waits for a
-  // later instant. While the loop works (waiting_until_ == min) it re-reads the stores anyway.
-  bool wants_wake_locked(TimePoint at) {
-    if (at < waiting_until_) {
-      wake_requested_ = true;
-      return true;
-    }
-    return false;
-  }
-
-  // The offset of the first store that follows a database's clock (zero without one): the
-  // database's time minus the clock's.
-  Duration clock_offset() const noexcept { return stores_.clock_offset(); }
-
-  // Instant `t` of the scheduler's time on its clock.
-  TimePoint to_clock_time(TimePoint t) const noexcept {
-    const Duration offset = clock_offset();
-    if (t == TimePoint::max() || (offset < Duration::zero() && t > TimePoint::max() + offset)) {
-      return TimePoint::max();
-    }
-    if (offset > Duration::zero() && t < TimePoint::min() + offset) {
-      return TimePoint::min();
-    }
-    return t - offset;
+    wakeup_.notify();
+    events_.scheduler(type);
   }
 
   // A store saw another scheduler change what is due (see DurableJobStore's set_waker): the
@@ -861,30 +691,9 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   void wake_from_store() {
     {
       std::lock_guard lock{mutex_};
-      wake_requested_ = true;
+      wakeup_.request_locked();
     }
-    notify();
-  }
-
-  void notify() {
-    cv_.notify_one();
-    if constexpr (M == SchedulerMode::callback) {
-      std::function<void()> handler;
-      {
-        std::lock_guard lock{wakeup_mutex_};
-        handler = wakeup_handler_;
-      }
-      if (handler) {
-        try {
-          handler();
-        } catch (const std::exception& error) {
-          listeners_.log(LogLevel::error,
-                         fmt::format("the wake-up handler threw: {}", error.what()));
-        } catch (...) {
-          listeners_.log(LogLevel::error, "the wake-up handler threw a non-std exception");
-        }
-      }
-    }
+    wakeup_.notify();
   }
 
   std::optional<TimePoint> next_wakeup_locked(TimePoint now) const {
@@ -892,23 +701,6 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       return now;
     }
     return dispatcher_.runs().next_deadline(driver_.next_due(now, dispatcher_.starved()));
-  }
-
-  // Joins the background loop thread, unless called on it (a job or listener that shuts the
-  // scheduler down); the destructor joins it then.
-  void join_loop_thread() {
-    if constexpr (M == SchedulerMode::background) {
-      std::jthread loop;
-      {
-        std::lock_guard lock{thread_mutex_};
-        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
-          loop = std::move(thread_);
-        }
-      }
-      if (loop.joinable()) {
-        loop.join();
-      }
-    }
   }
 
   void run_loop() {
@@ -924,13 +716,12 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           break;
         }
       }
-      if (wake_requested_) {
-        wake_requested_ = false;
+      if (wakeup_.take_request_locked()) {
         continue;
       }
       // Sleeps until the next wake-up or a request for a step. A wait that ends sooner (a slice
       // of the clock, a spurious wake-up) waits on for the same instant; one that moved it
-      // earlier (replan_requested_) plans again. Neither steps.
+      // earlier (Wakeup::replan_locked) plans again. Neither steps.
       bool plan = true;
       TimePoint deadline = TimePoint::max();
       for (;;) {
@@ -939,20 +730,20 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
           deadline = state_ == SchedulerState::running
                          ? next_wakeup_locked(now).value_or(TimePoint::max())
                          : TimePoint::max();
-          replan_requested_ = false;
+          wakeup_.take_replan_locked();
         }
         if (deadline <= now) {
           break;
         }
-        waiting_until_ = deadline;
-        clock_.wait_until(lock, cv_, to_clock_time(deadline));
-        waiting_until_ = TimePoint::min();
-        if (wake_requested_ || state_ == SchedulerState::stopped || this->now() >= deadline) {
+        wakeup_.wait_locked(lock, clock_, deadline,
+                            detail::minus_saturated(deadline, stores_.clock_offset()));
+        if (wakeup_.requested_locked() || state_ == SchedulerState::stopped ||
+            this->now() >= deadline) {
           break;
         }
-        plan = replan_requested_;
+        plan = wakeup_.take_replan_locked();
       }
-      wake_requested_ = false;
+      wakeup_.take_request_locked();
     }
   }
 
@@ -986,9 +777,15 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       events.clear();
       dispatches.clear();
     }
+    // The outcomes of the runs that ended meanwhile (inline ones: all of this step's).
+    write_outcomes(now);
+  }
+
+  // Writes the outcomes of durable stores' runs that ended, in one transaction per store, and
+  // emits the events of the writes.
+  void write_outcomes(TimePoint now) {
     if constexpr (any_durable) {
-      // The outcomes of the runs that ended meanwhile (inline ones: all of this step's), in
-      // one transaction per store.
+      std::vector<Event> events;
       {
         std::lock_guard lock{mutex_};
         driver_.write_outcomes(now, events);
@@ -1007,25 +804,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     }
     for (Dispatch& dispatch : dispatches) {
       Run& run = *dispatch.run;
-      if (listeners_.wants(EventType::job_submitted)) {
-        listeners_.emit(Event{.type = EventType::job_submitted,
-                              .time = this->now(),
-                              .job_id = run.job_id,
-                              .store = settings_.store_alias(run.store),
-                              .scheduled_run_time = run.scheduled,
-                              .runs = dispatch.folded,
-                              .attempt = run.attempt});
-      }
+      events_.submitted(run, dispatch.folded);
       const std::uint8_t executor = run.executor;
-      Work work{RunWork{std::move(dispatch.run)}};
+      Work work{detail::RunWork<BasicScheduler>{std::move(dispatch.run)}};
       try {
         executors_.submit(executor, std::move(work));
       } catch (...) {
-        if (listeners_.wants(EventType::executor_error)) {
-          listeners_.emit(Event{.type = EventType::executor_error,
-                                .time = this->now(),
-                                .exception = std::current_exception()});
-        }
+        events_.executor_error();
       }
       // Work the executor refused is destroyed here and reports its run dropped.
     }
@@ -1039,21 +824,13 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       {
         std::lock_guard lock{mutex_};
         dispatcher_.runs().time(*run, started + *run->timeout);
-        wake = wants_wake_locked(run->deadline);
+        wake = wakeup_.wants_locked(run->deadline);
       }
       if (wake) {
-        notify();
+        wakeup_.notify();
       }
     }
-    if (listeners_.wants(EventType::job_started)) {
-      listeners_.emit(Event{.type = EventType::job_started,
-                            .time = started,
-                            .job_id = run->job_id,
-                            .store = settings_.store_alias(run->store),
-                            .scheduled_run_time = run->scheduled,
-                            .started_at = started,
-                            .attempt = run->attempt});
-    }
+    events_.started(*run, started);
     run->started = started;
     const JobContext context{.job_id = run->job_id,
                              .scheduled_run_time = run->scheduled,
@@ -1099,69 +876,29 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
       std::lock_guard lock{mutex_};
       const typename Dispatcher::Ended ended =
           dispatcher_.run_ended(*run, outcome, started, state_ == SchedulerState::stopped);
-      const JobRecord* job = ended.job;
       if (ended.wake) {
-        wake_requested_ = true;
+        wakeup_.request_locked();
         wake = true;
       }
       if (stores_.durable(run->store)) {
         // The outcome is written now, or kept for a step within outcome_window (at once with
         // a manual clock), to be written with the others.
         const detail::OutcomeWrite write = driver_.run_ended(
-            run->store, run->job_id, job, run->scheduled, outcome, error, this->now());
+            run->store, run->job_id, ended.job, run->scheduled, outcome, error, this->now());
         store_failure = write.failure;
         if (write.step_now) {
-          wake_requested_ = true;
+          wakeup_.request_locked();
           wake = true;
-        } else if (write.write_by && *write.write_by < waiting_until_) {
-          replan_requested_ = true;  // it sleeps longer: it plans again
-          wake = true;
+        } else if (write.write_by && wakeup_.replan_locked(*write.write_by)) {
+          wake = true;  // it sleeps longer: it plans again
         }
       }
     }
     if (wake) {
-      notify();
+      wakeup_.notify();
     }
-    if (store_failure && listeners_.wants(EventType::store_error)) {
-      try {
-        listeners_.emit(Event{.type = EventType::store_error,
-                              .time = this->now(),
-                              .store = settings_.store_alias(run->store),
-                              .exception = store_failure});
-      } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory building the event
-      }
-    }
-    const EventType type = outcome == JobOutcome::success ? EventType::job_executed
-                           : outcome == JobOutcome::error ? EventType::job_error
-                                                          : EventType::job_dropped;
-    if (listeners_.wants(type)) {
-      try {
-        listeners_.emit(Event{.type = type,
-                              .time = this->now(),
-                              .job_id = run->job_id,
-                              .store = settings_.store_alias(run->store),
-                              .scheduled_run_time = run->scheduled,
-                              .started_at = started,
-                              .exception = error,
-                              .attempt = run->attempt});
-      } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory building the event
-      }
-    }
-  }
-
-  void emit_job_event(EventType type, std::string_view id, std::string_view store) {
-    if (listeners_.wants(type)) {
-      listeners_.emit(Event{.type = type,
-                            .time = this->now(),
-                            .job_id = std::string{id},
-                            .store = std::string{store}});
-    }
-  }
-
-  void emit_scheduler_event(EventType type) {
-    if (listeners_.wants(type)) {
-      listeners_.emit(Event{.type = type, .time = this->now()});
-    }
+    events_.store_error(run->store, store_failure);
+    events_.ended(*run, outcome, started, error);
   }
 
   C clock_;
@@ -1173,39 +910,30 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   detail::JobSettings settings_;
   detail::ListenerRegistry listeners_;
 
-  // Guards every member from here to executors_. Lock order: mutex_, then a store's or the
-  // clock's own locks; listeners, jobs and the wake-up handler are called with none held.
+  // Guards every member from here to tasks_, and the requests and instant of wakeup_. Lock
+  // order: mutex_, then a store's or the clock's own locks; listeners, jobs and the wake-up
+  // handler are called with none held.
   mutable std::mutex mutex_;
-  std::condition_variable cv_;
+  detail::Wakeup<M == SchedulerMode::callback> wakeup_{listeners_};
   detail::SplitMix64 random_;
   // mutable: const queries (get_job) find records through the stores' find, and the next
   // wake-up backs a failing store off.
   mutable detail::StoreSet<S...> stores_;
+  detail::EventFeed<C, detail::StoreSet<S...>> events_{clock_, stores_, settings_, listeners_};
   // Speaks the durable protocol to stores_; keeps the state of batches, rounds, take-overs and
   // outcomes waiting to be written.
   mutable detail::StoreDriver<S...> driver_{stores_, settings_, listeners_, outcome_window};
   // Turns due jobs into runs; owns the live runs, the executors' room and the runs waiting.
   Dispatcher dispatcher_{this, stores_, driver_, settings_, listeners_, random_, start_window};
   SchedulerState state_ = SchedulerState::stopped;
-  bool wake_requested_ = false;
-  // Whether the loop is to compute its wake-up again (without a step).
-  bool replan_requested_ = false;
-  // The instant the loop sleeps until; min() while it works, max() when nothing is scheduled.
-  TimePoint waiting_until_ = TimePoint::min();
   std::uint32_t generation_ = 0;
   // The tasks durable jobs name; shared with the durable stores.
   std::conditional_t<any_durable, std::shared_ptr<TaskRegistry>, std::monostate> tasks_;
 
-  // Guards wakeup_handler_.
-  std::mutex wakeup_mutex_;
-  std::function<void()> wakeup_handler_;
-
   // Destroyed before the members above, which their running work items use: executors join their
   // threads, and the loop thread (declared last) is joined first.
   detail::ExecutorSet<E...> executors_;
-  // Guards thread_ (background mode only).
-  std::mutex thread_mutex_;
-  std::conditional_t<M == SchedulerMode::background, std::jthread, std::monostate> thread_;
+  detail::LoopThread thread_;
 };
 
 }  // namespace apsched

@@ -123,9 +123,11 @@ class AsioScheduler : public BasicScheduler<SchedulerMode::callback, C, Stores<S
   std::string add_job(F&& function, T trigger, JobOptions options = {},
                       Args&&... args) requires JobFunction<F, Args...> {
     if constexpr (CoroutineJobFunction<F, Args...>) {
-      return Base::add_job_body(detail::make_coroutine_body(*context_, std::forward<F>(function),
-                                                            std::forward<Args>(args)...),
-                                AnyTrigger{std::move(trigger)}, std::move(options));
+      return detail::BodyAccess::add_job(
+          static_cast<Base&>(*this),
+          detail::make_coroutine_body(*context_, std::forward<F>(function),
+                                      std::forward<Args>(args)...),
+          AnyTrigger{std::move(trigger)}, std::move(options));
     } else {
       return Base::add_job(std::forward<F>(function), std::move(trigger), std::move(options),
                            std::forward<Args>(args)...);

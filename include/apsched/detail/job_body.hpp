@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -237,5 +238,17 @@ requires JobFunction<F, Args...>
     return BodyRef{new Body{true, std::forward<F>(function), std::forward<Args>(args)...}};
   }
 }
+
+/// How a scheduler built on BasicScheduler (AsioScheduler's coroutine jobs) adds a job whose
+/// body it made itself; otherwise as BasicScheduler::add_job.
+///
+/// Thread safety: as BasicScheduler::add_job.
+struct BodyAccess {
+  /// Adds to `scheduler` a job running `body` at the fire times of `trigger`; returns its id.
+  template <class Scheduler, class Trigger, class Options>
+  static std::string add_job(Scheduler& scheduler, BodyRef body, Trigger trigger, Options options) {
+    return scheduler.add_record(std::move(body), std::move(trigger), std::move(options), nullptr);
+  }
+};
 
 }  // namespace apsched::detail

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// One line of the job table print_jobs writes: the job's name, trigger, next run and the
-// settings it does not leave at their defaults, with durations as people write them.
+// The job table print_jobs writes, a line per job (its name, trigger, next run and the settings it
+// does not leave at their defaults, with durations as people write them), and the order of the
+// job lists get_jobs returns.
 #pragma once
 
 #include <apsched/detail/format_time.hpp>
@@ -8,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace apsched::detail {
 
@@ -37,6 +40,39 @@ namespace apsched::detail {
     text += fmt::format(", overlap: {}", job.overlap);
   }
   return text + ")";
+}
+
+/// Sorts `jobs` as get_jobs returns them: by next run time, paused jobs last, then by id.
+///
+/// Thread safety: not thread-safe for the same `jobs`.
+inline void sort_listing(std::vector<JobInfo>& jobs) {
+  std::sort(jobs.begin(), jobs.end(), [](const JobInfo& a, const JobInfo& b) {
+    const TimePoint ta = a.next_run_time.value_or(TimePoint::max());
+    const TimePoint tb = b.next_run_time.value_or(TimePoint::max());
+    return ta != tb ? ta < tb : a.id < b.id;
+  });
+}
+
+/// The job table of `jobs` (sorted by sort_listing) under a heading per store of `stores`.
+///
+/// Thread safety: thread-safe (a pure function).
+[[nodiscard]] inline std::string job_table(const std::vector<JobInfo>& jobs,
+                                           const std::vector<std::string>& stores) {
+  std::string text;
+  for (const std::string& store : stores) {
+    text += fmt::format("Store \"{}\":\n", store);
+    bool any = false;
+    for (const JobInfo& job : jobs) {
+      if (job.store == store) {
+        any = true;
+        text += "  " + job_listing(job) + "\n";
+      }
+    }
+    if (!any) {
+      text += "  No scheduled jobs\n";
+    }
+  }
+  return text;
 }
 
 }  // namespace apsched::detail

@@ -16,6 +16,17 @@ namespace apsched::detail {
   return t + d;
 }
 
+/// `t - offset`, kept within [TimePoint::min(), TimePoint::max()]; max() stays max() (never).
+[[nodiscard]] inline TimePoint minus_saturated(TimePoint t, Duration offset) noexcept {
+  if (t == TimePoint::max() || (offset < Duration::zero() && t > TimePoint::max() + offset)) {
+    return TimePoint::max();
+  }
+  if (offset > Duration::zero() && t < TimePoint::min() + offset) {
+    return TimePoint::min();
+  }
+  return t - offset;
+}
+
 /// The first instant `origin + k * step` (k >= 0) that is at or after `at_least`, or empty past
 /// TimePoint::max(). Requires `step > 0`.
 [[nodiscard]] inline std::optional<TimePoint> grid_ceil(TimePoint origin, Duration step,

@@ -335,3 +335,28 @@ TEST_CASE("fire policy: a run now follows max_instances and overlap, keeping the
 }
 
 }  // namespace detail_scheduler_fire_policy_test
+
+namespace detail_scheduler_fire_policy_first_test {
+
+using namespace std::chrono_literals;
+
+TEST_CASE(
+    "fire policy: a job's first fire is its trigger's first at or after now; a trigger "
+    "that never fires again is refused naming the call",
+    "[scheduler][fire_policy]") {
+  const apsched::TimePoint now = apsched::TimePoint{} + std::chrono::hours{24 * 365 * 50};
+  CHECK(apsched::detail::first_fire(apsched::AnyTrigger{apsched::DateTrigger{now + 5s}}, now,
+                                    "add_job") == now + 5s);
+  CHECK(apsched::detail::first_fire(apsched::AnyTrigger{apsched::DateTrigger{now}}, now,
+                                    "add_job") == now);
+  // An interval that ended a minute ago.
+  const apsched::AnyTrigger past{
+      apsched::IntervalTrigger{10s, {.start_date = now - 1h, .end_date = now - 1min}}};
+  CHECK_THROWS_AS(apsched::detail::first_fire(past, now, "reschedule_job"),
+                  apsched::InvalidTriggerError);
+  CHECK_THROWS_WITH(apsched::detail::first_fire(past, now, "reschedule_job"),
+                    Catch::Matchers::StartsWith("reschedule_job: trigger ") &&
+                        apsched::test::contains("expected one that fires"));
+}
+
+}  // namespace detail_scheduler_fire_policy_first_test

@@ -109,6 +109,47 @@ TEST_CASE("job settings: changes are checked and name their executor by index",
       apsched::JobChanges{.misfire_grace_time = std::optional<apsched::Duration>{}}));
 }
 
+TEST_CASE("job settings: changes are applied to the record, and only the ones given",
+          "[scheduler][job_settings]") {
+  const apsched::TimePoint at = apsched::TimePoint{} + std::chrono::hours{24 * 365 * 50};
+  JobRecord record = hourly();
+  record.max_instances = 2;
+  JobSettings::apply(record,
+                     apsched::JobChanges{.name = "nightly", .coalesce = apsched::Coalesce::all},
+                     std::nullopt);
+  CHECK(record.extras->name == "nightly");
+  CHECK(record.coalesce == apsched::Coalesce::all);
+  CHECK(record.max_instances == 2);
+  CHECK(record.executor == 0);
+
+  JobSettings::apply(record,
+                     apsched::JobChanges{.misfire_grace_time = std::optional{apsched::Duration{5s}},
+                                         .max_instances = 4,
+                                         .overlap = apsched::Overlap::queue,
+                                         .next_run_time = at,
+                                         .timeout = std::optional<apsched::Duration>{},
+                                         .abandoned = apsched::Abandoned::rerun},
+                     std::size_t{1});
+  CHECK(record.extras->misfire_grace_time == apsched::Duration{5s});
+  CHECK(record.max_instances == 4);
+  CHECK(record.overlap == apsched::Overlap::queue);
+  CHECK(record.executor == 1);
+  CHECK(record.next_fire == at);
+  CHECK(record.next_run == at);
+  CHECK_FALSE(record.extras->timeout.has_value());
+  CHECK(record.abandoned == apsched::Abandoned::rerun);
+  CHECK(record.extras->name == "nightly");
+}
+
+TEST_CASE("job settings: a closure for a durable store is refused naming the store",
+          "[scheduler][job_settings]") {
+  const JobSettings settings = two_of_each();
+  CHECK_THROWS_AS(settings.refuse_closure(1), InvalidJobOptionError);
+  CHECK_THROWS_WITH(settings.refuse_closure(1),
+                    Contains("add_job: store \"archive\" keeps jobs durably and cannot hold a "
+                             "closure"));
+}
+
 TEST_CASE("job settings: a snapshot names the job's store and executor by alias",
           "[scheduler][job_settings]") {
   const JobSettings settings = two_of_each();

@@ -22,6 +22,7 @@
 #include <limits>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <vector>
 
 namespace apsched::detail {
@@ -74,6 +75,19 @@ struct FireContext {
   bool durable = false;
   std::size_t room = unlimited;
 };
+
+/// The first fire time of `trigger` at or after `now`, for a job `call` adds or reschedules.
+/// @throws InvalidTriggerError naming `call` if the trigger never fires again
+[[nodiscard]] inline TimePoint first_fire(const AnyTrigger& trigger, TimePoint now,
+                                          std::string_view call) {
+  const std::optional<TimePoint> first = trigger.next_fire_time(std::nullopt, now);
+  if (!first) {
+    throw InvalidTriggerError{
+        fmt::format("{}: trigger {} has no fire time at or after {}; expected one that fires", call,
+                    trigger.describe(), format_time(now))};
+  }
+  return *first;
+}
 
 /// `fire` delayed by a uniformly random part of `trigger`'s jitter, kept strictly before the
 /// trigger's following fire time.

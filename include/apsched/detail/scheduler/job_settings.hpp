@@ -47,6 +47,8 @@ class JobSettings {
   [[nodiscard]] const std::string& store_alias(std::size_t index) const noexcept {
     return stores_[index];
   }
+  /// The aliases of the stores, by index.
+  [[nodiscard]] const std::vector<std::string>& store_aliases() const noexcept { return stores_; }
   /// The alias of executor `index`.
   [[nodiscard]] const std::string& executor_alias(std::size_t index) const noexcept {
     return executors_[index];
@@ -135,6 +137,48 @@ class JobSettings {
         .queued_runs = extras != nullptr ? static_cast<unsigned>(extras->queued_runs.size()) : 0U,
         .task = extras != nullptr ? extras->task : nullptr,
     };
+  }
+
+  /// Applies `changes` (checked by `check`, which found their `executor`) to `job`.
+  static void apply(JobRecord& job, const JobChanges& changes,
+                    std::optional<std::size_t> executor) {
+    if (changes.name) {
+      job.extra().name = *changes.name;
+    }
+    if (changes.misfire_grace_time) {
+      job.extra().misfire_grace_time = *changes.misfire_grace_time;
+    }
+    if (changes.coalesce) {
+      job.coalesce = *changes.coalesce;
+    }
+    if (changes.max_instances) {
+      job.max_instances = static_cast<std::uint16_t>(*changes.max_instances);
+    }
+    if (changes.overlap) {
+      job.overlap = *changes.overlap;
+    }
+    if (executor) {
+      job.executor = static_cast<std::uint8_t>(*executor);
+    }
+    if (changes.timeout) {
+      job.extra().timeout = *changes.timeout;
+    }
+    if (changes.abandoned) {
+      job.abandoned = *changes.abandoned;
+    }
+    if (changes.next_run_time) {
+      job.next_fire = *changes.next_run_time;
+      job.next_run = *changes.next_run_time;
+    }
+  }
+
+  /// Refuses a closure job for store `store`, which keeps jobs durably.
+  /// @throws InvalidJobOptionError always
+  [[noreturn]] void refuse_closure(std::size_t store) const {
+    throw InvalidJobOptionError{fmt::format(
+        "add_job: store \"{}\" keeps jobs durably and cannot hold a closure; expected a task "
+        "registered with register_task and named with apsched::task(\"name\")",
+        store_alias(store))};
   }
 
   /// Checks `value` as the max_instances of `call`.

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The run set: a scheduler's live runs (what a run is, and the dispatch that hands it to an
-// executor), the stop sources that ask them to stop, and the deadlines of the ones with a timeout.
+// The run set: a scheduler's live runs (what a run is, the dispatch and the unit of work that
+// hand it to an executor), the stop sources that ask them to stop, and the
+// deadlines of the ones with a timeout.
 #pragma once
 
 #include <apsched/clock.hpp>
 #include <apsched/detail/job_body.hpp>
+#include <apsched/job.hpp>
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -50,6 +53,39 @@ struct Dispatch {
   /// Its fire is recorded claimed: its store records it started (StoreDriver::start_claimed)
   /// before the run goes to its executor.
   bool claimed = false;
+};
+
+/// The executor's unit of work for a run: called, it has `owner` execute the run; destroyed
+/// without being called (an executor that refused or discarded it), it has `owner` complete the
+/// run dropped. Requirements on `Owner`: `execute(std::unique_ptr<Run<Owner>>)` and
+/// `complete(std::unique_ptr<Run<Owner>>, JobOutcome, std::optional<TimePoint>,
+/// std::exception_ptr)`, accessible to RunWork.
+///
+/// Thread safety: not thread-safe (one executor thread owns it).
+template <class Owner>
+class RunWork {
+ public:
+  /// The work of `run`.
+  explicit RunWork(std::unique_ptr<Run<Owner>> run) noexcept : run_{std::move(run)} {}
+  RunWork(RunWork&&) noexcept = default;
+  RunWork& operator=(RunWork&&) noexcept = default;
+  RunWork(const RunWork&) = delete;
+  RunWork& operator=(const RunWork&) = delete;
+  ~RunWork() {
+    if (run_) {
+      Owner* owner = run_->owner;
+      owner->complete(std::move(run_), JobOutcome::dropped, std::nullopt, nullptr);
+    }
+  }
+
+  /// Executes the run on the calling thread.
+  void operator()() noexcept {
+    Owner* owner = run_->owner;
+    owner->execute(std::move(run_));
+  }
+
+ private:
+  std::unique_ptr<Run<Owner>> run_;
 };
 
 /// The runs a scheduler has submitted and not seen end, linked through their own `previous`
