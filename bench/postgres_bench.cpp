@@ -8,7 +8,7 @@
 // STATE prints one). Each
 // measurement works in a schema of its own, dropped afterwards. Prints markdown tables.
 #include <apsched/background_scheduler.hpp>
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 

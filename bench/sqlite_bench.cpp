@@ -4,7 +4,7 @@
 // processes on one file. Prints markdown tables.
 #include <apsched/apsched.hpp>
 #include <apsched/detail/sqlite/database.hpp>
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 
 #include <fmt/format.h>
 #include <sys/mman.h>

@@ -3,7 +3,7 @@
 // (their run counts, their schedules, and one catch-up run for the heartbeats missed between).
 #include <apsched/apsched.hpp>
 #include <apsched/cron/cron_trigger.hpp>
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/core.h>

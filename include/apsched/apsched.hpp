@@ -10,10 +10,10 @@
 //   JSON and tasks     json.hpp        json/task_registry.hpp,                 apsched::json
 //                                      json/trigger_codec.hpp,                 (nlohmann/json)
 //                                      json/job_options.hpp, json/export.hpp
-//   SQLite store       sqlite.hpp      stores/sqlite.hpp, stores/sqlite_view.hpp  apsched::sqlite
-//                                                                              (SQLite3)
-//   PostgreSQL store   postgres.hpp    stores/postgres.hpp,                    apsched::postgres
-//                                      stores/postgres_view.hpp                (libpq)
+//   SQLite store       sqlite.hpp      sqlite/job_store.hpp,                   apsched::sqlite
+//                                      sqlite/store_view.hpp                   (SQLite3)
+//   PostgreSQL store   postgres.hpp    postgres/job_store.hpp,                 apsched::postgres
+//                                      postgres/store_view.hpp                 (libpq)
 //   Asio               asio.hpp        asio/scheduler.hpp,                     apsched::asio
 //                                      asio/io_context_executor.hpp,           (Asio or
 //                                      asio/coroutine_job.hpp                  Boost.Asio)

@@ -3,5 +3,5 @@
 // and its read-only PostgresStoreView.
 #pragma once
 
-#include <apsched/stores/postgres.hpp>
-#include <apsched/stores/postgres_view.hpp>
+#include <apsched/postgres/job_store.hpp>
+#include <apsched/postgres/store_view.hpp>

@@ -3,5 +3,5 @@
 // read-only SqliteStoreView.
 #pragma once
 
-#include <apsched/stores/sqlite.hpp>
-#include <apsched/stores/sqlite_view.hpp>
+#include <apsched/sqlite/job_store.hpp>
+#include <apsched/sqlite/store_view.hpp>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The StoreView concept: a read-only look at a durable store from outside any scheduler (jobs,
-// fires, owners), and the values it returns; models in stores/{sqlite,postgres}_view.hpp.
+// fires, owners), and the values it returns; models in {sqlite,postgres}/store_view.hpp.
 #pragma once
 
 #include <apsched/clock.hpp>

@@ -2,7 +2,7 @@
 // PostgresJobStore and claimed fires (FireState::claimed): recorded in flight, started by
 // start_claimed within max_instances across schedulers, taken over from a store that stopped,
 // left out of running_elsewhere; and the fire history kept to the largest history_per_job.
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 #include <apsched/triggers/interval.hpp>
 
 #include "support/catch.hpp"

@@ -4,7 +4,7 @@
 // runs once across nodes with different clocks. Real threads; the waits only time out when a
 // job never runs.
 #include <apsched/apsched.hpp>
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 
 #include "support/catch.hpp"
 #include "support/postgres.hpp"

@@ -4,7 +4,7 @@
 // previous version keep their rows.
 #include <apsched/detail/postgres/migrate.hpp>
 #include <apsched/detail/postgres/schema.hpp>
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 
 #include "support/catch.hpp"
 #include "support/postgres.hpp"

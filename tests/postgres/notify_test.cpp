@@ -3,7 +3,7 @@
 // interval: the add notifies (LISTEN/NOTIFY) and the other node's store wakes its loop. Real
 // threads; the wait only times out when the wake-up never comes (the poll would take a minute).
 #include <apsched/apsched.hpp>
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 
 #include "support/catch.hpp"
 #include "support/postgres.hpp"

@@ -4,7 +4,7 @@
 // policy. Each run writes a row to a ledger table of its own, the independent record the checks
 // compare against. Children are forked from the single-threaded test process.
 #include <apsched/background_scheduler.hpp>
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 

@@ -7,7 +7,7 @@
 // command that restarts it); without one, every other session of the database is terminated
 // instead, which is what clients see of a restart, only without the outage.
 #include <apsched/background_scheduler.hpp>
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 

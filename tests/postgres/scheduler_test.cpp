@@ -3,7 +3,7 @@
 // are written to the database, seen by another scheduler and by a store connected again. Time
 // moves by a manual clock; jobs run inline.
 #include <apsched/apsched.hpp>
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 #include <apsched/testing/manual_clock.hpp>
 
 #include "support/catch.hpp"

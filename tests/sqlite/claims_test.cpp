@@ -6,7 +6,7 @@
 // scheduler is a separate store object on the file, as a separate process would be; time moves by a
 // manual clock and runs by hand.
 #include <apsched/apsched.hpp>
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/testing/manual_executor.hpp>
 

@@ -4,7 +4,7 @@
 // directory, damaged file) and later (a file damaged while open, between scheduler steps).
 #include <apsched/callback_scheduler.hpp>
 #include <apsched/executors/inline.hpp>
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/triggers/interval.hpp>
 

@@ -7,7 +7,7 @@
 #include <apsched/background_scheduler.hpp>
 #include <apsched/callback_scheduler.hpp>
 #include <apsched/executors/inline.hpp>
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>

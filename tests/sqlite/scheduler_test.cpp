@@ -2,7 +2,7 @@
 // A scheduler on a real SQLite file: restart catch-up, fire history, fires of a dead scheduler,
 // and a memory store beside the durable one. Time moves by a manual clock; jobs run inline.
 #include <apsched/apsched.hpp>
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 #include <apsched/testing/manual_clock.hpp>
 
 #include "support/catch.hpp"

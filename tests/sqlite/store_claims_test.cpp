@@ -3,7 +3,7 @@
 // fewer than max_instances runs of their job are recorded on the file, they are taken over (not
 // abandoned) from a store that closed, and they do not count as running elsewhere. And the
 // fire history, kept to the largest history_per_job of the stores on the file.
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 
 #include "support/catch.hpp"
 #include "support/sqlite_jobs.hpp"

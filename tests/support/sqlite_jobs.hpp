@@ -6,7 +6,7 @@
 
 #include <apsched/detail/sqlite/database.hpp>
 #include <apsched/json/task_registry.hpp>
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 #include <apsched/triggers/interval.hpp>
 
 #include <fmt/format.h>

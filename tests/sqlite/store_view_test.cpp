@@ -4,8 +4,8 @@
 // owners, the owners and their leases, a file another process writes, and the errors of a file
 // it cannot read.
 #include <apsched/apsched.hpp>
-#include <apsched/stores/sqlite.hpp>
-#include <apsched/stores/sqlite_view.hpp>
+#include <apsched/sqlite/job_store.hpp>
+#include <apsched/sqlite/store_view.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/testing/manual_executor.hpp>
 #include <apsched/triggers/date.hpp>
@@ -30,7 +30,7 @@
 #include <utility>
 #include <vector>
 
-namespace sqlite_view_test {
+namespace sqlite_store_view_test {
 
 using namespace std::chrono_literals;
 using apsched::FireQuery;
@@ -542,4 +542,4 @@ TEST_CASE("sqlite view: a file of another schema version, or of no job store, is
                                "SqliteJobStore has written"));
 }
 
-}  // namespace sqlite_view_test
+}  // namespace sqlite_store_view_test

@@ -4,7 +4,7 @@
 // lost connection, and schedulers on one database running every fire once. Time moves by a
 // manual clock.
 #include <apsched/apsched.hpp>
-#include <apsched/stores/postgres.hpp>
+#include <apsched/postgres/job_store.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/testing/manual_executor.hpp>
 
@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-namespace postgres_store_test {
+namespace postgres_job_store_test {
 
 using namespace std::chrono_literals;
 using apsched::FireDecision;
@@ -812,4 +812,4 @@ TEST_CASE("postgres store: a failing operation names the store, the database and
   CHECK_THROWS_WITH(store.first_due(t0), contains("): read due jobs" + reason));
 }
 
-}  // namespace postgres_store_test
+}  // namespace postgres_job_store_test

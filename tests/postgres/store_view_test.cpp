@@ -4,8 +4,8 @@
 // pages of jobs and fires, fires in flight with their owners, the owners and their leases by the
 // database clock, and the errors of a database it cannot read.
 #include <apsched/apsched.hpp>
-#include <apsched/stores/postgres.hpp>
-#include <apsched/stores/postgres_view.hpp>
+#include <apsched/postgres/job_store.hpp>
+#include <apsched/postgres/store_view.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/testing/manual_executor.hpp>
 #include <apsched/triggers/date.hpp>
@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-namespace postgres_view_test {
+namespace postgres_store_view_test {
 
 using namespace std::chrono_literals;
 using apsched::FireDecision;
@@ -382,4 +382,4 @@ TEST_CASE("postgres view: takes no lease", "[postgres][view]") {
   CHECK(view.jobs().empty());
 }
 
-}  // namespace postgres_view_test
+}  // namespace postgres_store_view_test

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <apsched/callback_scheduler.hpp>
 #include <apsched/executors/inline.hpp>
-#include <apsched/stores/sqlite.hpp>
+#include <apsched/sqlite/job_store.hpp>
 #include <apsched/testing/manual_clock.hpp>
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-namespace stores_sqlite_test {
+namespace sqlite_job_store_test {
 
 using namespace std::chrono_literals;
 using apsched::FireDecision;
@@ -927,4 +927,4 @@ TEST_CASE("sqlite store: the options text add_job stores is their JSON encoding"
   CHECK(apsched::detail::sqlite::encode_record_options_text(back) == text);
 }
 
-}  // namespace stores_sqlite_test
+}  // namespace sqlite_job_store_test
