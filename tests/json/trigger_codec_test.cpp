@@ -141,11 +141,11 @@ TEST_CASE("json: the stored names of trigger settings are their to_string names"
       CHECK(name == apsched::to_string(value));
     }
   };
-  same(apsched::detail::json::gap_policy_names);
-  same(apsched::detail::json::fold_policy_names);
-  same(apsched::detail::json::dst_policy_names);
-  same(apsched::detail::json::weekday_numbering_names);
-  same(apsched::detail::json::missing_day_names);
+  same(apsched::detail::json::gap_policy_names<apsched::GapPolicy>);
+  same(apsched::detail::json::fold_policy_names<apsched::FoldPolicy>);
+  same(apsched::detail::json::dst_policy_names<apsched::DstPolicy>);
+  same(apsched::detail::json::weekday_numbering_names<apsched::WeekdayNumbering>);
+  same(apsched::detail::json::missing_day_names<apsched::MissingDayPolicy>);
 }
 
 TEST_CASE("json: date trigger encodes its instant in RFC 3339 with exact fractions",

@@ -3,6 +3,7 @@
 // arguments instead of a closure.
 #pragma once
 
+#include <apsched/detail/durable/coding.hpp>
 #include <apsched/detail/job_body.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/task_signature.hpp>
@@ -322,5 +323,6 @@ class TaskRegistry {
 };
 
 static_assert(DurableTasks<TaskRegistry>);
+static_assert(detail::durable::TaskPreparing<TaskRegistry>);
 
 }  // namespace apsched

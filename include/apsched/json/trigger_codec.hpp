@@ -7,6 +7,7 @@
 #include <apsched/cron/calendar_interval.hpp>
 #include <apsched/cron/cron_trigger.hpp>
 #include <apsched/cron/exclusion.hpp>
+#include <apsched/detail/durable/coding.hpp>
 #include <apsched/detail/json/leaf_codecs.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/type_name.hpp>
@@ -451,11 +452,13 @@ class TriggerCodecs {
     codecs.insert<IntervalTrigger>("interval",
                                    leaf_encoder<IntervalTrigger, &dj::encode_interval>(),
                                    leaf_decoder<&dj::decode_interval>());
-    codecs.insert<CronTrigger>("cron", leaf_encoder<CronTrigger, &dj::encode_cron>(),
-                               leaf_decoder<&dj::decode_cron>());
+    codecs.insert<CronTrigger>("cron", leaf_encoder<CronTrigger, &dj::encode_cron<CronTrigger>>(),
+                               leaf_decoder<&dj::decode_cron<CronTrigger, CronOptions>>());
     codecs.insert<CalendarIntervalTrigger>(
-        "calendar_interval", leaf_encoder<CalendarIntervalTrigger, &dj::encode_calendar_interval>(),
-        leaf_decoder<&dj::decode_calendar_interval>());
+        "calendar_interval",
+        leaf_encoder<CalendarIntervalTrigger,
+                     &dj::encode_calendar_interval<CalendarIntervalTrigger>>(),
+        leaf_decoder<&dj::decode_calendar_interval<CalendarIntervalTrigger>>());
     [&]<std::size_t... N>(std::index_sequence<N...>) {
       (codecs.add_composite<dj::AndOfChildren<N + 1>>(), ...);
       (codecs.add_composite<dj::OrOfChildren<N + 1>>(), ...);
@@ -501,7 +504,7 @@ class TriggerCodecs {
       (void)reader.find("type");
       AnyTrigger inner = self.decode_at(reader.require("trigger", "a trigger object"),
                                         reader.member_path("trigger"));
-      Exclusions exclusions = dj::decode_exclusions(reader);
+      Exclusions exclusions = dj::decode_exclusions<Exclusions>(reader);
       reader.finish();
       return AnyTrigger{ExclusionTrigger<AnyTrigger>{std::move(inner), std::move(exclusions)}};
     });
@@ -525,5 +528,7 @@ class TriggerCodecs {
   std::unordered_map<std::type_index, Encoder> encoders_;
   std::map<std::string, DecodeFunction, std::less<>> decoders_;
 };
+
+static_assert(detail::durable::TriggerCoding<TriggerCodecs>);
 
 }  // namespace apsched

@@ -379,14 +379,15 @@ class PostgresJobStore {
   [[nodiscard]] std::size_t cached_count() const noexcept { return core_.cached_count(); }
 
  private:
-  static detail::postgres::Settings settings(const PostgresStoreOptions& options) noexcept {
-    return detail::postgres::Settings{.poll_interval = options.poll_interval,
-                                      .cache_size = options.cache_size,
-                                      .history_per_job = options.history_per_job,
-                                      .codecs = options.codecs,
-                                      .lease_duration = options.lease_duration,
-                                      .listen = options.listen,
-                                      .database_clock = options.database_clock};
+  static detail::postgres::Settings settings(const PostgresStoreOptions& options) {
+    return detail::postgres::Settings{
+        .poll_interval = options.poll_interval,
+        .cache_size = options.cache_size,
+        .history_per_job = options.history_per_job,
+        .codecs = options.codecs != nullptr ? *options.codecs : TriggerCodecs::builtin(),
+        .lease_duration = options.lease_duration,
+        .listen = options.listen,
+        .database_clock = options.database_clock};
   }
 
   detail::postgres::StoreCore core_;

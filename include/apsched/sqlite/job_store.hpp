@@ -368,13 +368,14 @@ class SqliteJobStore {
     return result;
   }
 
-  static detail::sqlite::Settings settings(const SqliteStoreOptions& options) noexcept {
-    return detail::sqlite::Settings{.poll_interval = options.poll_interval,
-                                    .history_per_job = options.history_per_job,
-                                    .codecs = options.codecs,
-                                    .cache_size = options.cache_size,
-                                    .lease_duration = options.lease_duration,
-                                    .page_cache_kib = options.page_cache_kib};
+  static detail::sqlite::Settings settings(const SqliteStoreOptions& options) {
+    return detail::sqlite::Settings{
+        .poll_interval = options.poll_interval,
+        .history_per_job = options.history_per_job,
+        .codecs = options.codecs != nullptr ? *options.codecs : TriggerCodecs::builtin(),
+        .cache_size = options.cache_size,
+        .lease_duration = options.lease_duration,
+        .page_cache_kib = options.page_cache_kib};
   }
 
   detail::sqlite::StoreCore core_;

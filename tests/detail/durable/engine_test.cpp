@@ -3,6 +3,8 @@
 // take-over of dead owners' fires; the fire history; job writes and the lease given up.
 #include <apsched/detail/durable/engine.hpp>
 
+#include <apsched/json/task_registry.hpp>
+#include <apsched/json/trigger_codec.hpp>
 #include <apsched/triggers/date.hpp>
 
 #include "support/catch.hpp"
@@ -45,7 +47,7 @@ JobRow make_row(std::string id, std::int64_t version, std::string task = "ping")
 
 // An engine state with the task "ping" registered.
 struct Fixture {
-  Fixture() : state{nullptr, 100} {
+  Fixture() : state{apsched::TriggerCodecs::builtin(), 100} {
     auto registry = std::make_shared<apsched::TaskRegistry>();
     registry->add("ping", [](int /*value*/) {});
     Engine<MemoryDialect>{state, MemoryDialect{&db}}.attach(std::move(registry), 3);

@@ -3,6 +3,8 @@
 // the store given (SQLite or PostgreSQL), the column or member, its value and what was expected.
 #include <apsched/detail/durable/job_row.hpp>
 
+#include <apsched/json/task_registry.hpp>
+#include <apsched/json/trigger_codec.hpp>
 #include <apsched/triggers/date.hpp>
 
 #include "support/catch.hpp"

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/coding.hpp>
 #include <apsched/detail/durable/dialect.hpp>
 #include <apsched/detail/durable/host.hpp>
 #include <apsched/detail/durable/job_row.hpp>
@@ -23,7 +24,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,18 +45,21 @@ namespace apsched::detail::durable {
 ///
 /// Thread safety: not thread-safe.
 struct EngineState {
-  /// `codecs` null: TriggerCodecs::builtin(). At most `cache_size` idle records are kept.
-  EngineState(const TriggerCodecs* trigger_codecs, std::size_t cache_size)
-      : codecs{trigger_codecs != nullptr ? trigger_codecs : &TriggerCodecs::builtin()},
-        owner{owner_token()},
-        cache{cache_size} {}
+  /// Triggers are stored with `trigger_codecs`. At most `cache_size` idle records are kept.
+  EngineState(AnyTriggerCodecs trigger_codecs, std::size_t cache_size)
+      : codecs{trigger_codecs}, owner{owner_token()}, cache{cache_size} {}
 
-  const TriggerCodecs* codecs;
+  /// The registry jobs are rebuilt from, or nullptr while none is attached.
+  [[nodiscard]] const AnyTaskRegistry* registry() const noexcept {
+    return tasks ? &tasks : nullptr;
+  }
+
+  AnyTriggerCodecs codecs;
   // Identifies the store object in the fires it records and in the owners' table.
   std::string owner;
   // The process that opened the store, which alone releases its lease.
   std::int64_t owner_pid = process_id();
-  std::shared_ptr<const TaskRegistry> tasks;
+  AnyTaskRegistry tasks;
   std::uint8_t index = 0;
   // Numbers the records loaded from the database, for their generation.
   std::uint32_t loaded = 0;
@@ -138,7 +141,7 @@ class Engine {
   /// reported (Dialect requirement 3).
   std::optional<JobRecord> build(const JobRow& row) {
     try {
-      return record_from_row(D::store_name, row, state_.tasks.get(), *state_.codecs);
+      return record_from_row(D::store_name, row, state_.registry(), state_.codecs);
     } catch (const UnknownTaskError& error) {
       dialect_.set_aside(row, error.what(), true);
     } catch (const InvalidArgumentError& error) {
@@ -156,7 +159,7 @@ class Engine {
   void update(JobRecord& stored) {
     CachedRecord* entry = state_.cache.holding(stored);
     try {
-      const std::string trigger = json::dump_compact(state_.codecs->encode(stored.trigger));
+      const std::string trigger = json::dump_compact(state_.codecs.encode(stored.trigger));
       const std::optional<std::int64_t> version = dialect_.update_job(stored, trigger);
       if (entry != nullptr) {
         if (version) {
@@ -259,7 +262,7 @@ class Engine {
 
   /// Takes the registry job bodies are built from and the store's index in its scheduler; the
   /// jobs set aside for want of a registry are tried again (they may be usable with this one).
-  void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
+  void attach(AnyTaskRegistry tasks, std::uint8_t index) {
     state_.tasks = std::move(tasks);
     state_.index = index;
     state_.cache.for_each([index](JobRecord& record) { record.store = index; });
@@ -366,7 +369,7 @@ class Engine {
     if (!row) {
       return "; its job is gone";
     }
-    return durable::hold_retired(state_.cache, *row, state_.tasks.get(), *state_.codecs,
+    return durable::hold_retired(state_.cache, *row, state_.registry(), state_.codecs,
                                  D::store_name, state_.loaded, state_.index);
   }
 

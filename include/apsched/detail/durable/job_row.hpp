@@ -6,15 +6,14 @@
 
 #include <apsched/clock.hpp>
 #include <apsched/detail/abbreviate_sql.hpp>
+#include <apsched/detail/durable/coding.hpp>
+#include <apsched/detail/json/option_names.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/time.hpp>
 #include <apsched/detail/json/write.hpp>
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/json/job_options.hpp>
-#include <apsched/json/task_registry.hpp>
-#include <apsched/json/trigger_codec.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -257,9 +256,9 @@ struct StoredDefinition {
 /// member in errors.
 /// @throws InvalidArgumentError for a record without a task; SerializationError for a trigger
 /// without a codec or a time out of range
-[[nodiscard]] inline StoredDefinition stored_definition(std::string_view call,
-                                                        const JobRecord& record,
-                                                        const TriggerCodecs& codecs) {
+template <TriggerCoding C>
+[[nodiscard]] StoredDefinition stored_definition(std::string_view call, const JobRecord& record,
+                                                 const C& codecs) {
   require_task(call, record);
   return StoredDefinition{.trigger = codecs.encode_text(record.trigger),
                           .options = encode_record_options_text(record),
@@ -294,9 +293,9 @@ inline void decode_record_options(std::string_view call, const nlohmann::json& v
 /// @throws UnknownTaskError when the row names a task `tasks` lacks
 /// @throws SerializationError for arguments, trigger, options or outcome the store cannot read,
 /// naming the column and its value
-[[nodiscard]] inline JobRecord record_from_row(std::string_view call, const JobRow& row,
-                                               const TaskRegistry* tasks,
-                                               const TriggerCodecs& codecs) {
+template <TaskPreparing R, TriggerDecoding C>
+[[nodiscard]] JobRecord record_from_row(std::string_view call, const JobRow& row, const R* tasks,
+                                        const C& codecs) {
   const auto parse = [&](std::string_view column, const std::string& text) {
     try {
       return nlohmann::json::parse(text);
@@ -311,8 +310,8 @@ inline void decode_record_options(std::string_view call, const nlohmann::json& v
   }
   const nlohmann::json arguments = parse("arguments", row.arguments);
   // The arguments decoded once, for the body.
-  PreparedTask prepared = tasks->prepare(call, TaskCall{row.task, row.arguments}, arguments);
-  using Access = PreparedAccess<PreparedTask>;
+  auto prepared = tasks->prepare(call, TaskCall{row.task, row.arguments}, arguments);
+  using Access = PreparedAccess<decltype(prepared)>;
   JobRecord record{.id = row.id,
                    .body = Access::take_body(prepared),
                    .trigger = codecs.decode(parse("trigger", row.trigger))};

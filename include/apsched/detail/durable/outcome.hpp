@@ -4,6 +4,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/coding.hpp>
 #include <apsched/detail/durable/error_label.hpp>
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/record_cache.hpp>
@@ -108,9 +109,9 @@ struct PendingOutcome {
 /// `codecs`, with a new generation from `loaded` and store index `store`; `call` names the
 /// store. Nothing is held while a job with its id has a run outstanding here.
 /// @returns empty, or why the job cannot be run again (for the fire's error text)
-inline std::string hold_retired(RecordCache& cache, const JobRow& row, const TaskRegistry* tasks,
-                                const TriggerCodecs& codecs, std::string_view call,
-                                std::uint32_t& loaded, std::uint8_t store) {
+template <TaskPreparing R, TriggerDecoding C>
+std::string hold_retired(RecordCache& cache, const JobRow& row, const R* tasks, const C& codecs,
+                         std::string_view call, std::uint32_t& loaded, std::uint8_t store) {
   if (const CachedRecord* held = cache.find(row.id);
       held != nullptr && !RecordCache::idle(held->record)) {
     return "; a job with its id runs here, so it was not run again";

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/coding.hpp>
 #include <apsched/detail/durable/error_label.hpp>
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/durable/outcome.hpp>
@@ -11,7 +12,6 @@
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/json/trigger_codec.hpp>
 #include <apsched/store_view.hpp>
 
 #include <fmt/format.h>
@@ -95,8 +95,9 @@ inline constexpr std::string_view view_fire_columns =
 /// The description of the trigger stored as `text` (decoded by `codecs`), and whether it could
 /// be read; never throws for a trigger it cannot read, whatever a codec throws.
 /// @throws std::bad_alloc only
-[[nodiscard]] inline std::pair<std::string, bool> describe_stored_trigger(
-    const std::string& text, const TriggerCodecs& codecs) {
+template <TriggerDecoding C>
+[[nodiscard]] std::pair<std::string, bool> describe_stored_trigger(const std::string& text,
+                                                                   const C& codecs) {
   try {
     return {codecs.decode(nlohmann::json::parse(text)).describe(), true};
   } catch (const std::bad_alloc&) {
@@ -122,7 +123,8 @@ inline constexpr std::string_view view_fire_columns =
 /// The StoredJob a view's job row describes, its trigger described with `codecs`. Never throws
 /// for odd stored values: what cannot be read is shown as such.
 /// @throws std::bad_alloc only
-[[nodiscard]] inline StoredJob stored_job(ViewJobRow&& read, const TriggerCodecs& codecs) {
+template <TriggerDecoding C>
+[[nodiscard]] StoredJob stored_job(ViewJobRow&& read, const C& codecs) {
   JobRow& row = read.row;
   auto [description, readable] = describe_stored_trigger(row.trigger, codecs);
   StoredJob job{
@@ -199,8 +201,8 @@ inline constexpr std::string_view view_fire_columns =
 }
 
 /// The page of `rows`, read with page_rows(limit), as fire_page.
-[[nodiscard]] inline JobPage job_page(std::vector<ViewJobRow>&& rows, std::size_t limit,
-                                      const TriggerCodecs& codecs) {
+template <TriggerDecoding C>
+[[nodiscard]] JobPage job_page(std::vector<ViewJobRow>&& rows, std::size_t limit, const C& codecs) {
   JobPage page;
   const bool more = rows.size() > limit;
   if (more) {

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
 // JSON encoders and decoders of the built-in triggers that hold no other trigger, and of
 // Exclusions; TriggerCodecs registers them (see apsched/json/trigger_codec.hpp for the shapes).
+// Those of the cron part's types are templates over those types, which TriggerCodecs names.
 #pragma once
 
 #include <apsched/clock.hpp>
-#include <apsched/cron/calendar_interval.hpp>
-#include <apsched/cron/cron_trigger.hpp>
-#include <apsched/cron/exclusion.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/time.hpp>
 #include <apsched/detail/json/write.hpp>
@@ -23,22 +21,31 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace apsched::detail::json {
 
 /// The call name decoders put in their errors.
 inline constexpr std::string_view decode_call = "decode";
 
-inline constexpr std::array<EnumName<GapPolicy>, 2> gap_policy_names{
-    {{"shift", GapPolicy::shift}, {"skip", GapPolicy::skip}}};
-inline constexpr std::array<EnumName<FoldPolicy>, 2> fold_policy_names{
-    {{"once", FoldPolicy::once}, {"both", FoldPolicy::both}}};
-inline constexpr std::array<EnumName<DstPolicy>, 2> dst_policy_names{
-    {{"separate", DstPolicy::separate}, {"cron", DstPolicy::cron}}};
-inline constexpr std::array<EnumName<WeekdayNumbering>, 2> weekday_numbering_names{
-    {{"cron", WeekdayNumbering::cron}, {"quartz", WeekdayNumbering::quartz}}};
-inline constexpr std::array<EnumName<MissingDayPolicy>, 2> missing_day_names{
-    {{"skip", MissingDayPolicy::skip}, {"clamp", MissingDayPolicy::clamp}}};
+/// The stored names of the cron part's enums, `E` being GapPolicy, FoldPolicy, DstPolicy,
+/// WeekdayNumbering and MissingDayPolicy in turn.
+template <class E>
+inline constexpr std::array<EnumName<E>, 2> gap_policy_names{
+    {{"shift", E::shift}, {"skip", E::skip}}};
+template <class E>
+inline constexpr std::array<EnumName<E>, 2> fold_policy_names{
+    {{"once", E::once}, {"both", E::both}}};
+template <class E>
+inline constexpr std::array<EnumName<E>, 2> dst_policy_names{
+    {{"separate", E::separate}, {"cron", E::cron}}};
+template <class E>
+inline constexpr std::array<EnumName<E>, 2> weekday_numbering_names{
+    {{"cron", E::cron}, {"quartz", E::quartz}}};
+template <class E>
+inline constexpr std::array<EnumName<E>, 2> missing_day_names{
+    {{"skip", E::skip}, {"clamp", E::clamp}}};
 
 /// The time-zone member `"timezone"`: a non-empty name, since an empty one would mean whatever
 /// the local zone is where the trigger is decoded.
@@ -114,22 +121,27 @@ inline void write_date_text(const DateTrigger& trigger, std::string_view type, s
   return IntervalTrigger{interval, options};
 }
 
-/// The members of CronFields with their JSON names (the C++ names).
-inline constexpr std::array<std::pair<std::string_view, std::string CronFields::*>, 8>
-    cron_field_members{{{"year", &CronFields::year},
-                        {"month", &CronFields::month},
-                        {"day", &CronFields::day},
-                        {"week", &CronFields::week},
-                        {"day_of_week", &CronFields::day_of_week},
-                        {"hour", &CronFields::hour},
-                        {"minute", &CronFields::minute},
-                        {"second", &CronFields::second}}};
+/// The members of CronFields (`Fields`) with their JSON names (the C++ names).
+template <class Fields>
+inline constexpr std::array<std::pair<std::string_view, std::string Fields::*>, 8>
+    cron_field_members{{{"year", &Fields::year},
+                        {"month", &Fields::month},
+                        {"day", &Fields::day},
+                        {"week", &Fields::week},
+                        {"day_of_week", &Fields::day_of_week},
+                        {"hour", &Fields::hour},
+                        {"minute", &Fields::minute},
+                        {"second", &Fields::second}}};
 
-[[nodiscard]] inline nlohmann::json encode_cron(const CronTrigger& trigger) {
+/// The settings of `trigger`, a CronTrigger (`Cron`).
+template <class Cron>
+[[nodiscard]] nlohmann::json encode_cron(const Cron& trigger) {
+  using Fields = typename std::remove_cvref_t<decltype(trigger.fields())>::value_type;
+  using Dst = decltype(trigger.dst_policy());
   nlohmann::json object = nlohmann::json::object();
-  if (const std::optional<CronFields>& fields = trigger.fields()) {
+  if (const std::optional<Fields>& fields = trigger.fields()) {
     nlohmann::json given = nlohmann::json::object();
-    for (const auto& [name, member] : cron_field_members) {
+    for (const auto& [name, member] : cron_field_members<Fields>) {
       if (!((*fields).*member).empty()) {
         given[std::string{name}] = (*fields).*member;
       }
@@ -142,18 +154,28 @@ inline constexpr std::array<std::pair<std::string_view, std::string CronFields::
   put_time(object, "start_date", trigger.start_date());
   put_time(object, "end_date", trigger.end_date());
   object["jitter_ns"] = duration_value(trigger.jitter());
-  object["gap_policy"] = enum_name(gap_policy_names, trigger.gap_policy());
-  object["fold_policy"] = enum_name(fold_policy_names, trigger.fold_policy());
+  object["gap_policy"] =
+      enum_name(gap_policy_names<decltype(trigger.gap_policy())>, trigger.gap_policy());
+  object["fold_policy"] =
+      enum_name(fold_policy_names<decltype(trigger.fold_policy())>, trigger.fold_policy());
   // Written only when set, so triggers stored before it existed encode as they did.
-  if (trigger.dst_policy() != DstPolicy::separate) {
-    object["dst_policy"] = enum_name(dst_policy_names, trigger.dst_policy());
+  if (trigger.dst_policy() != Dst::separate) {
+    object["dst_policy"] = enum_name(dst_policy_names<Dst>, trigger.dst_policy());
   }
-  object["weekday_numbering"] = enum_name(weekday_numbering_names, trigger.weekday_numbering());
+  object["weekday_numbering"] = enum_name(
+      weekday_numbering_names<decltype(trigger.weekday_numbering())>, trigger.weekday_numbering());
   return object;
 }
 
-[[nodiscard]] inline CronTrigger decode_cron(const nlohmann::json& object,
-                                             const std::string& path) {
+/// The CronTrigger (`Cron`, made with CronOptions `Options`) that `object` describes.
+template <class Cron, class Options>
+[[nodiscard]] Cron decode_cron(const nlohmann::json& object, const std::string& path) {
+  using Fields =
+      typename std::remove_cvref_t<decltype(std::declval<const Cron&>().fields())>::value_type;
+  using Gap = decltype(Options::gap_policy);
+  using Fold = decltype(Options::fold_policy);
+  using Dst = decltype(Options::dst_policy);
+  using Numbering = decltype(Options::weekday_numbering);
   constexpr std::string_view what = "cron trigger";
   ObjectReader reader{object, decode_call, what, path};
   (void)reader.find("type");
@@ -168,34 +190,35 @@ inline constexpr std::array<std::pair<std::string_view, std::string CronFields::
         crontab ? "both \"crontab\" and \"fields\"" : "neither \"crontab\" nor \"fields\"", path,
         path)};
   }
-  CronFields fields;
+  Fields fields;
   if (fields_json != nullptr) {
     ObjectReader field_reader{*fields_json, decode_call, what, reader.member_path("fields")};
-    for (const auto& [name, member] : cron_field_members) {
+    for (const auto& [name, member] : cron_field_members<Fields>) {
       fields.*member = field_reader.optional_string(name).value_or(std::string{});
     }
     field_reader.finish();
   }
-  CronOptions options;
+  Options options;
   options.timezone = zone_name(reader);
   options.start_date = reader.optional_time("start_date");
   options.end_date = reader.optional_time("end_date");
   options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
-  options.gap_policy = reader.enumeration("gap_policy", gap_policy_names, GapPolicy::shift);
-  options.fold_policy = reader.enumeration("fold_policy", fold_policy_names, FoldPolicy::once);
-  options.dst_policy = reader.enumeration("dst_policy", dst_policy_names, DstPolicy::separate);
+  options.gap_policy = reader.enumeration("gap_policy", gap_policy_names<Gap>, Gap::shift);
+  options.fold_policy = reader.enumeration("fold_policy", fold_policy_names<Fold>, Fold::once);
+  options.dst_policy = reader.enumeration("dst_policy", dst_policy_names<Dst>, Dst::separate);
   options.weekday_numbering =
-      reader.enumeration("weekday_numbering", weekday_numbering_names, WeekdayNumbering::cron);
+      reader.enumeration("weekday_numbering", weekday_numbering_names<Numbering>, Numbering::cron);
   reader.finish();
   if (crontab) {
-    return CronTrigger::from_crontab(*crontab, std::move(options));
+    return Cron::from_crontab(*crontab, std::move(options));
   }
-  return CronTrigger{fields, std::move(options)};
+  return Cron{fields, std::move(options)};
 }
 
-[[nodiscard]] inline nlohmann::json encode_calendar_interval(
-    const CalendarIntervalTrigger& trigger) {
-  const CalendarIntervalOptions& o = trigger.options();
+/// The settings of `trigger`, a CalendarIntervalTrigger (`Calendar`).
+template <class Calendar>
+[[nodiscard]] nlohmann::json encode_calendar_interval(const Calendar& trigger) {
+  const auto& o = trigger.options();
   nlohmann::json object{{"years", o.years},   {"months", o.months},
                         {"weeks", o.weeks},   {"days", o.days},
                         {"hour", o.hour},     {"minute", o.minute},
@@ -205,9 +228,9 @@ inline constexpr std::array<std::pair<std::string_view, std::string CronFields::
   }
   object["timezone"] = trigger.timezone();
   object["jitter_ns"] = duration_value(o.jitter);
-  object["gap_policy"] = enum_name(gap_policy_names, o.gap_policy);
-  object["fold_policy"] = enum_name(fold_policy_names, o.fold_policy);
-  object["missing_day"] = enum_name(missing_day_names, o.missing_day);
+  object["gap_policy"] = enum_name(gap_policy_names<decltype(o.gap_policy)>, o.gap_policy);
+  object["fold_policy"] = enum_name(fold_policy_names<decltype(o.fold_policy)>, o.fold_policy);
+  object["missing_day"] = enum_name(missing_day_names<decltype(o.missing_day)>, o.missing_day);
   return object;
 }
 
@@ -226,8 +249,14 @@ inline constexpr std::array<std::pair<std::string_view, std::string CronFields::
   return date;
 }
 
-[[nodiscard]] inline CalendarIntervalTrigger decode_calendar_interval(const nlohmann::json& object,
-                                                                      const std::string& path) {
+/// The CalendarIntervalTrigger (`Calendar`) that `object` describes.
+template <class Calendar>
+[[nodiscard]] Calendar decode_calendar_interval(const nlohmann::json& object,
+                                                const std::string& path) {
+  using Options = std::remove_cvref_t<decltype(std::declval<const Calendar&>().options())>;
+  using Gap = decltype(Options::gap_policy);
+  using Fold = decltype(Options::fold_policy);
+  using MissingDay = decltype(Options::missing_day);
   ObjectReader reader{object, decode_call, "calendar interval trigger", path};
   (void)reader.find("type");
   constexpr std::int64_t int_min = std::numeric_limits<int>::min();
@@ -235,7 +264,7 @@ inline constexpr std::array<std::pair<std::string_view, std::string CronFields::
   const auto int_member = [&](std::string_view name) {
     return static_cast<int>(reader.optional_integer(name, int_min, int_max).value_or(0));
   };
-  CalendarIntervalOptions options;
+  Options options;
   options.years = int_member("years");
   options.months = int_member("months");
   options.weeks = int_member("weeks");
@@ -249,18 +278,18 @@ inline constexpr std::array<std::pair<std::string_view, std::string CronFields::
   options.end_date = optional_date(reader, "end_date");
   options.timezone = zone_name(reader);
   options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
-  options.gap_policy = reader.enumeration("gap_policy", gap_policy_names, GapPolicy::shift);
-  options.fold_policy = reader.enumeration("fold_policy", fold_policy_names, FoldPolicy::once);
+  options.gap_policy = reader.enumeration("gap_policy", gap_policy_names<Gap>, Gap::shift);
+  options.fold_policy = reader.enumeration("fold_policy", fold_policy_names<Fold>, Fold::once);
   options.missing_day =
-      reader.enumeration("missing_day", missing_day_names, MissingDayPolicy::skip);
+      reader.enumeration("missing_day", missing_day_names<MissingDay>, MissingDay::skip);
   reader.finish();
-  return CalendarIntervalTrigger{std::move(options)};
+  return Calendar{std::move(options)};
 }
 
-/// Adds the members of `exclusions` to `object` (see TriggerCodecs for the shape); `timezone`
-/// is the resolved zone name.
-inline void encode_exclusions(nlohmann::json& object, const Exclusions& exclusions,
-                              const std::string& timezone) {
+/// Adds the members of `exclusions`, an Exclusions (`E`), to `object` (see TriggerCodecs for the
+/// shape); `timezone` is the resolved zone name.
+template <class E>
+void encode_exclusions(nlohmann::json& object, const E& exclusions, const std::string& timezone) {
   object["timezone"] = timezone;
   const auto put_list = [&](const char* name, const auto& values, const auto& encode) {
     if (!values.empty()) {
@@ -276,10 +305,10 @@ inline void encode_exclusions(nlohmann::json& object, const Exclusions& exclusio
            [](std::chrono::month_day d) { return format_month_day(d); });
   put_list("weekdays", exclusions.weekdays,
            [](std::chrono::weekday d) { return std::string{weekday_names[d.c_encoding() % 7]}; });
-  put_list("daily", exclusions.daily, [](const DailyWindow& w) {
+  put_list("daily", exclusions.daily, [](const auto& w) {
     return nlohmann::json{{"from", format_time_of_day(w.from)}, {"to", format_time_of_day(w.to)}};
   });
-  put_list("ranges", exclusions.ranges, [](const TimeRange& r) {
+  put_list("ranges", exclusions.ranges, [](const auto& r) {
     return nlohmann::json{{"from", format_rfc3339(r.from)}, {"to", format_rfc3339(r.to)}};
   });
   object["max_iterations"] = exclusions.max_iterations;
@@ -302,9 +331,12 @@ void read_list(ObjectReader& reader, std::string_view name, std::string_view exp
   }
 }
 
-/// Reads the members written by encode_exclusions.
-[[nodiscard]] inline Exclusions decode_exclusions(ObjectReader& reader) {
-  Exclusions exclusions;
+/// Reads the members written by encode_exclusions into an Exclusions (`E`).
+template <class E>
+[[nodiscard]] E decode_exclusions(ObjectReader& reader) {
+  using Window = typename decltype(E::daily)::value_type;
+  using Range = typename decltype(E::ranges)::value_type;
+  E exclusions;
   exclusions.timezone = zone_name(reader);
   // Reads `value` (member `name` of the object `from` reads) with `parse`.
   const auto parsed = [](const ObjectReader& from, std::string_view name,
@@ -344,7 +376,7 @@ void read_list(ObjectReader& reader, std::string_view name, std::string_view exp
   read_list(reader, "daily", "{\"from\", \"to\"} objects",
             [&](const nlohmann::json& v, std::string_view name) {
               ObjectReader window{v, decode_call, "daily window", reader.member_path(name)};
-              DailyWindow result;
+              Window result;
               result.from = parsed(window, "from", window.require("from", time_of_day_text),
                                    parse_time_of_day, time_of_day_text);
               result.to = parsed(window, "to", window.require("to", time_of_day_text),
@@ -355,14 +387,14 @@ void read_list(ObjectReader& reader, std::string_view name, std::string_view exp
   read_list(reader, "ranges", "{\"from\", \"to\"} objects",
             [&](const nlohmann::json& v, std::string_view name) {
               ObjectReader range{v, decode_call, "excluded range", reader.member_path(name)};
-              TimeRange result;
+              Range result;
               result.from = range.time("from");
               result.to = range.time("to");
               range.finish();
               exclusions.ranges.push_back(result);
             });
   exclusions.max_iterations = static_cast<std::size_t>(reader.count(
-      "max_iterations", 1, std::numeric_limits<std::size_t>::max(), Exclusions{}.max_iterations));
+      "max_iterations", 1, std::numeric_limits<std::size_t>::max(), E{}.max_iterations));
   return exclusions;
 }
 

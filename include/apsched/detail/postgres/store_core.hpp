@@ -80,7 +80,7 @@ class StoreCore : public Transactions {
     const auto operation = state().db.operation("add job");
     constexpr std::string_view call = "PostgresJobStore::insert";
     State& s = ready();
-    const durable::StoredDefinition stored = durable::stored_definition(call, record, *s.codecs);
+    const durable::StoredDefinition stored = durable::stored_definition(call, record, s.codecs);
     const std::optional<std::int64_t> last_run =
         record.last_run == TimePoint::min()
             ? std::nullopt
@@ -115,7 +115,7 @@ class StoreCore : public Transactions {
     const auto operation = state().db.operation("replace job");
     constexpr std::string_view call = "PostgresJobStore::replace";
     State& s = ready();
-    const durable::StoredDefinition stored = durable::stored_definition(call, record, *s.codecs);
+    const durable::StoredDefinition stored = durable::stored_definition(call, record, s.codecs);
     run([&] {
       // Every expression of the SET reads the row as it was (apsched_jobs.trigger is the old one).
       return s.db.query(
@@ -396,7 +396,7 @@ class StoreCore : public Transactions {
 
   [[nodiscard]] Duration poll_interval() const noexcept { return state().settings.poll_interval; }
 
-  void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
+  void attach(durable::AnyTaskRegistry tasks, std::uint8_t index) {
     engine().attach(std::move(tasks), index);
   }
 

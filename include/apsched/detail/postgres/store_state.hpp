@@ -4,6 +4,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/coding.hpp>
 #include <apsched/detail/durable/engine.hpp>
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/postgres/connection.hpp>
@@ -35,7 +36,8 @@ struct Settings {
   Duration poll_interval{};
   std::size_t cache_size = 0;
   std::size_t history_per_job = 0;
-  const TriggerCodecs* codecs = nullptr;
+  // The store's codecs, or the built-in ones.
+  durable::AnyTriggerCodecs codecs;
   Duration lease_duration{};
   bool listen = true;
   bool database_clock = true;

@@ -69,7 +69,7 @@ class StoreCore : public Transactions {
     const auto operation = state().db.operation("add job");
     constexpr std::string_view call = "SqliteJobStore::insert";
     State& s = state();
-    const durable::StoredDefinition stored = durable::stored_definition(call, record, *s.codecs);
+    const durable::StoredDefinition stored = durable::stored_definition(call, record, s.codecs);
     const bool ran = record.last_run != TimePoint::min();
     const std::int64_t last_run = ran ? to_stored_time(call, record.last_run) : 0;
     const bool inserted = write_direct([&] {
@@ -118,7 +118,7 @@ class StoreCore : public Transactions {
     const auto operation = state().db.operation("replace job");
     constexpr std::string_view call = "SqliteJobStore::replace";
     State& s = state();
-    const durable::StoredDefinition stored = durable::stored_definition(call, record, *s.codecs);
+    const durable::StoredDefinition stored = durable::stored_definition(call, record, s.codecs);
     write_direct([&] {
       // Every expression of the SET reads the row as it was (jobs.trigger is the old one).
       auto put = s.db.prepare_cached(
@@ -346,7 +346,7 @@ class StoreCore : public Transactions {
 
   [[nodiscard]] Duration poll_interval() const noexcept { return state().settings.poll_interval; }
 
-  void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
+  void attach(durable::AnyTaskRegistry tasks, std::uint8_t index) {
     const auto operation = state().db.operation("attach to scheduler");
     engine().attach(std::move(tasks), index);
   }

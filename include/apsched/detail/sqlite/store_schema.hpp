@@ -11,9 +11,6 @@
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
-#include <apsched/json/job_options.hpp>
-#include <apsched/json/task_registry.hpp>
-#include <apsched/json/trigger_codec.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/detail/durable/coding.hpp>
 #include <apsched/detail/durable/engine.hpp>
 #include <apsched/detail/sqlite/database.hpp>
 #include <apsched/detail/sqlite/set_aside.hpp>
@@ -23,7 +24,8 @@ namespace apsched::detail::sqlite {
 struct Settings {
   Duration poll_interval{};
   std::size_t history_per_job = 0;
-  const TriggerCodecs* codecs = nullptr;
+  // The store's codecs, or the built-in ones.
+  durable::AnyTriggerCodecs codecs;
   std::size_t cache_size = 0;
   Duration lease_duration{};
   std::size_t page_cache_kib = 0;
