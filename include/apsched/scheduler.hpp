@@ -654,14 +654,14 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
     bool wake = false;
     {
       std::lock_guard lock{mutex_};
-      const auto [job, store] = stores_.find(id);
+      JobRecord* job = nullptr;
+      std::tie(job, store_index) = stores_.find(id);
       if (job == nullptr) {
         throw JobLookupError{fmt::format("{}: no job has id \"{}\"", call, id)};
       }
-      stores_.with(store, [&](auto& each) { change(*job, each); });
+      stores_.with(store_index, [&](auto& store) { change(*job, store); });
       result = settings_.info(*job);
       wake = !job->paused && wakeup_.wants_locked(job->next_run);
-      store_index = store;
     }
     if (wake) {
       wakeup_.notify();
