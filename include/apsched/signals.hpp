@@ -121,8 +121,9 @@ class SignalGuard {
 ///   lives.
 /// - From the first signal on, each of `signals` has its default action (SIG_DFL) again, so a
 ///   second Ctrl-C or SIGTERM ends a process whose shutdown hangs, as many services do.
-/// - Handlers are process-wide: each signal may be watched by one guard at a time. A signal
-///   blocked (pthread_sigmask) in every thread never reaches the handler.
+/// - Handlers are process-wide: each signal may be watched by one guard at a time. The watcher
+///   thread unblocks (pthread_sigmask) the signals it watches, so a program that blocks them in
+///   its own threads before starting any still receives them, on the watcher.
 ///
 /// @code
 /// apsched::BlockingScheduler scheduler;

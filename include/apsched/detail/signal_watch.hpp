@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -265,9 +266,18 @@ class SignalWatch {
       for (const int signal : checked) {
         claim(signal);
       }
-      watcher_ = std::jthread{[fd = read_fd_, shared = state_](const std::stop_token& stop) {
-        watch(stop, fd, *shared);
-      }};
+      sigset_t watched;
+      sigemptyset(&watched);
+      for (const int signal : checked) {
+        sigaddset(&watched, signal);
+      }
+      watcher_ =
+          std::jthread{[fd = read_fd_, shared = state_, watched](const std::stop_token& stop) {
+            // A program that blocks the signals in its threads (so that none lands on a worker)
+            // still receives them here.
+            ::pthread_sigmask(SIG_UNBLOCK, &watched, nullptr);
+            watch(stop, fd, *shared);
+          }};
       for (const int signal : checked) {
         install(signal);
       }
@@ -292,6 +302,16 @@ class SignalWatch {
  private:
   static void watch(const std::stop_token& stop, int fd, SignalState& state) {
     for (;;) {
+      // Waits in poll, then reads what is there: ThreadSanitizer (GCC 12) delivers a signal to
+      // a thread waiting in poll at once, but one that lands on a thread in read only when the
+      // thread next enters an intercepted call, which a read restarted by SA_RESTART never does.
+      pollfd readable{.fd = fd, .events = POLLIN, .revents = 0};
+      if (::poll(&readable, 1, -1) < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return;
+      }
       unsigned char byte = 0;
       const ssize_t count = ::read(fd, &byte, 1);
       if (count < 0 && errno == EINTR) {
