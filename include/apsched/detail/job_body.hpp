@@ -245,8 +245,9 @@ requires JobFunction<F, Args...>
 /// Thread safety: as BasicScheduler::add_job.
 struct BodyAccess {
   /// Adds to `scheduler` a job running `body` at the fire times of `trigger`; returns its id.
-  template <class Scheduler, class Trigger, class Options>
-  static std::string add_job(Scheduler& scheduler, BodyRef body, Trigger trigger, Options options) {
+  template <class Scheduler>
+  static std::string add_job(Scheduler& scheduler, BodyRef body, AnyTrigger trigger,
+                             JobOptions options) {
     return scheduler.add_record(std::move(body), std::move(trigger), std::move(options), nullptr);
   }
 };
