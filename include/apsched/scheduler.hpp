@@ -30,7 +30,7 @@
 #include <apsched/scheduler_state.hpp>
 #include <apsched/trigger.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -40,7 +40,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -99,9 +98,7 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
         settings_{std::move(options.store_aliases), sizeof...(S),
                   std::move(options.executor_aliases), sizeof...(E)},
         listeners_{std::move(options.logger)},
-        random_{options.random_seed != 0
-                    ? options.random_seed
-                    : (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}()},
+        random_{options.random_seed != 0 ? options.random_seed : detail::fresh_seed()},
         stores_{std::move(stores)},
         executors_{std::move(executors)} {
     if constexpr (any_durable) {

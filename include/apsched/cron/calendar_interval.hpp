@@ -12,7 +12,7 @@
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <array>
 #include <chrono>

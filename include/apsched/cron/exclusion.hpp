@@ -10,7 +10,7 @@
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>

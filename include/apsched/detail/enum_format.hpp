@@ -2,8 +2,11 @@
 // fmt formatting of the public enums by their to_string names.
 #pragma once
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -23,14 +26,36 @@ concept NamedEnum = std::is_enum_v<E> && named_enum<E> && requires(E value) {
 }  // namespace apsched::detail
 
 /// Formats each public enum of apsched as its `to_string` name, with the format specs of a
-/// string: `fmt::format("{:>8}", apsched::Coalesce::all)` is `"     all"`.
+/// string: `fmt::format("{:>8}", apsched::Coalesce::all)` is `"     all"`. Needs only
+/// `<fmt/core.h>`: the specs are kept as text and applied through fmt's compiled formatting, so
+/// the headers that format enums do not pull in `<fmt/format.h>`.
 ///
-/// Thread safety: thread-safe (stateless).
+/// Thread safety: thread-safe (stateless after parse).
 template <apsched::detail::NamedEnum E>
-struct fmt::formatter<E> : fmt::formatter<std::string_view> {
-  /// Writes the name of `value` to the output of `context`.
+struct fmt::formatter<E> {
+  /// Keeps the specs (the text between `:` and `}`), checked when they are applied.
+  constexpr auto parse(fmt::format_parse_context& context) {
+    const char* end = context.begin();
+    while (end != context.end() && *end != '}') {
+      ++end;
+    }
+    specs_ = std::string_view{context.begin(), static_cast<std::size_t>(end - context.begin())};
+    return end;
+  }
+
+  /// Writes the name of `value` to the output of `context`, padded and aligned by the specs.
   template <class Context>
   auto format(E value, Context& context) const {
-    return fmt::formatter<std::string_view>::format(to_string(value), context);
+    const std::string_view name = to_string(value);
+    if (specs_.empty()) {
+      return std::copy(name.begin(), name.end(), context.out());
+    }
+    std::string pattern;
+    pattern.reserve(specs_.size() + 3);
+    pattern.append("{:").append(specs_).append("}");
+    return fmt::format_to(context.out(), fmt::runtime(pattern), name);
   }
+
+ private:
+  std::string_view specs_;
 };

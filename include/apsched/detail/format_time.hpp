@@ -4,11 +4,12 @@
 
 #include <apsched/clock.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace apsched::detail {
 
@@ -73,6 +74,59 @@ struct CivilDate {
     }
   }
   return fmt::format("{}ns", ns);
+}
+
+/// The unit suffix of a `std::chrono::duration` whose period is `num/den` seconds: "ns", "us",
+/// "ms", "s", "min", "h", "d", the other SI prefixes with "s" ("ks", "ps", ...), else "[num]s" or
+/// "[num/den]s".
+[[nodiscard]] inline std::string duration_unit(std::intmax_t num, std::intmax_t den) {
+  struct Unit {
+    std::intmax_t num;
+    std::intmax_t den;
+    const char* suffix;
+  };
+  static constexpr Unit units[] = {{1, 1'000'000'000'000'000'000, "as"},
+                                   {1, 1'000'000'000'000'000, "fs"},
+                                   {1, 1'000'000'000'000, "ps"},
+                                   {1, 1'000'000'000, "ns"},
+                                   {1, 1'000'000, "us"},
+                                   {1, 1'000, "ms"},
+                                   {1, 100, "cs"},
+                                   {1, 10, "ds"},
+                                   {1, 1, "s"},
+                                   {10, 1, "das"},
+                                   {100, 1, "hs"},
+                                   {1'000, 1, "ks"},
+                                   {1'000'000, 1, "Ms"},
+                                   {1'000'000'000, 1, "Gs"},
+                                   {1'000'000'000'000, 1, "Ts"},
+                                   {1'000'000'000'000'000, 1, "Ps"},
+                                   {1'000'000'000'000'000'000, 1, "Es"},
+                                   {60, 1, "min"},
+                                   {3'600, 1, "h"},
+                                   {86'400, 1, "d"}};
+  for (const Unit& unit : units) {
+    if (unit.num == num && unit.den == den) {
+      return unit.suffix;
+    }
+  }
+  return den == 1 ? fmt::format("[{}]s", num) : fmt::format("[{}/{}]s", num, den);
+}
+
+/// A duration of any representation and period as the user wrote it (`-5s`, `0.4ns`, `3[1/3]s`;
+/// floating counts as printf's `%g`), for messages about a duration argument not yet converted to
+/// Duration. Lighter to compile than fmt's chrono formatting, which it replaces.
+template <class Rep, class Period>
+[[nodiscard]] std::string format_given_duration(std::chrono::duration<Rep, Period> d) {
+  std::string count;
+  if constexpr (std::chrono::treat_as_floating_point_v<Rep>) {
+    count = fmt::format("{:g}", static_cast<double>(d.count()));
+  } else if constexpr (std::is_signed_v<Rep>) {
+    count = fmt::format("{}", static_cast<std::intmax_t>(d.count()));
+  } else {
+    count = fmt::format("{}", static_cast<std::uintmax_t>(d.count()));
+  }
+  return count + duration_unit(Period::num, Period::den);
 }
 
 }  // namespace apsched::detail

@@ -3,6 +3,8 @@
 // fast random generator for ids and jitter.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -53,6 +55,21 @@ namespace apsched::detail {
   return mix64(hash);
 }
 
+/// A seed that differs between schedulers, processes and machines: the wall and steady clocks
+/// to the nanosecond, addresses (randomised per process where the system does that) and a
+/// process-wide count, mixed. For ids and jitter, not cryptography.
+[[nodiscard]] inline std::uint64_t fresh_seed() noexcept {
+  static std::atomic<std::uint64_t> count{0};
+  const int local = 0;
+  std::uint64_t seed = mix64(
+      static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
+  seed = mix64(seed ^ static_cast<std::uint64_t>(
+                          std::chrono::steady_clock::now().time_since_epoch().count()));
+  seed = mix64(seed ^ reinterpret_cast<std::uintptr_t>(&local));
+  seed = mix64(seed ^ reinterpret_cast<std::uintptr_t>(&count));
+  return mix64(seed ^ count.fetch_add(1, std::memory_order_relaxed));
+}
+
 /// A small, fast UniformRandomBitGenerator (SplitMix64): for ids and jitter, not cryptography.
 class SplitMix64 {
  public:
@@ -66,6 +83,21 @@ class SplitMix64 {
   result_type operator()() noexcept {
     state_ += 0x9E3779B97F4A7C15ULL;
     return mix64(state_);
+  }
+
+  /// A uniformly distributed number in [0, bound] (both ends included), without the modulo
+  /// bias: draws below 2^64 mod (bound + 1) are drawn again.
+  result_type at_most(result_type bound) noexcept {
+    if (bound == max()) {
+      return (*this)();
+    }
+    const result_type range = bound + 1;
+    const result_type threshold = (0 - range) % range;
+    result_type draw = (*this)();
+    while (draw < threshold) {
+      draw = (*this)();
+    }
+    return draw % range;
   }
 
  private:

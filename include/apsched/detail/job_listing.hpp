@@ -7,7 +7,7 @@
 #include <apsched/detail/format_time.hpp>
 #include <apsched/job.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <string>

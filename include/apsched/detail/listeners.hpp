@@ -6,7 +6,7 @@
 #include <apsched/event.hpp>
 #include <apsched/scheduler_options.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <atomic>
 #include <cstdint>

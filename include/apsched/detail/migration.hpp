@@ -4,7 +4,7 @@
 
 #include <apsched/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <span>
 #include <string_view>

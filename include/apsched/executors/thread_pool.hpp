@@ -5,7 +5,7 @@
 #include <apsched/error.hpp>
 #include <apsched/executor.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <atomic>

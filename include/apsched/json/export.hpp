@@ -8,7 +8,7 @@
 #include <apsched/json/job_options.hpp>
 #include <apsched/json/trigger_codec.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <string>

@@ -8,6 +8,7 @@
 #include <apsched/cron/cron_trigger.hpp>
 #include <apsched/cron/exclusion.hpp>
 #include <apsched/detail/durable/coding.hpp>
+#include <apsched/detail/json/decoded_composite.hpp>
 #include <apsched/detail/json/leaf_codecs.hpp>
 #include <apsched/detail/json/reader.hpp>
 #include <apsched/detail/json/type_name.hpp>
@@ -18,7 +19,7 @@
 #include <apsched/triggers/date.hpp>
 #include <apsched/triggers/interval.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <concepts>
@@ -40,7 +41,7 @@ namespace apsched {
 
 namespace detail::json {
 /// The type name under which TriggerCodecs encodes `T` from its parts if `T` is an AndTrigger,
-/// OrTrigger or ExclusionTrigger instantiation, else empty.
+/// OrTrigger or ExclusionTrigger instantiation or a decoded composite, else empty.
 template <class T>
 inline constexpr std::string_view composite_name{};
 template <class... Ts>
@@ -49,48 +50,11 @@ template <class... Ts>
 inline constexpr std::string_view composite_name<OrTrigger<Ts...>>{"or"};
 template <class T>
 inline constexpr std::string_view composite_name<ExclusionTrigger<T>>{"exclusion"};
+template <>
+inline constexpr std::string_view composite_name<DecodedAndTrigger>{"and"};
+template <>
+inline constexpr std::string_view composite_name<DecodedOrTrigger>{"or"};
 
-/// A child of a decoded AndTrigger or OrTrigger: an AnyTrigger behind a constructor that
-/// takes nothing else. `AndTrigger<AnyTrigger, ...>` cannot be copied: overload resolution for
-/// copying it, or the std::tuple inside it, considers a one-argument constructor whose
-/// AnyTrigger parameter asks whether the type being copied is a (copyable) Trigger, which
-/// depends on itself (GCC 12 rejects that).
-///
-/// Thread safety: const-thread-safe when the held trigger is.
-class AnyChild {
- public:
-  // A template, so copying never asks whether something converts to AnyTrigger.
-  template <std::same_as<AnyTrigger> A>
-  explicit AnyChild(A trigger) : trigger_{std::move(trigger)} {}
-
-  /// See Trigger.
-  [[nodiscard]] std::optional<TimePoint> next_fire_time(std::optional<TimePoint> previous,
-                                                        TimePoint now) const {
-    return trigger_.next_fire_time(previous, now);
-  }
-  /// The held trigger's jitter (AndTrigger and OrTrigger do not use it).
-  [[nodiscard]] Duration jitter() const noexcept { return trigger_.jitter(); }
-  /// The held trigger's description.
-  [[nodiscard]] std::string describe() const { return trigger_.describe(); }
-  /// The held trigger.
-  [[nodiscard]] const AnyTrigger& trigger() const noexcept { return trigger_; }
-
- private:
-  AnyTrigger trigger_;
-};
-
-template <std::size_t>
-using Child = AnyChild;
-template <std::size_t... I>
-AndTrigger<Child<I>...> and_of_children(std::index_sequence<I...>);
-template <std::size_t... I>
-OrTrigger<Child<I>...> or_of_children(std::index_sequence<I...>);
-/// What the decoder builds for N children: `AndTrigger<AnyChild, ...>` and
-/// `OrTrigger<AnyChild, ...>`.
-template <std::size_t N>
-using AndOfChildren = decltype(and_of_children(std::make_index_sequence<N>{}));
-template <std::size_t N>
-using OrOfChildren = decltype(or_of_children(std::make_index_sequence<N>{}));
 }  // namespace detail::json
 
 /// A Trigger that TriggerCodecs::add_composite accepts: an AndTrigger, OrTrigger or
@@ -145,14 +109,15 @@ concept TriggerDecoder = std::is_invocable_r_v<T, const D&, const nlohmann::json
 ///
 /// **Which types encode:** encode(const AnyTrigger&) looks the held type up in a hash map, so
 /// it finds the types registered with add(), the built-in leaf types, and the composite types
-/// registered with add_composite(). builtin() registers what decode builds (AndTrigger and
-/// OrTrigger of 1 to max_children children of any registered type, ExclusionTrigger of
-/// AnyTrigger) and
-/// ExclusionTrigger of each built-in leaf type. Any other composite, such as
-/// `AndTrigger<CronTrigger, IntervalTrigger>`, must be registered with add_composite() before an
-/// AnyTrigger holding it can be encoded. The typed overload encode(const T&) needs no
-/// registration for composites: it walks their children at compile time. A decoded composite
-/// has a different C++ type than the original but fires identically and encodes identically.
+/// registered with add_composite(). builtin() registers what decode builds (for `and` and `or`,
+/// one internal type each that holds its 1 to max_children children as AnyTriggers, whatever
+/// their number; for `exclusion`, ExclusionTrigger of AnyTrigger) and ExclusionTrigger of each
+/// built-in leaf type. Any other composite, such as `AndTrigger<CronTrigger, IntervalTrigger>`,
+/// must be registered with add_composite() before an AnyTrigger holding it can be encoded. The
+/// typed overload encode(const T&) needs no registration for composites: it walks their
+/// children at compile time. A decoded composite has a different C++ type than the original
+/// (the decoded `and` and `or` are neither AndTrigger nor OrTrigger) but fires identically and
+/// encodes identically.
 ///
 /// @code
 /// apsched::TriggerCodecs codecs = apsched::TriggerCodecs::builtin();
@@ -167,7 +132,7 @@ concept TriggerDecoder = std::is_invocable_r_v<T, const D&, const nlohmann::json
 /// add_composite need external locking against every other call.
 class TriggerCodecs {
  public:
-  /// The most children a decoded AndTrigger or OrTrigger may have.
+  /// The most children a decoded `and` or `or` trigger may have.
   static constexpr std::size_t max_children = 8;
 
   /// An empty registry; see builtin() for one with the built-in types.
@@ -212,11 +177,11 @@ class TriggerCodecs {
     if (encoders_.contains(typeid(U))) {
       return;
     }
-    encoders_.emplace(typeid(U),
-                      Encoder{std::string{detail::json::composite_name<U>}, &target_of<U>,
-                              [](const void* trigger, const TriggerCodecs& codecs) {
-                                return codecs.encode_composite(*static_cast<const U*>(trigger));
-                              }});
+    const EncodePointer encoder = [](const void* trigger, const TriggerCodecs& codecs) {
+      return codecs.encode_composite(*static_cast<const U*>(trigger));
+    };
+    encoders_.emplace(
+        typeid(U), Encoder{std::string{detail::json::composite_name<U>}, &target_of<U>, encoder});
   }
 
   /// Whether a decoder is registered under `name`.
@@ -283,6 +248,12 @@ class TriggerCodecs {
   }
 
  private:
+  using EncodePointer = nlohmann::json (*)(const void*, const TriggerCodecs&);
+  using DecodePointer = AnyTrigger (*)(const nlohmann::json&, const TriggerCodecs&,
+                                       const std::string&);
+  // The built-in codecs are EncodePointers and DecodePointers, so that all these std::functions
+  // hold one type and instantiate one handler between them, not one per lambda: every program
+  // that includes this header compiles them.
   using EncodeFunction = std::function<nlohmann::json(const void*, const TriggerCodecs&)>;
   using DecodeFunction =
       std::function<AnyTrigger(const nlohmann::json&, const TriggerCodecs&, const std::string&)>;
@@ -299,6 +270,15 @@ class TriggerCodecs {
   // Registers the encoder and decoder of `T`, after the checks add() documents.
   template <class T>
   void insert(std::string name, EncodeFunction encode, DecodeFunction decode) {
+    insert(typeid(T), &detail::json::type_name<T>, &target_of<T>, std::move(name),
+           std::move(encode), std::move(decode));
+  }
+
+  // insert<T> for the type `type`, named `type_name()` in errors and found in an AnyTrigger by
+  // `target`: one function for every type.
+  void insert(std::type_index type, std::string (*type_name)(),
+              const void* (*target)(const AnyTrigger&) noexcept, std::string name,
+              EncodeFunction encode, DecodeFunction decode) {
     constexpr std::string_view call = "TriggerCodecs::add";
     if (name.empty()) {
       throw InvalidArgumentError{
@@ -308,12 +288,12 @@ class TriggerCodecs {
       throw InvalidArgumentError{
           fmt::format("{}: a codec named \"{}\" is already registered", call, name)};
     }
-    if (const auto it = encoders_.find(typeid(T)); it != encoders_.end()) {
+    if (const auto it = encoders_.find(type); it != encoders_.end()) {
       throw InvalidArgumentError{
           fmt::format("{}: trigger type {} already has a codec, named \"{}\"; cannot add \"{}\"",
-                      call, detail::json::type_name<T>(), it->second.name, name)};
+                      call, type_name(), it->second.name, name)};
     }
-    encoders_.emplace(typeid(T), Encoder{name, &target_of<T>, std::move(encode)});
+    encoders_.emplace(type, Encoder{name, target, std::move(encode)});
     decoders_.emplace(std::move(name), std::move(decode));
   }
 
@@ -330,7 +310,7 @@ class TriggerCodecs {
       throw SerializationError{
           fmt::format("encode: the codec \"{}\" failed: {}", encoder.name, error.what())};
     }
-    if (!value.is_object() || (value.contains("type") && value["type"] != encoder.name)) {
+    if (!value.is_object() || (value.contains("type") && !names(value["type"], encoder.name))) {
       throw SerializationError{fmt::format(
           "encode: the codec \"{}\" returned {}; expected a JSON object with no \"type\" member",
           encoder.name, detail::json::show(value))};
@@ -339,12 +319,17 @@ class TriggerCodecs {
     return value;
   }
 
+  // `!(type != name)` for the `"type"` member a codec returned, without instantiating
+  // nlohmann/json's conversions from std::string: a discarded value is unordered, so it never
+  // differs.
+  static bool names(const nlohmann::json& type, const std::string& name) {
+    return type.is_discarded() || (type.is_string() && type.get_ref<const std::string&>() == name);
+  }
+
   template <class T>
   nlohmann::json encode_child(const T& child) const {
     if constexpr (std::same_as<T, AnyTrigger>) {
       return encode(child);
-    } else if constexpr (std::same_as<T, detail::json::AnyChild>) {
-      return encode(child.trigger());
     } else {
       return encode<T>(child);
     }
@@ -359,8 +344,15 @@ class TriggerCodecs {
       detail::json::encode_exclusions(value, trigger.exclusions(), trigger.timezone());
     } else {
       nlohmann::json children = nlohmann::json::array();
-      std::apply([&](const auto&... child) { (children.push_back(encode_child(child)), ...); },
-                 trigger.triggers());
+      if constexpr (std::same_as<T, detail::json::DecodedAndTrigger> ||
+                    std::same_as<T, detail::json::DecodedOrTrigger>) {
+        for (const AnyTrigger& child : trigger.triggers()) {
+          children.push_back(encode(child));
+        }
+      } else {
+        std::apply([&](const auto&... child) { (children.push_back(encode_child(child)), ...); },
+                   trigger.triggers());
+      }
       value["triggers"] = std::move(children);
       if constexpr (detail::json::composite_name<T> == "and") {
         value["threshold_ns"] = duration_value(trigger.options().threshold);
@@ -424,22 +416,6 @@ class TriggerCodecs {
     return children;
   }
 
-  // make(children[0], ..., children[N-1]) for the N that children.size() is (1 to max_children).
-  template <class Make>
-  static AnyTrigger combine(std::vector<AnyTrigger>& children, const Make& make) {
-    std::optional<AnyTrigger> result;
-    [&]<std::size_t... N>(std::index_sequence<N...>) {
-      (void)((children.size() == N + 1 &&
-              (result.emplace([&]<std::size_t... I>(std::index_sequence<I...>) {
-                return make(std::move(children[I])...);
-              }(std::make_index_sequence<N + 1>{})),
-               true)) ||
-             ...);
-    }
-    (std::make_index_sequence<max_children>{});
-    return std::move(*result);
-  }
-
   static TriggerCodecs make_builtin() {
     namespace dj = detail::json;
     TriggerCodecs codecs;
@@ -459,67 +435,70 @@ class TriggerCodecs {
         leaf_encoder<CalendarIntervalTrigger,
                      &dj::encode_calendar_interval<CalendarIntervalTrigger>>(),
         leaf_decoder<&dj::decode_calendar_interval<CalendarIntervalTrigger>>());
-    [&]<std::size_t... N>(std::index_sequence<N...>) {
-      (codecs.add_composite<dj::AndOfChildren<N + 1>>(), ...);
-      (codecs.add_composite<dj::OrOfChildren<N + 1>>(), ...);
-    }
-    (std::make_index_sequence<max_children>{});
+    codecs.add_composite<dj::DecodedAndTrigger>();
+    codecs.add_composite<dj::DecodedOrTrigger>();
     codecs.add_composite<ExclusionTrigger<AnyTrigger>>();
     codecs.add_composite<ExclusionTrigger<DateTrigger>>();
     codecs.add_composite<ExclusionTrigger<IntervalTrigger>>();
     codecs.add_composite<ExclusionTrigger<CronTrigger>>();
     codecs.add_composite<ExclusionTrigger<CalendarIntervalTrigger>>();
 
-    codecs.decoders_.emplace("and", [](const nlohmann::json& value, const TriggerCodecs& self,
-                                       const std::string& path) {
-      dj::ObjectReader reader{value, dj::decode_call, "and trigger", path};
-      (void)reader.find("type");
-      std::vector<AnyTrigger> children = self.decode_children(reader);
-      AndOptions options;
-      options.threshold =
-          reader.optional_duration("threshold_ns", Duration::zero()).value_or(options.threshold);
-      options.max_iterations = static_cast<std::size_t>(reader.count(
-          "max_iterations", 1, std::numeric_limits<std::size_t>::max(), options.max_iterations));
-      options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
-      reader.finish();
-      return combine(children, [&](auto&&... child) {
-        return AnyTrigger{AndTrigger{options, dj::AnyChild{std::move(child)}...}};
-      });
-    });
-    codecs.decoders_.emplace("or", [](const nlohmann::json& value, const TriggerCodecs& self,
-                                      const std::string& path) {
-      dj::ObjectReader reader{value, dj::decode_call, "or trigger", path};
-      (void)reader.find("type");
-      std::vector<AnyTrigger> children = self.decode_children(reader);
-      OrOptions options;
-      options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
-      reader.finish();
-      return combine(children, [&](auto&&... child) {
-        return AnyTrigger{OrTrigger{options, dj::AnyChild{std::move(child)}...}};
-      });
-    });
-    codecs.decoders_.emplace("exclusion", [](const nlohmann::json& value, const TriggerCodecs& self,
-                                             const std::string& path) {
-      dj::ObjectReader reader{value, dj::decode_call, "exclusion trigger", path};
-      (void)reader.find("type");
-      AnyTrigger inner = self.decode_at(reader.require("trigger", "a trigger object"),
-                                        reader.member_path("trigger"));
-      Exclusions exclusions = dj::decode_exclusions<Exclusions>(reader);
-      reader.finish();
-      return AnyTrigger{ExclusionTrigger<AnyTrigger>{std::move(inner), std::move(exclusions)}};
-    });
+    codecs.decoders_.emplace("and", DecodePointer{&decode_and});
+    codecs.decoders_.emplace("or", DecodePointer{&decode_or});
+    codecs.decoders_.emplace("exclusion", DecodePointer{&decode_exclusion});
     return codecs;
   }
 
+  // The decoders of the built-in composites (see the class documentation for their shapes).
+  static AnyTrigger decode_and(const nlohmann::json& value, const TriggerCodecs& self,
+                               const std::string& path) {
+    namespace dj = detail::json;
+    dj::ObjectReader reader{value, dj::decode_call, "and trigger", path};
+    (void)reader.find("type");
+    std::vector<AnyTrigger> children = self.decode_children(reader);
+    AndOptions options;
+    options.threshold =
+        reader.optional_duration("threshold_ns", Duration::zero()).value_or(options.threshold);
+    options.max_iterations = static_cast<std::size_t>(reader.count(
+        "max_iterations", 1, std::numeric_limits<std::size_t>::max(), options.max_iterations));
+    options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
+    reader.finish();
+    return AnyTrigger{dj::DecodedAndTrigger{options, std::move(children)}};
+  }
+
+  static AnyTrigger decode_or(const nlohmann::json& value, const TriggerCodecs& self,
+                              const std::string& path) {
+    namespace dj = detail::json;
+    dj::ObjectReader reader{value, dj::decode_call, "or trigger", path};
+    (void)reader.find("type");
+    std::vector<AnyTrigger> children = self.decode_children(reader);
+    OrOptions options;
+    options.jitter = reader.optional_duration("jitter_ns", Duration::zero()).value_or(Duration{});
+    reader.finish();
+    return AnyTrigger{dj::DecodedOrTrigger{options, std::move(children)}};
+  }
+
+  static AnyTrigger decode_exclusion(const nlohmann::json& value, const TriggerCodecs& self,
+                                     const std::string& path) {
+    namespace dj = detail::json;
+    dj::ObjectReader reader{value, dj::decode_call, "exclusion trigger", path};
+    (void)reader.find("type");
+    AnyTrigger inner = self.decode_at(reader.require("trigger", "a trigger object"),
+                                      reader.member_path("trigger"));
+    Exclusions exclusions = dj::decode_exclusions<Exclusions>(reader);
+    reader.finish();
+    return AnyTrigger{ExclusionTrigger<AnyTrigger>{std::move(inner), std::move(exclusions)}};
+  }
+
   template <class T, auto Encode>
-  static EncodeFunction leaf_encoder() {
+  static EncodePointer leaf_encoder() {
     return [](const void* trigger, const TriggerCodecs&) {
       return Encode(*static_cast<const T*>(trigger));
     };
   }
 
   template <auto Decode>
-  static DecodeFunction leaf_decoder() {
+  static DecodePointer leaf_decoder() {
     return [](const nlohmann::json& value, const TriggerCodecs&, const std::string& path) {
       return AnyTrigger{Decode(value, path)};
     };

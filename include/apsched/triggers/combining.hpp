@@ -3,33 +3,20 @@
 #pragma once
 
 #include <apsched/clock.hpp>
-#include <apsched/detail/format_time.hpp>
+#include <apsched/detail/combining.hpp>
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
 
-#include <fmt/format.h>
-
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <utility>
 
 namespace apsched {
-
-namespace detail {
-template <class T>
-std::string describe_child(const T& trigger) {
-  if constexpr (DescribedTrigger<T>) {
-    return std::string{trigger.describe()};
-  } else {
-    return "trigger";
-  }
-}
-}  // namespace detail
 
 /// Optional settings of an AndTrigger.
 ///
@@ -69,19 +56,7 @@ requires(sizeof...(Ts) >= 1) class AndTrigger {
   /// @throws InvalidTriggerError if the threshold or jitter is negative or max_iterations is 0.
   explicit AndTrigger(AndOptions options, Ts... triggers)
       : triggers_{std::move(triggers)...}, options_{options} {
-    if (options_.threshold < Duration::zero()) {
-      throw InvalidTriggerError{
-          fmt::format("AndTrigger: threshold {} is negative; expected a duration >= 0",
-                      detail::format_duration(options_.threshold))};
-    }
-    if (options_.max_iterations == 0) {
-      throw InvalidTriggerError{"AndTrigger: max_iterations is 0; expected at least 1"};
-    }
-    if (options_.jitter < Duration::zero()) {
-      throw InvalidTriggerError{
-          fmt::format("AndTrigger: jitter {} is negative; expected a duration >= 0",
-                      detail::format_duration(options_.jitter))};
-    }
+    detail::check_and_options(options_.threshold, options_.max_iterations, options_.jitter);
   }
 
   /// See Trigger: the earliest time of the first group of child fire times (each strictly after
@@ -90,33 +65,17 @@ requires(sizeof...(Ts) >= 1) class AndTrigger {
   /// @throws InvalidTriggerError when no group is found within max_iterations rounds.
   [[nodiscard]] std::optional<TimePoint> next_fire_time(std::optional<TimePoint> previous,
                                                         TimePoint now) const {
-    TimePoint bound = now;
-    for (std::size_t round = 0; round < options_.max_iterations; ++round) {
-      const auto times = std::apply(
-          [&](const Ts&... trigger) {
-            return std::array<std::optional<TimePoint>, sizeof...(Ts)>{
-                trigger.next_fire_time(previous, bound)...};
-          },
-          triggers_);
-      TimePoint earliest = TimePoint::max();
-      TimePoint latest = TimePoint::min();
-      for (const std::optional<TimePoint>& time : times) {
-        if (!time) {
-          return std::nullopt;
-        }
-        earliest = std::min(earliest, *time);
-        latest = std::max(latest, *time);
-      }
-      if (latest - earliest <= options_.threshold) {
-        return earliest;
-      }
-      bound = std::max(bound, latest - options_.threshold);
-    }
-    throw InvalidTriggerError{fmt::format(
-        "AndTrigger: the triggers found no common fire time within {} iterations after {}; "
-        "expected them to meet within threshold {} (raise max_iterations or threshold)",
-        options_.max_iterations, detail::format_time(now),
-        detail::format_duration(options_.threshold))};
+    std::array<std::optional<TimePoint>, sizeof...(Ts)> times;
+    return detail::and_next_fire_time(
+        times, now, options_.threshold, options_.max_iterations,
+        [&](TimePoint bound, std::span<std::optional<TimePoint>> out) {
+          std::apply(
+              [&](const Ts&... trigger) {
+                std::size_t i = 0;
+                ((out[i++] = trigger.next_fire_time(previous, bound)), ...);
+              },
+              triggers_);
+        });
   }
 
   /// The jitter (see Trigger).
@@ -128,11 +87,12 @@ requires(sizeof...(Ts) >= 1) class AndTrigger {
 
   /// For listings: `and[threshold=1s; cron[...]; interval[...]]`.
   [[nodiscard]] std::string describe() const {
-    std::string text = fmt::format("and[threshold={}", detail::format_duration(options_.threshold));
-    std::apply(
-        [&](const Ts&... trigger) { ((text += "; " + detail::describe_child(trigger)), ...); },
+    const auto children = std::apply(
+        [](const Ts&... trigger) {
+          return std::array<std::string, sizeof...(Ts)>{detail::describe_child(trigger)...};
+        },
         triggers_);
-    return text + "]";
+    return detail::describe_and(options_.threshold, children);
   }
 
  private:
@@ -171,11 +131,7 @@ requires(sizeof...(Ts) >= 1) class OrTrigger {
   /// @throws InvalidTriggerError if the jitter is negative.
   explicit OrTrigger(OrOptions options, Ts... triggers)
       : triggers_{std::move(triggers)...}, options_{options} {
-    if (options_.jitter < Duration::zero()) {
-      throw InvalidTriggerError{
-          fmt::format("OrTrigger: jitter {} is negative; expected a duration >= 0",
-                      detail::format_duration(options_.jitter))};
-    }
+    detail::check_or_options(options_.jitter);
   }
 
   /// See Trigger: the earliest of the children's next fire times; empty once all are exhausted.
@@ -184,12 +140,7 @@ requires(sizeof...(Ts) >= 1) class OrTrigger {
     std::optional<TimePoint> earliest;
     std::apply(
         [&](const Ts&... trigger) {
-          const auto consider = [&](std::optional<TimePoint> time) {
-            if (time && (!earliest || *time < *earliest)) {
-              earliest = time;
-            }
-          };
-          (consider(trigger.next_fire_time(previous, now)), ...);
+          (detail::merge_or_time(earliest, trigger.next_fire_time(previous, now)), ...);
         },
         triggers_);
     return earliest;
@@ -204,14 +155,12 @@ requires(sizeof...(Ts) >= 1) class OrTrigger {
 
   /// For listings: `or[cron[...]; interval[...]]`.
   [[nodiscard]] std::string describe() const {
-    std::string text = "or[";
-    bool first = true;
-    std::apply(
-        [&](const Ts&... trigger) {
-          ((text += (first ? "" : "; ") + detail::describe_child(trigger), first = false), ...);
+    const auto children = std::apply(
+        [](const Ts&... trigger) {
+          return std::array<std::string, sizeof...(Ts)>{detail::describe_child(trigger)...};
         },
         triggers_);
-    return text + "]";
+    return detail::describe_or(children);
   }
 
  private:

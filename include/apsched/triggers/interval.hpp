@@ -8,8 +8,7 @@
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
 
-#include <fmt/chrono.h>
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <chrono>
 #include <optional>
@@ -131,13 +130,14 @@ class IntervalTrigger {
       // common case: seconds, minutes, hours, days).
       using Given = std::chrono::duration<Rep, Period>;
       if (interval <= Given::zero()) {
-        throw InvalidTriggerError{fmt::format(
-            "IntervalTrigger: interval {} is not positive; expected a duration > 0", interval)};
+        throw InvalidTriggerError{
+            fmt::format("IntervalTrigger: interval {} is not positive; expected a duration > 0",
+                        detail::format_given_duration(interval))};
       }
       if (interval > std::chrono::duration_cast<Given>(Duration::max())) {
-        throw InvalidTriggerError{
-            fmt::format("IntervalTrigger: interval {} is too large; expected at most {}", interval,
-                        detail::format_duration(Duration::max()))};
+        throw InvalidTriggerError{fmt::format(
+            "IntervalTrigger: interval {} is too large; expected at most {}",
+            detail::format_given_duration(interval), detail::format_duration(Duration::max()))};
       }
       return std::chrono::duration_cast<Duration>(interval);
     }
@@ -145,13 +145,14 @@ class IntervalTrigger {
     const Seconds seconds{interval};
     // Checked before converting: the conversion itself overflows outside Duration's range.
     if (!(seconds > Seconds::zero())) {
-      throw InvalidTriggerError{fmt::format(
-          "IntervalTrigger: interval {} is not positive; expected a duration > 0", interval)};
+      throw InvalidTriggerError{
+          fmt::format("IntervalTrigger: interval {} is not positive; expected a duration > 0",
+                      detail::format_given_duration(interval))};
     }
     if (seconds > Seconds{Duration::max()} || (floating && seconds >= Seconds{Duration::max()})) {
-      throw InvalidTriggerError{
-          fmt::format("IntervalTrigger: interval {} is too large; expected at most {}", interval,
-                      detail::format_duration(Duration::max()))};
+      throw InvalidTriggerError{fmt::format(
+          "IntervalTrigger: interval {} is too large; expected at most {}",
+          detail::format_given_duration(interval), detail::format_duration(Duration::max()))};
     }
     Duration converted{};
     if constexpr (floating) {
@@ -163,7 +164,7 @@ class IntervalTrigger {
       throw InvalidTriggerError{fmt::format(
           "IntervalTrigger: interval {} is not positive at nanosecond precision; expected a "
           "duration > 0",
-          interval)};
+          detail::format_given_duration(interval))};
     }
     return converted;
   }

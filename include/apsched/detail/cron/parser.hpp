@@ -6,7 +6,7 @@
 #include <apsched/detail/cron/spec.hpp>
 #include <apsched/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <array>
 #include <bit>

@@ -6,7 +6,7 @@
 #include <apsched/clock.hpp>
 #include <apsched/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>

@@ -17,7 +17,7 @@
 #include <apsched/error.hpp>
 #include <apsched/job_store.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>

@@ -4,7 +4,7 @@
 
 #include <apsched/detail/abbreviate_sql.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <iterator>
 #include <string>

@@ -4,7 +4,7 @@
 // gone, with fallbacks where POSIX is missing.
 #pragma once
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstdint>
 #include <random>

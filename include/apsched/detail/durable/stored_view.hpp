@@ -14,7 +14,7 @@
 #include <apsched/job.hpp>
 #include <apsched/store_view.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>

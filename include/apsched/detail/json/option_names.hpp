@@ -9,7 +9,7 @@
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <array>
 #include <cstdint>

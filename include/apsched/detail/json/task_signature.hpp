@@ -8,7 +8,7 @@
 #include <apsched/error.hpp>
 #include <apsched/job.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <array>

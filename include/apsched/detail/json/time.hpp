@@ -5,7 +5,7 @@
 #include <apsched/clock.hpp>
 #include <apsched/detail/format_time.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <array>
 #include <chrono>

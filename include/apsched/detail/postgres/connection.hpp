@@ -8,7 +8,7 @@
 #include <apsched/detail/durable/error_label.hpp>
 #include <apsched/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <libpq-fe.h>
 #include <poll.h>
 

@@ -15,7 +15,7 @@
 #include <apsched/detail/postgres/view_queries.hpp>
 #include <apsched/durable_job_store.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <cstddef>

@@ -7,7 +7,7 @@
 #include <apsched/detail/postgres/connection.hpp>
 #include <apsched/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstdint>
 #include <optional>

@@ -6,7 +6,7 @@
 #include <apsched/detail/durable/job_row.hpp>
 #include <apsched/detail/postgres/connection.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstddef>
 #include <string>

@@ -13,7 +13,7 @@
 #include <apsched/error.hpp>
 #include <apsched/store_view.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstdint>
 #include <optional>

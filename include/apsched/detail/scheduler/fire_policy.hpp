@@ -13,7 +13,7 @@
 #include <apsched/detail/format_time.hpp>
 #include <apsched/detail/hash.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -21,7 +21,6 @@
 #include <exception>
 #include <limits>
 #include <optional>
-#include <random>
 #include <string_view>
 #include <vector>
 
@@ -103,8 +102,8 @@ inline TimePoint jittered(const AnyTrigger& trigger, TimePoint fire, SplitMix64&
   if (bound <= Duration::zero()) {
     return fire;
   }
-  std::uniform_int_distribution<Duration::rep> offset{0, bound.count()};
-  return fire + Duration{offset(random)};
+  return fire + Duration{static_cast<Duration::rep>(
+                    random.at_most(static_cast<std::uint64_t>(bound.count())))};
 }
 
 /// Whether the fire at `scheduled` is past `job`'s misfire grace time at `now`.

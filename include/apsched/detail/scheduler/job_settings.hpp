@@ -11,8 +11,7 @@
 #include <apsched/detail/format_time.hpp>
 #include <apsched/detail/hash.hpp>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <array>
@@ -251,8 +250,12 @@ class JobSettings {
     }
     const auto found = std::find(aliases.begin(), aliases.end(), alias);
     if (found == aliases.end()) {
-      throw InvalidJobOptionError{fmt::format("{}: no {} has alias \"{}\"; expected one of \"{}\"",
-                                              call, kind, alias, fmt::join(aliases, "\", \""))};
+      std::string known;
+      for (const std::string& name : aliases) {
+        known += (known.empty() ? "\"" : ", \"") + name + "\"";
+      }
+      throw InvalidJobOptionError{
+          fmt::format("{}: no {} has alias \"{}\"; expected one of {}", call, kind, alias, known)};
     }
     return static_cast<std::size_t>(found - aliases.begin());
   }

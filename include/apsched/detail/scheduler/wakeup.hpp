@@ -6,7 +6,7 @@
 #include <apsched/clock.hpp>
 #include <apsched/detail/listeners.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <condition_variable>
 #include <exception>

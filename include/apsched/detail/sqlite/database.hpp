@@ -7,7 +7,7 @@
 #include <apsched/detail/sqlite/error.hpp>
 #include <apsched/detail/sqlite/statement.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <sqlite3.h>
 
 #include <cassert>

@@ -16,7 +16,7 @@
 #include <apsched/detail/sqlite/view_queries.hpp>
 #include <apsched/durable_job_store.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstddef>
 #include <cstdint>

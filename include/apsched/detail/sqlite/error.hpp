@@ -7,7 +7,7 @@
 #include <apsched/detail/durable/error_label.hpp>
 #include <apsched/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <sqlite3.h>
 
 #include <cstddef>

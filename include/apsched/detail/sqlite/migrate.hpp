@@ -8,7 +8,7 @@
 #include <apsched/detail/sqlite/statement.hpp>
 #include <apsched/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <sqlite3.h>
 
 #include <cstdint>

@@ -7,7 +7,7 @@
 #include <apsched/detail/sqlite/store_schema.hpp>
 #include <apsched/durable_job_store.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstddef>
 #include <cstdint>

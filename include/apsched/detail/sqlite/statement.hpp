@@ -6,7 +6,7 @@
 #include <apsched/detail/sqlite/busy.hpp>
 #include <apsched/detail/sqlite/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <sqlite3.h>
 
 #include <cassert>

@@ -15,7 +15,7 @@
 #include <apsched/error.hpp>
 #include <apsched/store_view.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cstdint>
 #include <filesystem>

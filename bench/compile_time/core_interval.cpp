@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: MIT
+// A BackgroundScheduler with one interval job: the smallest real program of the core.
+#include <apsched/apsched.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+int main() {
+  apsched::BackgroundScheduler scheduler;
+  scheduler.add_job([] { std::puts("tick"); }, apsched::IntervalTrigger{std::chrono::seconds{1}});
+  scheduler.start();
+  scheduler.shutdown();
+}
