@@ -27,7 +27,7 @@ concept NamedEnum = std::is_enum_v<E> && named_enum<E> && requires(E value) {
 
 /// Formats each public enum of apsched as its `to_string` name, with the format specs of a
 /// string: `fmt::format("{:>8}", apsched::Coalesce::all)` is `"     all"`. Needs only
-/// `<fmt/core.h>`: the specs are kept as text and applied through fmt's compiled formatting, so
+/// `<fmt/core.h>`: the specs are kept as text and applied through fmt's compiled `vformat`, so
 /// the headers that format enums do not pull in `<fmt/format.h>`.
 ///
 /// Thread safety: thread-safe (stateless after parse).
@@ -53,7 +53,10 @@ struct fmt::formatter<E> {
     std::string pattern;
     pattern.reserve(specs_.size() + 3);
     pattern.append("{:").append(specs_).append("}");
-    return fmt::format_to(context.out(), fmt::runtime(pattern), name);
+    // fmt::format, not format_to: the latter instantiates fmt's vformat_to template, which the
+    // fmt library built by another compiler may export under a different mangled name.
+    const std::string text = fmt::format(fmt::runtime(pattern), name);
+    return std::copy(text.begin(), text.end(), context.out());
   }
 
  private:

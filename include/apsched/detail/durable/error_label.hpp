@@ -49,13 +49,12 @@ struct ErrorLabel {
                                                      std::string_view sql = {}) {
   std::string message = fmt::format("{} {}: {}", label.store, label.database,
                                     label.operation.empty() ? fallback : label.operation);
-  auto out = std::back_inserter(message);
   if (!label.step.empty()) {
-    fmt::format_to(out, ": {}", label.step);
+    message.append(": ").append(label.step);
   }
-  fmt::format_to(out, ": {}", problem);
+  message.append(": ").append(problem);
   if (!sql.empty()) {
-    fmt::format_to(out, " (SQL: {})", abbreviate_sql(sql));
+    message.append(" (SQL: ").append(abbreviate_sql(sql)).append(")");
   }
   return message;
 }

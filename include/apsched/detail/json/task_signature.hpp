@@ -42,17 +42,16 @@ template <class Map>
     return "none are registered";
   }
   std::string text = tasks.size() == 1 ? "the registered task is " : "the registered tasks are ";
-  auto out = std::back_inserter(text);
   std::size_t listed = 0;
   for (const auto& entry : tasks) {
     if (listed == listed_task_names) {
       break;
     }
-    fmt::format_to(out, "{}\"{}\"", listed == 0 ? "" : ", ", entry.first);
+    text += fmt::format("{}\"{}\"", listed == 0 ? "" : ", ", entry.first);
     ++listed;
   }
   if (tasks.size() > listed) {
-    fmt::format_to(out, " and {} more", tasks.size() - listed);
+    text += fmt::format(" and {} more", tasks.size() - listed);
   }
   return text;
 }
