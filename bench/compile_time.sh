@@ -10,9 +10,9 @@
 # `-std=c++20 -O0`, the programs also with `-O2`, `--runs` times each; a cell is the median wall
 # time of its runs, "peak MB" the largest resident set of the -O0 runs. "× floor" divides a
 # unit's -O0 median by the floor's -O0 median of the same run. The compiled mode's units are the
-# same files compiled with -DAPSCHED_SEPARATE_COMPILATION: what a user's unit costs when it links
-# the apsched::compiled target (or apsched::sqlite_compiled, apsched::postgres_compiled), which
-# holds the definitions.
+# same files compiled with -DAPSCHED_SEPARATE_COMPILATION=1: what a user's unit costs when it links
+# the library that holds the definitions, which a unit names in a "// Compiled mode: <target>"
+# line (units without one have no compiled mode yet and get no compiled row).
 # Needs GNU time (Debian `time`) for the peak memory, and the headers of every part (Debian
 # libfmt-dev libhowardhinnant-date-dev nlohmann-json3-dev libsqlite3-dev libpq-dev).
 # The numbers are only meaningful on an otherwise idle machine.
@@ -89,18 +89,24 @@ echo
 echo '| translation unit | mode | -O0 s | -O2 s | peak MB | × floor |'
 echo '|:--|:--|--:|--:|--:|--:|'
 row 'only `<string> <vector> <thread> <chrono> <functional> <mutex>` (floor)' '' std_headers 0
-compiled=-DAPSCHED_SEPARATE_COMPILATION
-modes=('')
-# The compiled-mode rows once the headers know the mode.
-grep -rqs APSCHED_SEPARATE_COMPILATION "${include}/apsched" && modes+=("${compiled}")
-for mode in "${modes[@]}"; do
+compiled=-DAPSCHED_SEPARATE_COMPILATION=1
+# unit_row LABEL MODE_FLAGS UNIT PROGRAM: a row, in the compiled mode only for the units that
+# name the library holding their definitions (a "// Compiled mode: <target>" line): the others
+# would compile there but not link.
+unit_row() {
+  if [[ -n "$2" ]] && ! grep -q '^// Compiled mode: ' "${units}/$3.cpp"; then
+    return 0
+  fi
+  row "$@"
+}
+for mode in '' "${compiled}"; do
   [[ "${only}" == header-only && -n "${mode}" ]] && continue
   [[ "${only}" == compiled && -z "${mode}" ]] && continue
-  row '`#include <apsched/apsched.hpp>`, nothing used' "${mode}" core_include 0
-  row 'a `BackgroundScheduler` with one interval job' "${mode}" core_interval 1
-  row '`#include <apsched/sqlite.hpp>`, nothing used' "${mode}" sqlite_include 0
-  row 'a `BackgroundScheduler<SqliteJobStore>` with one registered task and one job' "${mode}" \
-    sqlite_task 1
-  row 'a `BackgroundScheduler<PostgresJobStore>` with one registered task and one job' \
+  unit_row '`#include <apsched/apsched.hpp>`, nothing used' "${mode}" core_include 0
+  unit_row 'a `BackgroundScheduler` with one interval job' "${mode}" core_interval 1
+  unit_row '`#include <apsched/sqlite.hpp>`, nothing used' "${mode}" sqlite_include 0
+  unit_row 'a `BackgroundScheduler<SqliteJobStore>` with one registered task and one job' \
+    "${mode}" sqlite_task 1
+  unit_row 'a `BackgroundScheduler<PostgresJobStore>` with one registered task and one job' \
     "${mode}" postgres_task 1
 done

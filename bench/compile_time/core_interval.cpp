@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A BackgroundScheduler with one interval job: the smallest real program of the core.
+// Compiled mode: apsched::compiled (the definitions of the named schedulers over the memory store).
 #include <apsched/apsched.hpp>
 
 #include <chrono>

@@ -23,6 +23,10 @@
 // and its optional parts (durable_job_store.hpp), Executor (executor.hpp), StoreView
 // (store_view.hpp); the schedulers over them: scheduler.hpp (settings in scheduler_options.hpp)
 // and its named forms. The scheduler core's rooms live in detail/scheduler/.
+//
+// Header-only by default. The compiled mode (config.hpp) takes the definitions of impl/ from a
+// library compiled once instead: CMake target apsched::compiled (configure with
+// APSCHED_COMPILED=ON), sources in src/.
 #pragma once
 
 #include <apsched/any_trigger.hpp>

@@ -5,35 +5,17 @@
 // POSIX signals only; elsewhere this header declares nothing.
 #if __has_include(<unistd.h>)
 
-#include <apsched/clock.hpp>
-#include <apsched/detail/signal_watch.hpp>
+#include <apsched/config.hpp>
 #include <apsched/error.hpp>
 #include <apsched/event.hpp>
 #include <apsched/scheduler.hpp>
 
-#include <fcntl.h>
-#include <fmt/core.h>
-#include <signal.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <condition_variable>
-#include <cstddef>
-#include <exception>
+#include <csignal>  // SIGINT, SIGTERM: what callers pass
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stop_token>
-#include <string>
-#include <string_view>
-#include <system_error>
-#include <thread>
-#include <utility>
 #include <vector>
 
 namespace apsched {
@@ -44,6 +26,30 @@ class SignalGuard;
 template <SchedulerMode M, Clock C, class StoreList, class ExecutorList>
 [[nodiscard]] SignalGuard stop_on_signals(BasicScheduler<M, C, StoreList, ExecutorList>& scheduler,
                                           const std::vector<int>& signals, bool wait = true);
+
+namespace detail {
+
+class SignalState;
+class SignalWatch;
+
+/// What a SignalGuard does to the scheduler it guards, with the scheduler's type erased.
+///
+/// Thread safety: not thread-safe (a plain value).
+struct SignalTarget {
+  /// Shuts the scheduler down (ignoring that it is not running).
+  std::function<void()> shutdown;
+  /// Registers a listener for the event types of a mask; returns its id.
+  std::function<ListenerId(std::function<void(const Event&)>, EventMask)> add_listener;
+  /// Unregisters a listener.
+  std::function<void(ListenerId)> remove_listener;
+};
+
+/// What stop_on_signals does for any scheduler: installs the handlers of `signals` and starts
+/// the watcher that shuts `target` down (see stop_on_signals).
+/// @throws as stop_on_signals.
+[[nodiscard]] SignalGuard guard_signals(const std::vector<int>& signals, SignalTarget target);
+
+}  // namespace detail
 
 /// Keeps the signal handlers of `stop_on_signals` installed while it lives, and tells whether
 /// and which signal arrived. Destruction restores the actions the handlers replaced, stops and
@@ -62,46 +68,49 @@ template <SchedulerMode M, Clock C, class StoreList, class ExecutorList>
 /// members.
 class SignalGuard {
  public:
-  SignalGuard(SignalGuard&&) noexcept = default;
-  SignalGuard& operator=(SignalGuard&&) noexcept = default;
+  /// Takes over `other`'s handlers and watcher; `other` owns nothing afterwards.
+  SignalGuard(SignalGuard&& other) noexcept;
+  /// Restores the handlers this guard installed, then takes over `other`'s.
+  SignalGuard& operator=(SignalGuard&& other) noexcept;
   SignalGuard(const SignalGuard&) = delete;
   SignalGuard& operator=(const SignalGuard&) = delete;
-  ~SignalGuard() = default;
+  /// Restores the replaced actions, stops and joins the watcher (see the class).
+  ~SignalGuard();
 
   /// The first signal that arrived, or empty while none has; set just before the guard asks
   /// the scheduler to shut down.
-  [[nodiscard]] std::optional<int> signal() const { return state().signal(); }
+  [[nodiscard]] std::optional<int> signal() const;
 
   /// Blocks until a signal has arrived and the guard's call to the scheduler's `shutdown` has
   /// returned (with `wait`, after the running jobs finished), and returns the signal. If the
   /// scheduler was not running, or was already being shut down by another call, returns once
   /// the signal has been handled.
   /// @throws what the scheduler's `shutdown` threw, other than SchedulerNotRunningError.
-  int wait() const { return state().wait(); }
+  int wait() const;
 
   /// As `wait()`, for at most `timeout`; empty if it has not returned by then.
   /// @throws as `wait()`.
   template <class Rep, class Period>
   [[nodiscard]] std::optional<int> wait_for(
       const std::chrono::duration<Rep, Period>& timeout) const {
-    return state().wait_for(timeout);
+    return wait_for_nanoseconds(std::chrono::ceil<std::chrono::nanoseconds>(timeout));
   }
 
   /// A token whose stop is requested when the first signal arrives, before the scheduler is
   /// shut down: for the application's own loops, or jobs that should end early on a signal
   /// while the scheduler waits for them. Stop callbacks run on the guard's watcher thread and
   /// must not throw.
-  [[nodiscard]] std::stop_token stop_token() const noexcept { return state().stop_token(); }
+  [[nodiscard]] std::stop_token stop_token() const noexcept;
 
  private:
-  template <SchedulerMode M, Clock C, class StoreList, class ExecutorList>
-  friend SignalGuard stop_on_signals(BasicScheduler<M, C, StoreList, ExecutorList>& scheduler,
-                                     const std::vector<int>& signals, bool wait);
+  friend SignalGuard detail::guard_signals(const std::vector<int>& signals,
+                                           detail::SignalTarget target);
 
-  explicit SignalGuard(std::unique_ptr<detail::SignalWatch> watch) noexcept
-      : watch_{std::move(watch)} {}
+  explicit SignalGuard(std::unique_ptr<detail::SignalWatch> watch) noexcept;
 
-  [[nodiscard]] const detail::SignalState& state() const noexcept { return watch_->state(); }
+  // wait_for, past the conversion of its duration.
+  [[nodiscard]] std::optional<int> wait_for_nanoseconds(std::chrono::nanoseconds timeout) const;
+  [[nodiscard]] const detail::SignalState& state() const noexcept;
 
   std::unique_ptr<detail::SignalWatch> watch_;
 };
@@ -142,27 +151,29 @@ class SignalGuard {
 template <SchedulerMode M, Clock C, class StoreList, class ExecutorList>
 SignalGuard stop_on_signals(BasicScheduler<M, C, StoreList, ExecutorList>& scheduler,
                             const std::vector<int>& signals, bool wait) {
-  auto state = std::make_shared<detail::SignalState>([&scheduler, wait] {
-    try {
-      scheduler.shutdown(wait);
-    } catch (const SchedulerNotRunningError&) {
-      // Not started yet (the listener below stops it when it starts), or already stopped.
-    }
-  });
-  auto watch = std::make_unique<detail::SignalWatch>(signals, state);
-  // Closes the gap of a signal that arrives before start(): the watcher's shutdown then finds
-  // the scheduler stopped, and this listener stops it once it runs.
-  const ListenerId listener = scheduler.add_listener(
-      [state](const Event&) {
-        if (state->signal()) {
-          state->stop_scheduler();
-        }
-      },
-      static_cast<EventMask>(EventType::scheduler_started));
-  watch->on_close([&scheduler, listener] { scheduler.remove_listener(listener); });
-  return SignalGuard{std::move(watch)};
+  return detail::guard_signals(
+      signals,
+      detail::SignalTarget{
+          .shutdown =
+              [&scheduler, wait] {
+                try {
+                  scheduler.shutdown(wait);
+                } catch (const SchedulerNotRunningError&) {
+                  // Not started yet (guard_signals' listener stops it when it starts), or
+                  // already stopped.
+                }
+              },
+          .add_listener =
+              [&scheduler](std::function<void(const Event&)> listener, EventMask mask) {
+                return scheduler.add_listener(std::move(listener), mask);
+              },
+          .remove_listener = [&scheduler](ListenerId id) { scheduler.remove_listener(id); }});
 }
 
 }  // namespace apsched
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/signals.hpp>
+#endif
 
 #endif  // __has_include(<unistd.h>)

@@ -151,32 +151,32 @@ inline void merge_or_time(std::optional<TimePoint>& earliest,
   }
 }
 
+/// `children` joined by "; ", the list inside an AND's or OR's description.
+///
+/// Thread safety: thread-safe (it touches only its arguments).
+[[nodiscard]] inline std::string join_children(std::span<const std::string> children) {
+  std::string text;
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    text += i == 0 ? "" : "; ";
+    text += children[i];
+  }
+  return text;
+}
+
 /// An AND's description, `and[threshold=1s; cron[...]; interval[...]]`, from its children's
 /// (describe_child).
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
 [[nodiscard]] inline std::string describe_and(Duration threshold,
                                               std::span<const std::string> children) {
-  std::string text = fmt::format("and[threshold={}", format_duration(threshold));
-  for (const std::string& child : children) {
-    text += "; ";
-    text += child;
-  }
-  return text + "]";
+  return fmt::format("and[threshold={}; {}]", format_duration(threshold), join_children(children));
 }
 
 /// An OR's description, `or[cron[...]; interval[...]]`, from its children's (describe_child).
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
 [[nodiscard]] inline std::string describe_or(std::span<const std::string> children) {
-  std::string text = "or[";
-  for (std::size_t i = 0; i < children.size(); ++i) {
-    if (i != 0) {
-      text += "; ";
-    }
-    text += children[i];
-  }
-  return text + "]";
+  return "or[" + join_children(children) + "]";
 }
 
 }  // namespace apsched::detail

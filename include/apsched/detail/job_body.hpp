@@ -248,7 +248,7 @@ struct BodyAccess {
   template <class Scheduler>
   static std::string add_job(Scheduler& scheduler, BodyRef body, AnyTrigger trigger,
                              JobOptions options) {
-    return scheduler.add_record(std::move(body), std::move(trigger), std::move(options), nullptr);
+    return scheduler.add_body(std::move(body), std::move(trigger), std::move(options));
   }
 };
 

@@ -56,7 +56,7 @@ TEST_CASE("executor set: work goes to the executor of its index; start and shutd
   set.shutdown(true);
   CHECK(log->calls == std::vector<std::string>{"pool.submit", "inline.submit", "pool.start",
                                                "inline.shutdown(wait)", "pool.shutdown(wait)"});
-  CHECK(set.get<1>().name == "pool");
+  CHECK(std::get<1>(set.all()).name == "pool");
 }
 
 TEST_CASE("executor set: each executor's free workers, unlimited for one that does not say",
@@ -64,7 +64,7 @@ TEST_CASE("executor set: each executor's free workers, unlimited for one that do
   const auto log = std::make_shared<Log>();
   apsched::detail::ExecutorSet<LoggingExecutor, PoolLike> set{std::tuple<LoggingExecutor, PoolLike>{
       LoggingExecutor{log, "inline"}, PoolLike{{log, "pool"}}}};
-  set.get<1>().free = 2;
+  std::get<1>(set.all()).free = 2;
   const std::array<std::size_t, 2> room = set.room();
   CHECK(room[0] == apsched::detail::ExecutorRoom<2>::unlimited);
   CHECK(room[1] == 2);

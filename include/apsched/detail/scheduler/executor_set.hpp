@@ -23,11 +23,8 @@ class ExecutorSet {
  public:
   explicit ExecutorSet(std::tuple<E...> executors) : executors_{std::move(executors)} {}
 
-  /// The executor with index `I`.
-  template <std::size_t I>
-  [[nodiscard]] auto& get() noexcept {
-    return std::get<I>(executors_);
-  }
+  /// The executors, in order.
+  [[nodiscard]] std::tuple<E...>& all() noexcept { return executors_; }
 
   /// Starts the executors that stop at shutdown and start again (RestartableExecutor).
   void start() {

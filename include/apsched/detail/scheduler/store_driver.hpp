@@ -7,6 +7,7 @@
 #include <apsched/detail/listeners.hpp>
 #include <apsched/detail/scheduler/fire_policy.hpp>
 #include <apsched/detail/scheduler/job_settings.hpp>
+#include <apsched/detail/scheduler/durable_tasks.hpp>
 #include <apsched/detail/scheduler/store_set.hpp>
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
@@ -30,23 +31,6 @@
 #include <vector>
 
 namespace apsched::detail {
-
-/// The task registry type of the first durable store among `S...` (void if there is none).
-template <class... S>
-struct DurableTasksOf {
-  using Type = void;
-};
-template <class First, class... Rest>
-struct DurableTasksOf<First, Rest...> {
-  static auto pick() {
-    if constexpr (DurableJobStore<First>) {
-      return std::type_identity<typename First::Tasks>{};
-    } else {
-      return std::type_identity<typename DurableTasksOf<Rest...>::Type>{};
-    }
-  }
-  using Type = typename decltype(pick())::type;
-};
 
 /// What a durable store records for `plan`'s steps (DurableJobStore requirement 2): a run
 /// `submitted` (or `claimed` when it waits to start), a queued run `claimed` (this scheduler has

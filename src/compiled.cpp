@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+// The compiled mode's core library (apsched::compiled): the definitions of the named
+// schedulers over the memory store, with either standard executor and the system clock,
+// compiled once. A program whose units define APSCHED_SEPARATE_COMPILATION (linking the target
+// does that) takes them from here instead of compiling them in every unit.
+#include <apsched/apsched.hpp>
+#include <apsched/impl/executors/thread_pool.hpp>
+#include <apsched/impl/scheduler.hpp>
+#include <apsched/impl/signals.hpp>
+
+#if !APSCHED_SEPARATE_COMPILATION
+#error "compile the apsched::compiled library with APSCHED_SEPARATE_COMPILATION=1"
+#endif
+
+namespace apsched {
+
+template class BasicScheduler<SchedulerMode::blocking, SystemClock, Stores<MemoryJobStore>,
+                              Executors<ThreadPoolExecutor>>;
+template class BasicScheduler<SchedulerMode::blocking, SystemClock, Stores<MemoryJobStore>,
+                              Executors<InlineExecutor>>;
+template class BasicScheduler<SchedulerMode::background, SystemClock, Stores<MemoryJobStore>,
+                              Executors<ThreadPoolExecutor>>;
+template class BasicScheduler<SchedulerMode::background, SystemClock, Stores<MemoryJobStore>,
+                              Executors<InlineExecutor>>;
+template class BasicScheduler<SchedulerMode::callback, SystemClock, Stores<MemoryJobStore>,
+                              Executors<InlineExecutor>>;
+template class BasicScheduler<SchedulerMode::callback, SystemClock, Stores<MemoryJobStore>,
+                              Executors<ThreadPoolExecutor>>;
+
+}  // namespace apsched
