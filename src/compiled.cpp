@@ -4,9 +4,14 @@
 // compiled once. A program whose units define APSCHED_SEPARATE_COMPILATION (linking the target
 // does that) takes them from here instead of compiling them in every unit.
 #include <apsched/apsched.hpp>
+#include <apsched/impl/detail/combining.hpp>
+#include <apsched/impl/detail/format_time.hpp>
 #include <apsched/impl/executors/thread_pool.hpp>
 #include <apsched/impl/scheduler.hpp>
 #include <apsched/impl/signals.hpp>
+#include <apsched/impl/stores/memory.hpp>
+#include <apsched/impl/testing/manual_clock.hpp>
+#include <apsched/impl/triggers/interval.hpp>
 
 #if !APSCHED_SEPARATE_COMPILATION
 #error "compile the apsched::compiled library with APSCHED_SEPARATE_COMPILATION=1"

@@ -312,18 +312,32 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
   /// without a lock), so what the old handler uses must outlive such a call.
   void set_wakeup_handler(std::function<void()> handler) requires(M == SchedulerMode::callback);
 
+ protected:
+  /// Whether the stores, executors and clock can all be default-made.
+  static constexpr bool default_made = (std::default_initializable<S> && ...) &&
+                                       (std::default_initializable<E> && ...) &&
+                                       std::default_initializable<C>;
+
+  /// A stopped scheduler over default-made stores, executors and clock, for the named
+  /// schedulers' constructors, which require default_made (the library compiled once holds it).
+  explicit BasicScheduler(SchedulerOptions options);
+
  private:
   using Core = detail::SchedulerCore<M, C, Stores<S...>, Executors<E...>>;
   friend struct detail::BodyAccess;
 
-  // What the thin templates above hand to the core, with the callable and trigger erased.
+  // What the thin templates above hand to the core, with the callable and trigger erased. The
+  // durable ones are called only by templates constrained on any_durable, and do nothing
+  // otherwise: they carry no constraint of their own, since Clang 14 cannot match an
+  // out-of-line definition constrained on a class member, and instantiates constrained members
+  // with an explicit instantiation of the class even where their constraints fail.
   std::string add_body(detail::BodyRef body, AnyTrigger trigger, JobOptions options);
   std::string add_prepared(detail::PreparedOf<TaskRegistry> prepared, AnyTrigger trigger,
-                           JobOptions options) requires any_durable;
-  std::add_lvalue_reference_t<TaskRegistry> tasks() requires any_durable;
-  void task_registered(const std::string& name) requires any_durable;
-  void begin_batch() requires any_durable;
-  void end_batch(bool commit) requires any_durable;
+                           JobOptions options);
+  std::add_lvalue_reference_t<TaskRegistry> tasks();
+  void task_registered(const std::string& name);
+  void begin_batch();
+  void end_batch(bool commit);
   JobInfo reschedule(std::string_view id, AnyTrigger trigger);
   std::tuple<E...>& executors() noexcept;
 
@@ -345,12 +359,11 @@ class NamedScheduler
 
  public:
   /// Default-constructed stores, executors and clock.
-  NamedScheduler() : NamedScheduler{SchedulerOptions{}} {}
+  NamedScheduler() requires Base::default_made : NamedScheduler{SchedulerOptions{}} {}
 
   /// Default-constructed stores, executors and clock, with `options`.
-  explicit NamedScheduler(SchedulerOptions options)
-      : Base{typename StoreListOf<S>::Tuple{}, typename ExecutorListOf<E>::Tuple{}, C{},
-             std::move(options)} {}
+  explicit NamedScheduler(SchedulerOptions options) requires Base::default_made
+      : Base{std::move(options)} {}
 
   /// The given store (or tuple of stores), executor (or tuple of executors), clock and options.
   explicit NamedScheduler(typename StoreListOf<S>::Argument stores,

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace sqlite_scheduler_test {
@@ -28,6 +29,12 @@ using apsched::IntervalTrigger;
 using apsched::SqliteJobStore;
 using apsched::TimePoint;
 using apsched::test::contains;
+
+// A scheduler over a store that needs its file is made only with the store given.
+static_assert(!std::is_default_constructible_v<apsched::BackgroundScheduler<SqliteJobStore>>);
+static_assert(!std::is_constructible_v<apsched::BlockingScheduler<SqliteJobStore>,
+                                       apsched::SchedulerOptions>);
+static_assert(std::is_default_constructible_v<apsched::BackgroundScheduler<>>);
 using apsched::test::EventLog;
 using apsched::test::TempDir;
 

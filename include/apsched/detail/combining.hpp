@@ -4,11 +4,9 @@
 #pragma once
 
 #include <apsched/clock.hpp>
-#include <apsched/detail/format_time.hpp>
+#include <apsched/config.hpp>
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -35,31 +33,14 @@ template <class T>
 /// @throws InvalidTriggerError if `threshold` or `jitter` is negative or `max_iterations` is 0.
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
-inline void check_and_options(Duration threshold, std::size_t max_iterations, Duration jitter) {
-  if (threshold < Duration::zero()) {
-    throw InvalidTriggerError{
-        fmt::format("AndTrigger: threshold {} is negative; expected a duration >= 0",
-                    format_duration(threshold))};
-  }
-  if (max_iterations == 0) {
-    throw InvalidTriggerError{"AndTrigger: max_iterations is 0; expected at least 1"};
-  }
-  if (jitter < Duration::zero()) {
-    throw InvalidTriggerError{fmt::format(
-        "AndTrigger: jitter {} is negative; expected a duration >= 0", format_duration(jitter))};
-  }
-}
+APSCHED_INLINE void check_and_options(Duration threshold, std::size_t max_iterations,
+                                      Duration jitter);
 
 /// Checks the options of an OR of triggers.
 /// @throws InvalidTriggerError if `jitter` is negative.
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
-inline void check_or_options(Duration jitter) {
-  if (jitter < Duration::zero()) {
-    throw InvalidTriggerError{fmt::format(
-        "OrTrigger: jitter {} is negative; expected a duration >= 0", format_duration(jitter))};
-  }
-}
+APSCHED_INLINE void check_or_options(Duration jitter);
 
 /// What one round of an AND makes of its children's fire times.
 ///
@@ -82,34 +63,16 @@ struct AndRound {
 /// is the AND's; otherwise no group starts before `latest - threshold`, the next bound.
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
-[[nodiscard]] inline AndRound and_round(std::span<const std::optional<TimePoint>> times,
-                                        TimePoint bound, Duration threshold) noexcept {
-  TimePoint earliest = TimePoint::max();
-  TimePoint latest = TimePoint::min();
-  for (const std::optional<TimePoint>& time : times) {
-    if (!time) {
-      return {AndRound::Outcome::exhausted, bound};
-    }
-    earliest = std::min(earliest, *time);
-    latest = std::max(latest, *time);
-  }
-  if (latest - earliest <= threshold) {
-    return {AndRound::Outcome::found, earliest};
-  }
-  return {AndRound::Outcome::again, std::max(bound, latest - threshold)};
-}
+[[nodiscard]] APSCHED_INLINE AndRound and_round(std::span<const std::optional<TimePoint>> times,
+                                                TimePoint bound, Duration threshold) noexcept;
 
 /// The error of an AND whose children found no common fire time within `max_iterations` rounds
 /// of a call with `now`.
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
-[[nodiscard]] inline InvalidTriggerError and_no_common_time(std::size_t max_iterations,
-                                                            TimePoint now, Duration threshold) {
-  return InvalidTriggerError{fmt::format(
-      "AndTrigger: the triggers found no common fire time within {} iterations after {}; "
-      "expected them to meet within threshold {} (raise max_iterations or threshold)",
-      max_iterations, format_time(now), format_duration(threshold))};
-}
+[[nodiscard]] APSCHED_INLINE InvalidTriggerError and_no_common_time(std::size_t max_iterations,
+                                                                    TimePoint now,
+                                                                    Duration threshold);
 
 /// The next fire time of an AND of children (see AndTrigger::next_fire_time), starting from
 /// `now`. Each round calls `fire_times(bound, times)`, which must set `times[i]` to child `i`'s
@@ -154,29 +117,22 @@ inline void merge_or_time(std::optional<TimePoint>& earliest,
 /// `children` joined by "; ", the list inside an AND's or OR's description.
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
-[[nodiscard]] inline std::string join_children(std::span<const std::string> children) {
-  std::string text;
-  for (std::size_t i = 0; i < children.size(); ++i) {
-    text += i == 0 ? "" : "; ";
-    text += children[i];
-  }
-  return text;
-}
+[[nodiscard]] APSCHED_INLINE std::string join_children(std::span<const std::string> children);
 
 /// An AND's description, `and[threshold=1s; cron[...]; interval[...]]`, from its children's
 /// (describe_child).
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
-[[nodiscard]] inline std::string describe_and(Duration threshold,
-                                              std::span<const std::string> children) {
-  return fmt::format("and[threshold={}; {}]", format_duration(threshold), join_children(children));
-}
+[[nodiscard]] APSCHED_INLINE std::string describe_and(Duration threshold,
+                                                      std::span<const std::string> children);
 
 /// An OR's description, `or[cron[...]; interval[...]]`, from its children's (describe_child).
 ///
 /// Thread safety: thread-safe (it touches only its arguments).
-[[nodiscard]] inline std::string describe_or(std::span<const std::string> children) {
-  return "or[" + join_children(children) + "]";
-}
+[[nodiscard]] APSCHED_INLINE std::string describe_or(std::span<const std::string> children);
 
 }  // namespace apsched::detail
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/detail/combining.hpp>
+#endif

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -33,6 +34,18 @@ BasicScheduler<M, C, Stores<S...>, Executors<E...>>::BasicScheduler(std::tuple<S
                                                                     SchedulerOptions options)
     : core_{std::make_unique<Core>(std::move(stores), std::move(executors), std::move(clock),
                                    std::move(options))} {}
+
+template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
+BasicScheduler<M, C, Stores<S...>, Executors<E...>>::BasicScheduler(SchedulerOptions options)
+    : core_{[&options]() -> std::unique_ptr<Core> {
+        if constexpr (default_made) {
+          return std::make_unique<Core>(std::tuple<S...>{}, std::tuple<E...>{}, C{},
+                                        std::move(options));
+        } else {
+          // Never called: the named schedulers' constructors require default_made.
+          throw std::logic_error{"BasicScheduler: its stores cannot be default-made"};
+        }
+      }()} {}
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
 BasicScheduler<M, C, Stores<S...>, Executors<E...>>::~BasicScheduler() = default;
@@ -148,19 +161,33 @@ template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
 std::optional<TimePoint>
 BasicScheduler<M, C, Stores<S...>, Executors<E...>>::process_due_jobs() requires(
     M == SchedulerMode::callback) {
-  return core_->process_due_jobs();
+  // Clang 14 instantiates this in other modes too (see the private members' comment).
+  if constexpr (M == SchedulerMode::callback) {
+    return core_->process_due_jobs();
+  } else {
+    return std::nullopt;
+  }
 }
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
 std::optional<TimePoint> BasicScheduler<M, C, Stores<S...>, Executors<E...>>::process_due_jobs(
     TimePoint now) requires(M == SchedulerMode::callback) {
-  return core_->process_due_jobs(now);
+  if constexpr (M == SchedulerMode::callback) {
+    return core_->process_due_jobs(now);
+  } else {
+    static_cast<void>(now);
+    return std::nullopt;
+  }
 }
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
 void BasicScheduler<M, C, Stores<S...>, Executors<E...>>::set_wakeup_handler(
     std::function<void()> handler) requires(M == SchedulerMode::callback) {
-  core_->set_wakeup_handler(std::move(handler));
+  if constexpr (M == SchedulerMode::callback) {
+    core_->set_wakeup_handler(std::move(handler));
+  } else {
+    static_cast<void>(handler);
+  }
 }
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
@@ -172,31 +199,50 @@ std::string BasicScheduler<M, C, Stores<S...>, Executors<E...>>::add_body(detail
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
 std::string BasicScheduler<M, C, Stores<S...>, Executors<E...>>::add_prepared(
-    detail::PreparedOf<TaskRegistry> prepared, AnyTrigger trigger,
-    JobOptions options) requires any_durable {
-  return core_->add_prepared(std::move(prepared), std::move(trigger), std::move(options));
+    detail::PreparedOf<TaskRegistry> prepared, AnyTrigger trigger, JobOptions options) {
+  if constexpr (any_durable) {
+    return core_->add_prepared(std::move(prepared), std::move(trigger), std::move(options));
+  } else {
+    static_cast<void>(prepared);
+    static_cast<void>(trigger);
+    static_cast<void>(options);
+    return {};
+  }
 }
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
 auto BasicScheduler<M, C, Stores<S...>, Executors<E...>>::tasks()
-    -> std::add_lvalue_reference_t<TaskRegistry>
-requires any_durable { return core_->tasks(); }
-
-template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
-void BasicScheduler<M, C, Stores<S...>, Executors<E...>>::task_registered(
-    const std::string& name) requires any_durable {
-  core_->task_registered(name);
+    -> std::add_lvalue_reference_t<TaskRegistry> {
+  if constexpr (any_durable) {
+    return core_->tasks();
+  } else {
+    return;
+  }
 }
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
-void BasicScheduler<M, C, Stores<S...>, Executors<E...>>::begin_batch() requires any_durable {
-  core_->begin_batch();
+void BasicScheduler<M, C, Stores<S...>, Executors<E...>>::task_registered(const std::string& name) {
+  if constexpr (any_durable) {
+    core_->task_registered(name);
+  } else {
+    static_cast<void>(name);
+  }
 }
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
-void BasicScheduler<M, C, Stores<S...>, Executors<E...>>::end_batch(bool commit) requires
-    any_durable {
-  core_->end_batch(commit);
+void BasicScheduler<M, C, Stores<S...>, Executors<E...>>::begin_batch() {
+  if constexpr (any_durable) {
+    core_->begin_batch();
+  }
+}
+
+template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
+void BasicScheduler<M, C, Stores<S...>, Executors<E...>>::end_batch(bool commit) {
+  if constexpr (any_durable) {
+    core_->end_batch(commit);
+  } else {
+    static_cast<void>(commit);
+  }
 }
 
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/config.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -34,24 +36,17 @@ class ManualClock {
   static constexpr bool real_time = false;
 
   /// A clock reading `start` (default: 2024-01-01T00:00:00Z).
-  explicit ManualClock(TimePoint start = TimePoint{std::chrono::seconds{1'704'067'200}})
-      : state_{std::make_shared<State>(start)} {}
+  APSCHED_INLINE explicit ManualClock(TimePoint start = TimePoint{
+                                          std::chrono::seconds{1'704'067'200}});
 
   /// The clock's current time.
-  [[nodiscard]] TimePoint now() const {
-    std::lock_guard lock{state_->mutex};
-    return state_->now;
-  }
+  [[nodiscard]] APSCHED_INLINE TimePoint now() const;
 
   /// Moves the time forward by `step` (a negative step moves it back) and wakes the waiters.
-  void advance(Duration step) {
-    move([step](TimePoint t) { return t + step; });
-  }
+  void advance(Duration step) { move(std::nullopt, step); }
 
   /// Sets the time to `t` (forward or back, as a system clock step would) and wakes the waiters.
-  void set(TimePoint t) {
-    move([t](TimePoint) { return t; });
-  }
+  void set(TimePoint t) { move(t, Duration::zero()); }
 
  private:
   struct State;
@@ -78,13 +73,7 @@ class ManualClock {
 
     /// Unregisters the observer; returns once no call of it is in progress.
     /// @pre not called from the observer itself.
-    void reset() noexcept {
-      if (auto state = std::exchange(state_, nullptr)) {
-        std::unique_lock guard{state->mutex};
-        std::erase_if(state->observers, [this](const auto& entry) { return entry.first == id_; });
-        state->done.wait(guard, [&state] { return state->observing == 0; });
-      }
-    }
+    APSCHED_INLINE void reset() noexcept;
 
    private:
     friend class ManualClock;
@@ -98,37 +87,12 @@ class ManualClock {
   /// no lock held, until the returned Observation is destroyed: how a scheduler driven by an
   /// event loop (AsioScheduler) notices that manual time moved. The observer must not move the
   /// clock or destroy its Observation.
-  [[nodiscard]] Observation observe(std::function<void()> observer) const {
-    std::lock_guard guard{state_->mutex};
-    const std::uint64_t id = ++state_->next_observer;
-    state_->observers.emplace_back(id,
-                                   std::make_shared<std::function<void()>>(std::move(observer)));
-    return Observation{state_, id};
-  }
+  [[nodiscard]] APSCHED_INLINE Observation observe(std::function<void()> observer) const;
 
   /// See Clock: returns once `now() >= deadline`, or when `cv` is notified, or when the time is
   /// moved.
-  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                  TimePoint deadline) const {
-    Waiter waiter{&cv, lock.mutex()};
-    {
-      std::lock_guard guard{state_->mutex};
-      if (state_->now >= deadline) {
-        return;
-      }
-      state_->waiters.push_back(&waiter);
-    }
-    cv.wait(lock);
-    // Deregister with `lock` released: `move` may be about to lock it to notify this waiter,
-    // and must be done with `waiter` before it leaves this frame.
-    lock.unlock();
-    {
-      std::unique_lock guard{state_->mutex};
-      std::erase(state_->waiters, &waiter);
-      state_->done.wait(guard, [&waiter] { return waiter.notifying == 0; });
-    }
-    lock.lock();
-  }
+  APSCHED_INLINE void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                                 TimePoint deadline) const;
 
  private:
   struct Waiter {
@@ -136,67 +100,10 @@ class ManualClock {
     std::mutex* mutex;
     int notifying = 0;
   };
-  struct State {
-    explicit State(TimePoint start) : now{start} {}
-    // Guards the members below and each waiter's `notifying` count. Lock order: a waiter's own
-    // mutex, then this one; `move` never holds both.
-    std::mutex mutex;
-    std::condition_variable done;
-    TimePoint now;
-    std::vector<Waiter*> waiters;
-    std::vector<std::pair<std::uint64_t, std::shared_ptr<std::function<void()>>>> observers;
-    std::uint64_t next_observer = 0;
-    // Observer calls in progress.
-    int observing = 0;
-  };
 
-  template <class F>
-  void move(F&& next) {
-    std::vector<Waiter*> waiters;
-    std::vector<std::shared_ptr<std::function<void()>>> observers;
-    {
-      std::lock_guard guard{state_->mutex};
-      state_->now = next(state_->now);
-      waiters = state_->waiters;
-      for (Waiter* waiter : waiters) {
-        ++waiter->notifying;
-      }
-      for (const auto& entry : state_->observers) {
-        observers.push_back(entry.second);
-      }
-      state_->observing += observers.empty() ? 0 : 1;
-    }
-    for (Waiter* waiter : waiters) {
-      // Taking the waiter's mutex orders this notification after its wait began.
-      std::lock_guard waiter_lock{*waiter->mutex};
-      waiter->cv->notify_all();
-    }
-    {
-      std::lock_guard guard{state_->mutex};
-      for (Waiter* waiter : waiters) {
-        --waiter->notifying;
-      }
-    }
-    state_->done.notify_all();
-    if (!observers.empty()) {
-      const auto finished = [this] {
-        {
-          std::lock_guard guard{state_->mutex};
-          --state_->observing;
-        }
-        state_->done.notify_all();
-      };
-      try {
-        for (const auto& observer : observers) {
-          (*observer)();
-        }
-      } catch (...) {
-        finished();
-        throw;
-      }
-      finished();
-    }
-  }
+  // Sets the time to `to`, or moves it by `step` when `to` is empty, then wakes the waiters and
+  // calls the observers.
+  APSCHED_INLINE void move(std::optional<TimePoint> to, Duration step);
 
   std::shared_ptr<State> state_;
 };
@@ -204,3 +111,7 @@ class ManualClock {
 static_assert(Clock<ManualClock>);
 
 }  // namespace apsched
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/testing/manual_clock.hpp>
+#endif

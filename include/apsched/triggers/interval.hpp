@@ -3,12 +3,9 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/config.hpp>
 #include <apsched/detail/format_time.hpp>
-#include <apsched/detail/time_math.hpp>
-#include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
-
-#include <fmt/core.h>
 
 #include <chrono>
 #include <optional>
@@ -50,48 +47,13 @@ class IntervalTrigger {
   template <class Rep, class Period>
   explicit IntervalTrigger(std::chrono::duration<Rep, Period> interval,
                            IntervalOptions options = {})
-      : interval_{to_duration(interval)},
-        start_{options.start_date.value_or(TimePoint::min())},
-        end_{options.end_date.value_or(TimePoint::max())},
-        jitter_{options.jitter} {
-    if (options.start_date && options.end_date && *options.end_date < *options.start_date) {
-      throw InvalidTriggerError{fmt::format(
-          "IntervalTrigger: end_date {} is before start_date {}; expected end_date >= start_date",
-          detail::format_time(end_), detail::format_time(start_))};
-    }
-    if (jitter_ < Duration::zero()) {
-      throw InvalidTriggerError{
-          fmt::format("IntervalTrigger: jitter {} is negative; expected a duration >= 0",
-                      detail::format_duration(jitter_))};
-    }
-  }
+      : IntervalTrigger{to_duration(interval), options, Checked{}} {}
 
   /// See Trigger: the first `start + k * interval` strictly after `previous` and at or after
   /// `now`, or empty past `end_date`. Without a start date, the grid starts one interval after
   /// `now` on the first call and continues from `previous` afterwards.
-  [[nodiscard]] std::optional<TimePoint> next_fire_time(std::optional<TimePoint> previous,
-                                                        TimePoint now) const noexcept {
-    std::optional<TimePoint> next;
-    if (has_start()) {
-      TimePoint at_least = now;
-      if (previous && *previous >= at_least) {
-        if (*previous == TimePoint::max()) {
-          return std::nullopt;
-        }
-        at_least = *previous + Duration{1};
-      }
-      next = detail::grid_ceil(start_, interval_, at_least);
-    } else if (previous) {
-      const std::optional<TimePoint> after = detail::checked_add(*previous, interval_);
-      next = after ? detail::grid_ceil(*after, interval_, now) : std::nullopt;
-    } else {
-      next = detail::checked_add(now, interval_);
-    }
-    if (!next || *next > end_) {
-      return std::nullopt;
-    }
-    return next;
-  }
+  [[nodiscard]] APSCHED_INLINE std::optional<TimePoint> next_fire_time(
+      std::optional<TimePoint> previous, TimePoint now) const noexcept;
 
   /// The length of one interval.
   [[nodiscard]] Duration interval() const noexcept { return interval_; }
@@ -107,21 +69,20 @@ class IntervalTrigger {
   [[nodiscard]] Duration jitter() const noexcept { return jitter_; }
 
   /// For listings: `interval[10s]`, with start, end and jitter when set.
-  [[nodiscard]] std::string describe() const {
-    std::string text = fmt::format("interval[{}", detail::format_duration(interval_));
-    if (has_start()) {
-      text += fmt::format(", start={}", detail::format_time(start_));
-    }
-    if (end_ != TimePoint::max()) {
-      text += fmt::format(", end={}", detail::format_time(end_));
-    }
-    if (jitter_ != Duration::zero()) {
-      text += fmt::format(", jitter={}", detail::format_duration(jitter_));
-    }
-    return text + "]";
-  }
+  [[nodiscard]] APSCHED_INLINE std::string describe() const;
 
  private:
+  struct Checked {};
+  // Why an interval is refused: not positive, beyond Duration, or positive but below a
+  // nanosecond.
+  enum class Rejection { not_positive, too_large, coarse };
+
+  // A trigger of `interval` (checked already) with `options` checked.
+  APSCHED_INLINE IntervalTrigger(Duration interval, const IntervalOptions& options, Checked);
+
+  // Throws the InvalidTriggerError that refuses interval `given` (as the user wrote it).
+  [[noreturn]] APSCHED_INLINE static void reject(const std::string& given, Rejection why);
+
   template <class Rep, class Period>
   static Duration to_duration(std::chrono::duration<Rep, Period> interval) {
     constexpr bool floating = std::chrono::treat_as_floating_point_v<Rep>;
@@ -130,14 +91,10 @@ class IntervalTrigger {
       // common case: seconds, minutes, hours, days).
       using Given = std::chrono::duration<Rep, Period>;
       if (interval <= Given::zero()) {
-        throw InvalidTriggerError{
-            fmt::format("IntervalTrigger: interval {} is not positive; expected a duration > 0",
-                        detail::format_given_duration(interval))};
+        reject(detail::format_given_duration(interval), Rejection::not_positive);
       }
       if (interval > std::chrono::duration_cast<Given>(Duration::max())) {
-        throw InvalidTriggerError{fmt::format(
-            "IntervalTrigger: interval {} is too large; expected at most {}",
-            detail::format_given_duration(interval), detail::format_duration(Duration::max()))};
+        reject(detail::format_given_duration(interval), Rejection::too_large);
       }
       return std::chrono::duration_cast<Duration>(interval);
     }
@@ -145,14 +102,10 @@ class IntervalTrigger {
     const Seconds seconds{interval};
     // Checked before converting: the conversion itself overflows outside Duration's range.
     if (!(seconds > Seconds::zero())) {
-      throw InvalidTriggerError{
-          fmt::format("IntervalTrigger: interval {} is not positive; expected a duration > 0",
-                      detail::format_given_duration(interval))};
+      reject(detail::format_given_duration(interval), Rejection::not_positive);
     }
     if (seconds > Seconds{Duration::max()} || (floating && seconds >= Seconds{Duration::max()})) {
-      throw InvalidTriggerError{fmt::format(
-          "IntervalTrigger: interval {} is too large; expected at most {}",
-          detail::format_given_duration(interval), detail::format_duration(Duration::max()))};
+      reject(detail::format_given_duration(interval), Rejection::too_large);
     }
     Duration converted{};
     if constexpr (floating) {
@@ -161,10 +114,7 @@ class IntervalTrigger {
       converted = std::chrono::duration_cast<Duration>(interval);
     }
     if (converted <= Duration::zero()) {
-      throw InvalidTriggerError{fmt::format(
-          "IntervalTrigger: interval {} is not positive at nanosecond precision; expected a "
-          "duration > 0",
-          detail::format_given_duration(interval))};
+      reject(detail::format_given_duration(interval), Rejection::coarse);
     }
     return converted;
   }
@@ -183,3 +133,7 @@ static_assert(Trigger<IntervalTrigger>);
 static_assert(JitteredTrigger<IntervalTrigger>);
 
 }  // namespace apsched
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/triggers/interval.hpp>
+#endif

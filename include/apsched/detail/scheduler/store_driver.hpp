@@ -5,9 +5,9 @@
 
 #include <apsched/clock.hpp>
 #include <apsched/detail/listeners.hpp>
+#include <apsched/detail/scheduler/durable_tasks.hpp>
 #include <apsched/detail/scheduler/fire_policy.hpp>
 #include <apsched/detail/scheduler/job_settings.hpp>
-#include <apsched/detail/scheduler/durable_tasks.hpp>
 #include <apsched/detail/scheduler/store_set.hpp>
 #include <apsched/durable_job_store.hpp>
 #include <apsched/error.hpp>
