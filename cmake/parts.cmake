@@ -12,15 +12,16 @@
 #   apsched::json).
 #
 # Each part's headers (its umbrella apsched/<part>.hpp, its folder, its internals under detail/,
-# and the paths its headers had before they moved to the folder, kept as forwarding headers) are
-# matched by APSCHED_PART_REGEX_<part> against paths below include/;
+# its definitions for the compiled mode under impl/<part>/, and the paths its headers had before
+# they moved to the folder, kept as forwarding headers) are matched by APSCHED_PART_REGEX_<part>
+# against paths below include/;
 # tests, examples and benchmarks link a part when the header they mirror belongs to it or when
 # their path starts with the part's name.
 set(APSCHED_PARTS cron asio json sqlite postgres)
 set(APSCHED_PART_REGEX_cron
     "^apsched/(cron\\.hpp|cron/|triggers/(cron|cron_policies|calendar_interval|exclusion)\\.hpp|detail/cron/)")
 set(APSCHED_PART_REGEX_asio "^apsched/(asio\\.hpp|asio/|asio_scheduler\\.hpp|detail/asio/)")
-set(APSCHED_PART_REGEX_json "^apsched/(json\\.hpp|json/|detail/json/|detail/durable/)")
+set(APSCHED_PART_REGEX_json "^apsched/(json\\.hpp|json/|detail/json/|detail/durable/|impl/json/)")
 set(APSCHED_PART_REGEX_sqlite "^apsched/(sqlite\\.hpp|sqlite/|stores/sqlite(_view)?\\.hpp|detail/sqlite/)")
 set(APSCHED_PART_REGEX_postgres
     "^apsched/(postgres\\.hpp|postgres/|stores/postgres(_view)?\\.hpp|detail/postgres/)")

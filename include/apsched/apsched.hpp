@@ -8,7 +8,8 @@
 //                                      cron/calendar_interval.hpp,             (date/tz)
 //                                      cron/exclusion.hpp
 //   JSON and tasks     json.hpp        json/task_registry.hpp,                 apsched::json
-//                                      json/trigger_codec.hpp,                 (nlohmann/json)
+//                                      json/task_arguments.hpp,                (nlohmann/json)
+//                                      json/trigger_codec.hpp,
 //                                      json/job_options.hpp, json/export.hpp
 //   SQLite store       sqlite.hpp      sqlite/job_store.hpp,                   apsched::sqlite
 //                                      sqlite/store_view.hpp                   (SQLite3)
@@ -24,9 +25,9 @@
 // (store_view.hpp); the schedulers over them: scheduler.hpp (settings in scheduler_options.hpp)
 // and its named forms. The scheduler core's rooms live in detail/scheduler/.
 //
-// Header-only by default. The compiled mode (config.hpp) takes the definitions of impl/ from a
-// library compiled once instead: CMake target apsched::compiled (configure with
-// APSCHED_COMPILED=ON), sources in src/.
+// Header-only by default. The compiled mode (config.hpp) takes the definitions of impl/ from
+// libraries compiled once instead: CMake targets apsched::compiled and, per part,
+// apsched::json_compiled (configure with APSCHED_COMPILED=ON), sources in src/.
 #pragma once
 
 #include <apsched/any_trigger.hpp>

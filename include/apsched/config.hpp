@@ -8,11 +8,13 @@
 /// 1: the compiled mode. The headers bring declarations and the thin templates that erase a
 /// job's callable and trigger; the definitions of the named schedulers over the standard stores
 /// and executors are compiled once into the CMake target `apsched::compiled` (and per part
-/// `apsched::sqlite_compiled`, `apsched::postgres_compiled`), which sets this macro for every
-/// unit that links it. A program's units then compile in about the time of the standard headers
-/// they include. A scheduler composed otherwise (another store, executor or clock) has no
-/// definitions in those libraries: include `<apsched/impl/scheduler.hpp>` in the units that use
-/// it.
+/// `apsched::json_compiled`, the task registry and task arguments; `apsched::sqlite_compiled`,
+/// `apsched::postgres_compiled`), which sets this macro for every unit that links it. A
+/// program's units then compile in about the time of the standard headers they include. A
+/// scheduler composed otherwise (another store, executor or clock) has no definitions in those
+/// libraries: include `<apsched/impl/scheduler.hpp>` in the units that use it. A unit that
+/// registers tasks taking types beyond those TaskRegistry codes itself (user types, converted
+/// by nlohmann::json) includes `<apsched/json/task_arguments.hpp>`.
 #ifndef APSCHED_SEPARATE_COMPILATION
 #define APSCHED_SEPARATE_COMPILATION 0
 #endif

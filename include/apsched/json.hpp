@@ -6,5 +6,6 @@
 
 #include <apsched/json/export.hpp>
 #include <apsched/json/job_options.hpp>
+#include <apsched/json/task_arguments.hpp>
 #include <apsched/json/task_registry.hpp>
 #include <apsched/json/trigger_codec.hpp>

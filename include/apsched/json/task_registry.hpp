@@ -3,25 +3,21 @@
 // arguments instead of a closure.
 #pragma once
 
-#include <apsched/detail/durable/coding.hpp>
+#include <apsched/config.hpp>
 #include <apsched/detail/job_body.hpp>
-#include <apsched/detail/json/reader.hpp>
+#include <apsched/detail/json/argument_codec.hpp>
+#include <apsched/detail/json/arguments.hpp>
 #include <apsched/detail/json/task_signature.hpp>
-#include <apsched/detail/json/type_name.hpp>
 #include <apsched/durable_job_store.hpp>
-#include <apsched/error.hpp>
 #include <apsched/job.hpp>
 
-#include <fmt/core.h>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <concepts>
 #include <cstddef>
-#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -94,8 +90,17 @@ struct PreparedAccess<PreparedTask> {
 /// deducible signature (function pointer, non-generic lambda, std::function, class with a single
 /// non-template operator()). Its optional first parameter `const JobContext&` (or `JobContext`)
 /// receives the run's context; every other parameter is taken by value or const reference, and
-/// its decayed type must convert to and from nlohmann::json (user types through their own
-/// to_json/from_json).
+/// its decayed type must convert to and from JSON: bool, the integer and floating-point types,
+/// std::string, and std::vector, std::array, std::optional (null when empty) and
+/// std::map<std::string, T> of convertible types; any other type (user types) through
+/// nlohmann::json, by its own to_json/from_json. Arguments may be of any type that converts to
+/// JSON (a C string for a std::string parameter, std::nullopt or `nullptr` for an empty
+/// std::optional).
+///
+/// In the compiled mode (apsched/config.hpp) this header declares the registry without
+/// nlohmann's header, and only the types listed above are coded without it: a unit that
+/// registers a task taking another type, or passes one as an argument, includes
+/// <apsched/json/task_arguments.hpp> (a static_assert says so).
 ///
 /// Arguments are checked strictly: an integer parameter takes only a JSON integer in its range
 /// (not 1.5, not -1 for unsigned), bool only true/false, std::string only a string, and likewise
@@ -130,56 +135,49 @@ class TaskRegistry {
     static_assert(Parameters::valid,
                   "TaskRegistry::add: a task takes an optional first parameter `const "
                   "JobContext&` or `JobContext`, then parameters by value or const reference");
-    static_assert(all_json_parameters<typename Parameters::Types>(),
+    using Types = typename Parameters::Types;
+    constexpr bool coded = coded_parameters<Types>();
+    static_assert(coded,
+                  "TaskRegistry::add: a parameter type other than bool, integers, floating point, "
+                  "std::string and std::vector, std::array, std::optional or "
+                  "std::map<std::string, T> of those converts through nlohmann::json: include "
+                  "<apsched/json/task_arguments.hpp> where the task is registered (the compiled "
+                  "mode leaves it out)");
+    static_assert(!coded || json_parameters<Types>(),
                   "TaskRegistry::add: every parameter type (decayed) must convert to and from "
                   "nlohmann::json (define to_json/from_json for user types)");
     static_assert(std::copy_constructible<F>, "TaskRegistry::add: the task must be copyable");
-    constexpr std::string_view call = "TaskRegistry::add";
-    if (name.empty()) {
-      throw InvalidArgumentError{
-          fmt::format("{}: the name is empty; expected a non-empty task name", call)};
+    if constexpr (coded) {
+      // insert owns the task at once; a smart pointer made here would cost this unit more
+      // compile time than the rest of add.
+      insert(std::move(name), new TaskFor<Types, F>(std::move(function)));
     }
-    auto entry = std::make_shared<Task>(make_task<typename Parameters::Types>(std::move(function)));
-    const std::unique_lock lock{mutex_};
-    if (tasks_.contains(name)) {
-      throw InvalidArgumentError{
-          fmt::format("{}: a task is already registered as \"{}\"", call, name)};
-    }
-    tasks_.emplace(std::move(name), std::move(entry));
   }
 
   /// Whether a task is registered as `name`.
-  [[nodiscard]] bool contains(std::string_view name) const {
-    const std::shared_lock lock{mutex_};
-    return tasks_.contains(name);
-  }
+  [[nodiscard]] bool contains(std::string_view name) const;
 
   /// The registered names, in lexicographic order.
-  [[nodiscard]] std::vector<std::string> names() const {
-    const std::shared_lock lock{mutex_};
-    std::vector<std::string> result;
-    result.reserve(tasks_.size());
-    for (const auto& entry : tasks_) {
-      result.push_back(entry.first);
-    }
-    return result;
-  }
+  [[nodiscard]] std::vector<std::string> names() const;
 
   /// `args` as the JSON array a durable job stores for task `task`, checked against the task's
-  /// parameters (see validate_arguments). `call` names the caller in errors ("add_job").
+  /// parameters (see validate_arguments). `call` names the caller in errors ("add_job"). Needs
+  /// nlohmann's header, which the caller of a function returning nlohmann::json includes.
   /// @throws UnknownTaskError `add_job: no task is registered as "send-report"; the registered
   ///         tasks are "cleanup", "report"` (sorted, at most 20; "none are registered" when so);
   ///         SerializationError if an argument cannot be encoded, the count differs
   ///         (`add_job: task "send-report" takes 2 arguments, got 3`), or an argument does not
   ///         decode as its parameter's type.
   template <class... Args>
-  requires(std::is_constructible_v<nlohmann::json, Args&&>&&...) [[nodiscard]] nlohmann::json
-      encode_arguments(std::string_view call, std::string_view task, Args&&... args) const {
+  [[nodiscard]] typename detail::json::Dependent<nlohmann::json, Args...>::Type encode_arguments(
+      std::string_view call, std::string_view task, Args&&... args) const {
     const std::shared_ptr<const Task> entry = find(call, task);
-    nlohmann::json arguments = encode(call, task, std::forward<Args>(args)...);
-    check(*entry, call, task, arguments);
-    entry->validate(arguments, call, task);
-    return arguments;
+    detail::json::ArgumentWriter arguments{call, task};
+    if constexpr (writable<Args...>()) {
+      (detail::json::write_argument(arguments, args), ...);
+    }
+    validate(*entry, call, task, arguments.value());
+    return typename detail::json::Dependent<nlohmann::json, Args...>::Type(arguments.value());
   }
 
   /// The call of task `task` with `args`, ready to run: the arguments encoded as a JSON array,
@@ -187,135 +185,121 @@ class TaskRegistry {
   /// the caller in errors ("add_job").
   /// @throws UnknownTaskError or SerializationError as encode_arguments
   template <class... Args>
-  requires(std::is_constructible_v<nlohmann::json, Args&&>&&...) [[nodiscard]] PreparedTask
-      prepare(std::string_view call, std::string_view task, Args&&... args) const {
+  [[nodiscard]] PreparedTask prepare(std::string_view call, std::string_view task,
+                                     Args&&... args) const {
     const std::shared_ptr<const Task> entry = find(call, task);
-    const nlohmann::json arguments = encode(call, task, std::forward<Args>(args)...);
-    check(*entry, call, task, arguments);
-    detail::BodyRef body = entry->make_body(arguments, call, task);
-    return PreparedTask{TaskCall{std::string{task}, arguments.dump()}, std::move(body)};
+    detail::json::ArgumentWriter arguments{call, task};
+    if constexpr (writable<Args...>()) {
+      (detail::json::write_argument(arguments, args), ...);
+    }
+    return prepared(*entry, call, task, arguments);
   }
 
   /// The stored call `stored` (its arguments the text of a JSON array, as TaskCall holds them),
   /// ready to run: parsed, and decoded once for the body. How an exported job is imported.
   /// @throws UnknownTaskError; SerializationError if the text is not JSON
   ///         (`add_job: task "send-report" arguments are not JSON: ...`) or as validate_arguments
-  [[nodiscard]] PreparedTask prepare(std::string_view call, TaskCall stored) const {
-    nlohmann::json parsed;
-    try {
-      parsed = nlohmann::json::parse(stored.arguments);
-    } catch (const nlohmann::json::exception& error) {
-      throw SerializationError{fmt::format("{}: task \"{}\" arguments are not JSON: {}", call,
-                                           stored.name, error.what())};
-    }
-    return prepare(call, std::move(stored), parsed);
-  }
+  [[nodiscard]] PreparedTask prepare(std::string_view call, TaskCall stored) const;
 
   /// As prepare(call, stored), with `arguments` the parse of `stored.arguments` that the caller
   /// made already (a store reading its rows reports text that is not JSON itself).
   /// @throws UnknownTaskError or SerializationError as validate_arguments
   [[nodiscard]] PreparedTask prepare(std::string_view call, TaskCall stored,
-                                     const nlohmann::json& arguments) const {
-    const std::shared_ptr<const Task> entry = find(call, stored.name);
-    check(*entry, call, stored.name, arguments);
-    detail::BodyRef body = entry->make_body(arguments, call, stored.name);
-    return PreparedTask{std::move(stored), std::move(body)};
-  }
+                                     const nlohmann::json& arguments) const;
 
   /// Checks that `arguments` (already-encoded arguments, as encode_arguments returns) is an
   /// array with one element per parameter of task `task`, each decoding as its parameter's type.
   /// @throws UnknownTaskError or SerializationError as encode_arguments, e.g.
   ///         `add_job: task "send-report" parameter 2 expects int, got "abc"`.
   void validate_arguments(std::string_view call, std::string_view task,
-                          const nlohmann::json& arguments) const {
-    const std::shared_ptr<const Task> entry = find(call, task);
-    check(*entry, call, task, arguments);
-    entry->validate(arguments, call, task);
-  }
+                          const nlohmann::json& arguments) const;
 
  private:
-  template <class... Args>
-  static nlohmann::json encode(std::string_view call, std::string_view task, Args&&... args) {
-    nlohmann::json arguments = nlohmann::json::array();
-    std::size_t index = 0;
-    [[maybe_unused]] const auto append = [&](auto&& argument) {
-      ++index;
-      try {
-        arguments.push_back(nlohmann::json(std::forward<decltype(argument)>(argument)));
-      } catch (const nlohmann::json::exception& error) {
-        throw SerializationError{fmt::format("{}: task \"{}\" argument {} cannot be encoded: {}",
-                                             call, task, index, error.what())};
-      }
-    };
-    (append(std::forward<Args>(args)), ...);
-    return arguments;
-  }
+  // A registered task: its parameter count, and the check and the body of arguments for it
+  // (each decodes them).
+  class Task {
+   public:
+    explicit Task(std::size_t arity) noexcept : arity_{arity} {}
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    virtual ~Task() = default;
 
-  // A registered task: its parameter count, a check of arguments against its parameters, and
-  // what makes a body of it (each decodes the arguments).
-  struct Task {
-    std::size_t arity;
-    std::function<void(const nlohmann::json&, std::string_view, std::string_view)> validate;
-    std::function<detail::BodyRef(const nlohmann::json&, std::string_view, std::string_view)>
-        make_body;
+    [[nodiscard]] std::size_t arity() const noexcept { return arity_; }
+    virtual void validate(const detail::json::ArgumentReader& arguments) const = 0;
+    [[nodiscard]] virtual detail::BodyRef make_body(
+        const detail::json::ArgumentReader& arguments) const = 0;
+
+   private:
+    std::size_t arity_;
   };
 
+  // The task `function` with parameters `Types`.
+  template <class Types, class F>
+  class TaskFor final : public Task {
+   public:
+    explicit TaskFor(F function) : Task{std::tuple_size_v<Types>}, function_{std::move(function)} {}
+
+    void validate(const detail::json::ArgumentReader& arguments) const override {
+      (void)detail::json::decode_parameters<Types>(arguments, Indices{});
+    }
+    [[nodiscard]] detail::BodyRef make_body(
+        const detail::json::ArgumentReader& arguments) const override {
+      return std::apply(
+          [&](auto&&... decoded) {
+            return detail::make_body(function_, std::forward<decltype(decoded)>(decoded)...);
+          },
+          detail::json::decode_parameters<Types>(arguments, Indices{}));
+    }
+
+   private:
+    using Indices = std::make_index_sequence<std::tuple_size_v<Types>>;
+    F function_;
+  };
+
+  // Whether the parameters `Types` are coded in this unit; if so, whether they convert.
   template <class Types>
-  static constexpr bool all_json_parameters() {
+  static constexpr bool coded_parameters() {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (detail::json::CodedParameter<std::tuple_element_t<I, Types>> && ...);
+    }
+    (std::make_index_sequence<std::tuple_size_v<Types>>{});
+  }
+  template <class Types>
+  static constexpr bool json_parameters() {
     return []<std::size_t... I>(std::index_sequence<I...>) {
       return (detail::json::JsonParameter<std::tuple_element_t<I, Types>> && ...);
     }
     (std::make_index_sequence<std::tuple_size_v<Types>>{});
   }
 
-  template <class Types, class F>
-  static Task make_task(F function) {
-    constexpr std::size_t arity = std::tuple_size_v<Types>;
-    using Indices = std::make_index_sequence<arity>;
-    Task task;
-    task.arity = arity;
-    task.validate = [](const nlohmann::json& arguments, std::string_view call,
-                       std::string_view name) {
-      (void)detail::json::decode_parameters<Types>(arguments, call, name, Indices{});
-    };
-    task.make_body = [function = std::move(function)](const nlohmann::json& arguments,
-                                                      std::string_view call,
-                                                      std::string_view name) {
-      return std::apply(
-          [&](auto&&... decoded) {
-            return detail::make_body(function, std::forward<decltype(decoded)>(decoded)...);
-          },
-          detail::json::decode_parameters<Types>(arguments, call, name, Indices{}));
-    };
-    return task;
+  // Whether arguments `Args` can be written in this unit, with the static_asserts that say why
+  // not.
+  template <class... Args>
+  static constexpr bool writable() {
+    constexpr bool coded = (detail::json::CodedArgument<Args> && ...);
+    static_assert(coded,
+                  "TaskRegistry: an argument of a type other than bool, integers, floating point, "
+                  "strings, nullptr, std::nullopt and std::vector, std::array, std::optional or "
+                  "std::map<std::string, T> of those converts through nlohmann::json: include "
+                  "<apsched/json/task_arguments.hpp> where the call is made (the compiled mode "
+                  "leaves it out)");
+    static_assert(!coded || (detail::json::JsonArgument<Args> && ...),
+                  "TaskRegistry: every argument must convert to nlohmann::json");
+    return coded;
   }
 
-  std::shared_ptr<const Task> find(std::string_view call, std::string_view task) const {
-    std::string known;
-    {
-      const std::shared_lock lock{mutex_};
-      if (const auto it = tasks_.find(task); it != tasks_.end()) {
-        return it->second;
-      }
-      known = detail::json::registered_task_list(tasks_);
-    }
-    throw UnknownTaskError{
-        fmt::format("{}: no task is registered as \"{}\"; {}", call, task, known)};
-  }
-
+  // Registers `entry` as `name`, owning it (deleting it if it throws).
+  // @throws InvalidArgumentError if `name` is empty or taken.
+  void insert(std::string name, const Task* entry);
+  [[nodiscard]] std::shared_ptr<const Task> find(std::string_view call,
+                                                 std::string_view task) const;
   static void check(const Task& entry, std::string_view call, std::string_view task,
-                    const nlohmann::json& arguments) {
-    if (!arguments.is_array()) {
-      throw SerializationError{
-          fmt::format("{}: task \"{}\" arguments are {}; expected a JSON array", call, task,
-                      detail::json::show(arguments))};
-    }
-    if (arguments.size() != entry.arity) {
-      throw SerializationError{fmt::format("{}: task \"{}\" takes {} argument{}, got {}", call,
-                                           task, entry.arity, entry.arity == 1 ? "" : "s",
-                                           arguments.size())};
-    }
-  }
+                    const nlohmann::json& arguments);
+  static void validate(const Task& entry, std::string_view call, std::string_view task,
+                       const nlohmann::json& arguments);
+  [[nodiscard]] static PreparedTask prepared(const Task& entry, std::string_view call,
+                                             std::string_view task,
+                                             const detail::json::ArgumentWriter& arguments);
 
   // Guards tasks_. Entries are immutable once added, so they are used after unlocking.
   mutable std::shared_mutex mutex_;
@@ -323,6 +307,10 @@ class TaskRegistry {
 };
 
 static_assert(DurableTasks<TaskRegistry>);
-static_assert(detail::durable::TaskPreparing<TaskRegistry>);
 
 }  // namespace apsched
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/json/task_registry.hpp>
+#include <apsched/json/task_arguments.hpp>
+#endif
