@@ -6,6 +6,7 @@
 #include <apsched/apsched.hpp>
 #include <apsched/impl/detail/combining.hpp>
 #include <apsched/impl/detail/format_time.hpp>
+#include <apsched/impl/durable_job_store.hpp>
 #include <apsched/impl/executors/thread_pool.hpp>
 #include <apsched/impl/scheduler.hpp>
 #include <apsched/impl/signals.hpp>

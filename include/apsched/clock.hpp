@@ -3,7 +3,6 @@
 // clock model.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <condition_variable>
@@ -61,7 +60,7 @@ class SystemClock {
     }
     const Duration left = deadline - start;
     // wait_for measures on the steady clock, so a system clock step cannot stretch the sleep.
-    cv.wait_for(lock, std::min<Duration>(left, max_slice));
+    cv.wait_for(lock, left < max_slice ? left : Duration{max_slice});
   }
 };
 

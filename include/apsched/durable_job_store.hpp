@@ -4,10 +4,10 @@
 #pragma once
 
 #include <apsched/clock.hpp>
+#include <apsched/config.hpp>
 #include <apsched/detail/enum_format.hpp>
 #include <apsched/job_store.hpp>
 
-#include <charconv>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -97,40 +97,11 @@ struct FireOwner {
   /// may hold colons; pid a decimal number without sign or leading zeros) gives its three parts;
   /// any other text, pid -1 and the whole text in `token`. Never fails on odd text.
   /// @throws std::bad_alloc only
-  [[nodiscard]] static FireOwner parse(std::string_view text) {
-    const std::size_t last = text.rfind(':');
-    const std::size_t middle = last == std::string_view::npos || last == 0
-                                   ? std::string_view::npos
-                                   : text.rfind(':', last - 1);
-    if (middle != std::string_view::npos) {
-      const std::string_view digits = text.substr(middle + 1, last - middle - 1);
-      std::int64_t pid = 0;
-      const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
-      // Canonical digits only, so that text() gives back exactly what was stored.
-      if (error == std::errc{} && end == digits.data() + digits.size() && !digits.empty() &&
-          digits.front() != '-' && digits.front() != '+' &&
-          (digits.front() != '0' || digits.size() == 1)) {
-        return FireOwner{.host = std::string{text.substr(0, middle)},
-                         .pid = pid,
-                         .token = std::string{text.substr(last + 1)}};
-      }
-    }
-    return FireOwner{.host = {}, .pid = -1, .token = std::string{text}};
-  }
+  [[nodiscard]] static FireOwner parse(std::string_view text);
 
   /// The stored text: "host:pid:token", or `token` alone when `pid` is negative;
   /// `parse(text).text() == text` for every text.
-  [[nodiscard]] std::string text() const {
-    if (pid < 0) {
-      return token;
-    }
-    std::string result = host;
-    result += ':';
-    result += std::to_string(pid);
-    result += ':';
-    result += token;
-    return result;
-  }
+  [[nodiscard]] std::string text() const;
 
   /// Whether the stored text was "host:pid:token" (`host` and `pid` are known).
   [[nodiscard]] bool structured() const noexcept { return pid >= 0; }
@@ -454,3 +425,7 @@ inline constexpr bool named_enum<FireState> = true;
 template <>
 inline constexpr bool named_enum<ClaimVerdict> = true;
 }  // namespace apsched::detail
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/durable_job_store.hpp>
+#endif

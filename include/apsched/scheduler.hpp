@@ -55,8 +55,9 @@ class BasicScheduler;
 ///
 /// @code
 /// apsched::BackgroundScheduler scheduler;
-/// scheduler.add_job([] { fmt::print("tick\n"); },
-/// apsched::IntervalTrigger{std::chrono::seconds{1}}); scheduler.start();
+/// auto every_second = apsched::IntervalTrigger{std::chrono::seconds{1}};
+/// scheduler.add_job([] { fmt::print("tick\n"); }, every_second);
+/// scheduler.start();
 /// @endcode
 ///
 /// Thread safety: thread-safe, except that the destructor must not race with other members.
@@ -71,13 +72,11 @@ class BasicScheduler<M, C, Stores<S...>, Executors<E...>> {
 
   /// Whether a store of the scheduler is durable (DurableJobStore): then it has a task
   /// registry, `register_task` and `add_job(apsched::task(name), ...)`.
-  static constexpr bool any_durable = (DurableJobStore<S> || ...);
+  static constexpr bool any_durable = detail::Durability<S...>::any_durable;
   /// Whether every store is durable: then closure jobs are a compile error.
-  static constexpr bool all_durable = (DurableJobStore<S> && ...);
+  static constexpr bool all_durable = detail::Durability<S...>::all_durable;
   /// The registry of tasks durable jobs name (void without a durable store).
-  using TaskRegistry = typename detail::DurableTasksOf<S...>::Type;
-  static_assert(!any_durable || DurableTasks<TaskRegistry>,
-                "BasicScheduler: the Tasks of its durable stores must model DurableTasks");
+  using TaskRegistry = typename detail::Durability<S...>::TaskRegistry;
 
   /// A stopped scheduler over the given stores, executors and clock.
   BasicScheduler(std::tuple<S...> stores, std::tuple<E...> executors, C clock,

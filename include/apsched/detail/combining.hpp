@@ -8,7 +8,6 @@
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <span>

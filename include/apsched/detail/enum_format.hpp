@@ -4,7 +4,6 @@
 
 #include <fmt/core.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -48,7 +47,7 @@ struct fmt::formatter<E> {
   auto format(E value, Context& context) const {
     const std::string_view name = to_string(value);
     if (specs_.empty()) {
-      return std::copy(name.begin(), name.end(), context.out());
+      return write(name, context.out());
     }
     std::string pattern;
     pattern.reserve(specs_.size() + 3);
@@ -56,9 +55,18 @@ struct fmt::formatter<E> {
     // fmt::format, not format_to: the latter instantiates fmt's vformat_to template, which the
     // fmt library built by another compiler may export under a different mangled name.
     const std::string text = fmt::format(fmt::runtime(pattern), name);
-    return std::copy(text.begin(), text.end(), context.out());
+    return write(text, context.out());
   }
 
  private:
+  // Copies `text` to `out` (std::copy without <algorithm>).
+  template <class Out>
+  static Out write(std::string_view text, Out out) {
+    for (const char c : text) {
+      *out++ = c;
+    }
+    return out;
+  }
+
   std::string_view specs_;
 };

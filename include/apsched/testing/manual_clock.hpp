@@ -5,7 +5,6 @@
 #include <apsched/clock.hpp>
 #include <apsched/config.hpp>
 
-#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>

@@ -61,22 +61,15 @@ class SchedulerCore;
 /// Thread safety: thread-safe, except that the destructor must not race with other members.
 template <SchedulerMode M, Clock C, JobStore... S, Executor... E>
 class SchedulerCore<M, C, Stores<S...>, Executors<E...>> {
-  static_assert(sizeof...(S) >= 1 && sizeof...(S) <= 255, "a scheduler has 1 to 255 stores");
-  static_assert(sizeof...(E) >= 1 && sizeof...(E) <= 255, "a scheduler has 1 to 255 executors");
-
  public:
-  /// A listener: receives each event whose type its mask selects.
+  /// See BasicScheduler::Listener.
   using Listener = std::function<void(const Event&)>;
 
-  /// Whether a store of the scheduler is durable (DurableJobStore): then it has a task
-  /// registry, `register_task` and `add_job(apsched::task(name), ...)`.
-  static constexpr bool any_durable = (DurableJobStore<S> || ...);
-  /// Whether every store is durable: then closure jobs are a compile error.
-  static constexpr bool all_durable = (DurableJobStore<S> && ...);
-  /// The registry of tasks durable jobs name (void without a durable store).
-  using TaskRegistry = typename detail::DurableTasksOf<S...>::Type;
-  static_assert(!any_durable || DurableTasks<TaskRegistry>,
-                "BasicScheduler: the Tasks of its durable stores must model DurableTasks");
+  /// See BasicScheduler::any_durable, all_durable and TaskRegistry (the store counts are checked
+  /// there).
+  static constexpr bool any_durable = Durability<S...>::any_durable;
+  static constexpr bool all_durable = Durability<S...>::all_durable;
+  using TaskRegistry = typename Durability<S...>::TaskRegistry;
 
   /// See BasicScheduler::BasicScheduler.
   SchedulerCore(std::tuple<S...> stores, std::tuple<E...> executors, C clock,

@@ -45,4 +45,18 @@ struct PreparedCallOf<void> {
 template <class R>
 using PreparedOf = typename PreparedCallOf<R>::Type;
 
+/// What a scheduler over the stores `S...` knows of their durability: BasicScheduler and
+/// SchedulerCore take these names from here, so the two agree by construction.
+template <class... S>
+struct Durability {
+  /// Whether a store is durable (DurableJobStore): then the scheduler has a task registry.
+  static constexpr bool any_durable = (DurableJobStore<S> || ...);
+  /// Whether every store is durable: then closure jobs are a compile error.
+  static constexpr bool all_durable = (DurableJobStore<S> && ...);
+  /// The registry of tasks durable jobs name (void without a durable store).
+  using TaskRegistry = typename DurableTasksOf<S...>::Type;
+  static_assert(!any_durable || DurableTasks<TaskRegistry>,
+                "BasicScheduler: the Tasks of its durable stores must model DurableTasks");
+};
+
 }  // namespace apsched::detail
