@@ -1,6 +1,7 @@
 # The compiled mode (include/apsched/config.hpp): libraries that hold the definitions of the
 # named schedulers once, so that the units of a program that links one compile only
-# declarations. apsched::compiled for the core, apsched::json_compiled for the json part; each
+# declarations. apsched::compiled for the core, apsched::json_compiled for the json part,
+# apsched::sqlite_compiled and apsched::postgres_compiled for the durable stores; each
 # target sets APSCHED_SEPARATE_COMPILATION=1 for itself and for every unit that links it.
 
 # Adds the library apsched_<name> (apsched::<name>) of the definitions in src/<name>.cpp,
@@ -32,5 +33,17 @@ function(apsched_add_json_compiled)
     return()
   endif()
   apsched_add_compiled_library(json_compiled "apsched_compiled;apsched_json")
+  set(APSCHED_INSTALLED_PARTS ${APSCHED_INSTALLED_PARTS} PARENT_SCOPE)
+endfunction()
+
+# Adds apsched_<part>_compiled (apsched::<part>_compiled: the definitions of the durable store
+# part `part`, sqlite or postgres, its store and view, and of the named schedulers over its store,
+# over apsched::json_compiled) and appends it to APSCHED_INSTALLED_PARTS in the caller when
+# APSCHED_COMPILED is ON and the part is built.
+function(apsched_add_store_compiled part)
+  if(NOT APSCHED_COMPILED OR NOT TARGET apsched_json_compiled OR NOT TARGET apsched_${part})
+    return()
+  endif()
+  apsched_add_compiled_library(${part}_compiled "apsched_json_compiled;apsched_${part}")
   set(APSCHED_INSTALLED_PARTS ${APSCHED_INSTALLED_PARTS} PARENT_SCOPE)
 endfunction()

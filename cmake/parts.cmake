@@ -22,9 +22,10 @@ set(APSCHED_PART_REGEX_cron
     "^apsched/(cron\\.hpp|cron/|triggers/(cron|cron_policies|calendar_interval|exclusion)\\.hpp|detail/cron/)")
 set(APSCHED_PART_REGEX_asio "^apsched/(asio\\.hpp|asio/|asio_scheduler\\.hpp|detail/asio/)")
 set(APSCHED_PART_REGEX_json "^apsched/(json\\.hpp|json/|detail/json/|detail/durable/|impl/json/)")
-set(APSCHED_PART_REGEX_sqlite "^apsched/(sqlite\\.hpp|sqlite/|stores/sqlite(_view)?\\.hpp|detail/sqlite/)")
+set(APSCHED_PART_REGEX_sqlite
+    "^apsched/(sqlite\\.hpp|sqlite/|stores/sqlite(_view)?\\.hpp|detail/sqlite/|impl/sqlite/)")
 set(APSCHED_PART_REGEX_postgres
-    "^apsched/(postgres\\.hpp|postgres/|stores/postgres(_view)?\\.hpp|detail/postgres/)")
+    "^apsched/(postgres\\.hpp|postgres/|stores/postgres(_view)?\\.hpp|detail/postgres/|impl/postgres/)")
 # Removes the headers of the optional parts from the list named `headers` (one filter per part:
 # CMake's regular expressions allow only nine groups each).
 function(apsched_remove_part_headers headers)

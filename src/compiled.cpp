@@ -14,23 +14,14 @@
 #include <apsched/impl/testing/manual_clock.hpp>
 #include <apsched/impl/triggers/interval.hpp>
 
+#include "instantiate_schedulers.hpp"
+
 #if !APSCHED_SEPARATE_COMPILATION
 #error "compile the apsched::compiled library with APSCHED_SEPARATE_COMPILATION=1"
 #endif
 
 namespace apsched {
 
-template class BasicScheduler<SchedulerMode::blocking, SystemClock, Stores<MemoryJobStore>,
-                              Executors<ThreadPoolExecutor>>;
-template class BasicScheduler<SchedulerMode::blocking, SystemClock, Stores<MemoryJobStore>,
-                              Executors<InlineExecutor>>;
-template class BasicScheduler<SchedulerMode::background, SystemClock, Stores<MemoryJobStore>,
-                              Executors<ThreadPoolExecutor>>;
-template class BasicScheduler<SchedulerMode::background, SystemClock, Stores<MemoryJobStore>,
-                              Executors<InlineExecutor>>;
-template class BasicScheduler<SchedulerMode::callback, SystemClock, Stores<MemoryJobStore>,
-                              Executors<InlineExecutor>>;
-template class BasicScheduler<SchedulerMode::callback, SystemClock, Stores<MemoryJobStore>,
-                              Executors<ThreadPoolExecutor>>;
+APSCHED_INSTANTIATE_SCHEDULERS(MemoryJobStore);
 
 }  // namespace apsched

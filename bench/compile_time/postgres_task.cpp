@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A BackgroundScheduler on a PostgreSQL store with one registered task and one job.
+// Compiled mode: apsched::postgres_compiled (the definitions of the PostgreSQL store and of the
+// named schedulers over it).
 #include <apsched/apsched.hpp>
 #include <apsched/postgres.hpp>
 

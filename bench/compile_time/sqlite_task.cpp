@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A BackgroundScheduler on a SQLite store with one registered task and one job.
+// Compiled mode: apsched::sqlite_compiled (the definitions of the SQLite store and of the named
+// schedulers over it).
 #include <apsched/apsched.hpp>
 #include <apsched/sqlite.hpp>
 

@@ -43,6 +43,7 @@ BasicScheduler<M, C, Stores<S...>, Executors<E...>>::BasicScheduler(SchedulerOpt
                                         std::move(options));
         } else {
           // Never called: the named schedulers' constructors require default_made.
+          static_cast<void>(options);
           throw std::logic_error{"BasicScheduler: its stores cannot be default-made"};
         }
       }()} {}

@@ -4,12 +4,11 @@
 #pragma once
 
 #include <apsched/clock.hpp>
-#include <apsched/detail/postgres/store_core.hpp>
-#include <apsched/detail/postgres/store_state.hpp>
+#include <apsched/config.hpp>
+#include <apsched/detail/durable/core_ptr.hpp>
+#include <apsched/detail/durable/record_visitor.hpp>
 #include <apsched/durable_job_store.hpp>
-#include <apsched/error.hpp>
 #include <apsched/json/task_registry.hpp>
-#include <apsched/json/trigger_codec.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -20,10 +19,15 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace apsched {
+
+namespace detail::postgres {
+class StoreCore;
+}  // namespace detail::postgres
+
+class TriggerCodecs;
 
 /// Settings of a PostgresJobStore.
 ///
@@ -42,7 +46,8 @@ struct PostgresStoreOptions {
   /// A store trims a job's history at every tenth of this value of the job's fires it ends (at
   /// every one for a value under 20), so a history may hold up to that many more per scheduler.
   std::size_t history_per_job = 100;
-  /// The trigger codecs for the stored triggers; null: TriggerCodecs::builtin().
+  /// The trigger codecs for the stored triggers; null: TriggerCodecs::builtin(). (This header
+  /// declares TriggerCodecs only: include <apsched/json/trigger_codec.hpp> to make one.)
   const TriggerCodecs* codecs = nullptr;
   /// How long the store's lease lasts after each renewal (at most once per poll interval, by
   /// the database clock). When a scheduler stops renewing it (its process or machine died, or
@@ -116,17 +121,11 @@ class PostgresJobStore {
   /// `PostgresJobStore database "jobs" (user "app", server db:5432): open: connection to server
   /// at "db" (10.0.0.5), port 5432 failed: FATAL: database "jobs" does not exist`
   /// @throws SchemaVersionError if the database holds a newer apsched schema
-  explicit PostgresJobStore(std::string conninfo, PostgresStoreOptions options = {})
-      : core_{std::move(conninfo), settings(options)} {}
+  APSCHED_INLINE explicit PostgresJobStore(std::string conninfo, PostgresStoreOptions options = {});
 
-  PostgresJobStore(PostgresJobStore&&) noexcept = default;
-  PostgresJobStore& operator=(PostgresJobStore&& other) noexcept {
-    if (this != &other) {
-      core_.release_lease();
-      core_ = std::move(other.core_);
-    }
-    return *this;
-  }
+  APSCHED_INLINE PostgresJobStore(PostgresJobStore&& other) noexcept;
+  /// Releases this store's lease (see ~PostgresJobStore) and takes `other`'s.
+  APSCHED_INLINE PostgresJobStore& operator=(PostgresJobStore&& other) noexcept;
   PostgresJobStore(const PostgresJobStore&) = delete;
   PostgresJobStore& operator=(const PostgresJobStore&) = delete;
   /// Writes the outcomes still pending (reconnecting once if the connection was lost) and
@@ -134,7 +133,7 @@ class PostgresJobStore {
   /// flight (recorded claimed or submitted), else it lapses at once and the other schedulers
   /// are notified, so that they take those fires over. Errors are ignored (the lease then
   /// lapses in time).
-  ~PostgresJobStore() { core_.release_lease(); }
+  APSCHED_INLINE ~PostgresJobStore();
 
   /// The schema name recorded in apsched_schema.
   static constexpr std::string_view schema_name = "apsched_jobs";
@@ -145,7 +144,7 @@ class PostgresJobStore {
   /// @throws InvalidArgumentError for a record without a task (a closure job cannot be stored)
   /// @throws SerializationError if its trigger has no codec
   /// @throws StoreError if the database fails
-  JobRecord* insert(JobRecord&& record) { return core_.insert(std::move(record)); }
+  APSCHED_INLINE JobRecord* insert(JobRecord&& record);
 
   /// See DurableJobStore (requirement 9). In one statement (inside an open batch: as part of
   /// it), stores the definition of `record` (task, arguments, trigger, options) under its id,
@@ -156,37 +155,35 @@ class PostgresJobStore {
   /// @throws InvalidArgumentError for a record without a task
   /// @throws SerializationError if its trigger has no codec
   /// @throws StoreError if the database fails
-  JobRecord* replace(JobRecord&& record, bool keep_schedule) {
-    return core_.replace(std::move(record), keep_schedule);
-  }
+  APSCHED_INLINE JobRecord* replace(JobRecord&& record, bool keep_schedule);
 
   /// See JobStore. Returns the stored job, loading it when it is not in memory or another
   /// scheduler changed it since; nullptr for a job that is not stored or cannot be used.
   /// @throws StoreError if the database fails
-  [[nodiscard]] JobRecord* find(std::string_view id) { return core_.find(id); }
+  [[nodiscard]] APSCHED_INLINE JobRecord* find(std::string_view id);
 
   /// See JobStore. Deletes the job, its fire history and the job kept under its id for a rerun
   /// (see commit_due), in one statement.
   /// @throws StoreError if the database fails
-  bool erase(std::string_view id) { return core_.erase(id); }
+  APSCHED_INLINE bool erase(std::string_view id);
 
   /// See JobStore. Deletes every job, usable, retired (see commit_due) or not, and the fire
   /// history, in one statement.
   /// @throws StoreError if the database fails
-  void clear() { core_.clear(); }
+  APSCHED_INLINE void clear();
 
   /// See JobStore. Writes the job's next fire and run time, paused flag, trigger and options
   /// (not its counters), so other schedulers reload it, and notifies them.
   /// @throws SerializationError if the trigger has no codec
   /// @throws StoreError if the database fails; the record is then reloaded before it is handed
   /// out again
-  void update(JobRecord& stored) { core_.update(stored); }
+  APSCHED_INLINE void update(JobRecord& stored);
 
   /// See JobStore. One indexed query; jobs set aside as unusable are left out. A job that was
   /// due when a round last found no job it could claim (another scheduler's round holds it) is
   /// reported due 2 ms after that time, not at once.
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::optional<TimePoint> next_run_time() const { return core_.next_run_time(); }
+  [[nodiscard]] APSCHED_INLINE std::optional<TimePoint> next_run_time() const;
 
   /// See JobStore. One indexed query per call; inside a round, one per 64 due jobs: the round
   /// claims them at once, locking them until it ends, and skips jobs other schedulers' rounds
@@ -194,18 +191,18 @@ class PostgresJobStore {
   /// A round claims at most 256 jobs; then first_due returns nullptr, and the scheduler's next
   /// step goes on with the rest.
   /// @throws StoreError if the database fails
-  [[nodiscard]] JobRecord* first_due(TimePoint now) { return core_.first_due(now); }
+  [[nodiscard]] APSCHED_INLINE JobRecord* first_due(TimePoint now);
 
   /// See JobStore: the number of stored jobs, usable or not.
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::size_t size() const { return core_.size(); }
+  [[nodiscard]] APSCHED_INLINE std::size_t size() const;
 
   /// See JobStore. Visits every usable stored job (reading them all: for listings, not for
   /// the scheduler's loop).
   /// @throws StoreError if the database fails
   template <class F>
   void for_each(F&& visit) const {
-    core_.for_each(std::forward<F>(visit));
+    visit_jobs(detail::durable::RecordVisitor{visit});
   }
 
   /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round),
@@ -225,9 +222,7 @@ class PostgresJobStore {
   /// @throws InvalidArgumentError if `job` was not handed out by this store
   /// @throws StoreError if the database fails; nothing is recorded then (inside a round, the
   /// round fails: PostgreSQL aborts its transaction)
-  bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
-    return core_.commit_due(job, fires, remove);
-  }
+  APSCHED_INLINE bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove);
 
   /// See DurableJobStore (requirement 10): writes the pending outcomes first (their runs ended,
   /// so they no longer count; not while a round is open), then in one statement, a transaction
@@ -243,9 +238,7 @@ class PostgresJobStore {
   /// @throws SerializationError if a scheduled time is out of range
   /// @throws StoreError if the database fails; no fire was started then (inside a batch or
   /// round, it fails: PostgreSQL aborts its transaction)
-  std::vector<ClaimVerdict> start_claimed(std::span<const ClaimedFire> claims) {
-    return core_.start_claimed(claims);
-  }
+  APSCHED_INLINE std::vector<ClaimVerdict> start_claimed(std::span<const ClaimedFire> claims);
 
   /// See DurableJobStore: records how a fire recorded as claimed or submitted ended
   /// (`succeeded`, `failed` with `error`, `dropped`; `missed` for a claimed one that waited too
@@ -253,63 +246,61 @@ class PostgresJobStore {
   /// recorded by other schedulers add up). The history of a job no longer stored is kept (until
   /// a job with its id is added).
   /// @throws StoreError if the database fails
-  void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
-                      FireState fire_state, std::string_view error) {
-    core_.record_outcome(id, record, scheduled, fire_state, error);
-  }
+  APSCHED_INLINE void record_outcome(std::string_view id, const JobRecord* record,
+                                     TimePoint scheduled, FireState fire_state,
+                                     std::string_view error);
 
   /// As record_outcome, but kept in memory until the scheduler's next step writes it with the
   /// other outcomes of that step in one transaction (see flush_outcomes).
   /// @returns whether it is the only pending outcome (the scheduler then wakes its loop)
   /// @throws std::bad_alloc; SerializationError if `scheduled` is out of range
-  bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
-                     FireState fire_state, std::string_view error) {
-    return core_.defer_outcome(id, record, scheduled, fire_state, error);
-  }
+  APSCHED_INLINE bool defer_outcome(std::string_view id, const JobRecord* record,
+                                    TimePoint scheduled, FireState fire_state,
+                                    std::string_view error);
 
   /// Writes the outcomes defer_outcome holds, in one transaction (inside an open batch: as part
   /// of it; while a round is open: not yet).
   /// @throws StoreError if the database fails; the outcomes are kept, to be written later
-  void flush_outcomes() const { core_.flush_outcomes(); }
+  APSCHED_INLINE void flush_outcomes() const;
 
   /// Opens a round: until end_round or abort_round, the store's reads and writes go into one
   /// transaction, begun at the first first_due, whose row locks keep the jobs it claims from
   /// other schedulers. A failing statement fails the whole round (PostgreSQL aborts the
   /// transaction): end_round then rolls it back and throws.
   /// @pre no batch or round is open
-  void begin_round() noexcept { core_.begin_round(); }
+  APSCHED_INLINE void begin_round() noexcept;
 
   /// Commits the round. Pending outcomes are left for flush_outcomes: written inside the round,
   /// they would lock jobs other schedulers' rounds hold, and the rounds could deadlock.
   /// @throws StoreError if COMMIT fails, or a statement of the round failed: the round is rolled
   /// back as by abort_round
-  void end_round() { core_.end_round(); }
+  APSCHED_INLINE void end_round();
 
   /// Rolls the round back: nothing of it stays, and the records it changed are reloaded before
   /// they are handed out again. Pending outcomes are kept.
-  void abort_round() noexcept { core_.abort_round(); }
+  APSCHED_INLINE void abort_round() noexcept;
 
   /// See DurableJobStore: opens a batch, one transaction holding every write until
   /// commit_batch or rollback_batch. A statement that fails inside it fails the whole batch
   /// (PostgreSQL aborts the transaction); commit_batch then rolls back and throws.
   /// @pre no batch or round is open
   /// @throws StoreError if the database fails
-  void begin_batch() { core_.begin_batch(); }
+  APSCHED_INLINE void begin_batch();
 
   /// See DurableJobStore: makes the writes of the batch durable at once.
   /// @throws StoreError if COMMIT fails or a write of the batch failed; the batch is then rolled
   /// back, as by rollback_batch
-  void commit_batch() { core_.commit_batch(); }
+  APSCHED_INLINE void commit_batch();
 
   /// See DurableJobStore: undoes the writes of the batch. Records in memory are reloaded
   /// before they are handed out again (idle ones are dropped).
-  void rollback_batch() noexcept { core_.rollback_batch(); }
+  APSCHED_INLINE void rollback_batch() noexcept;
 
   /// See DurableJobStore: the reports about stored jobs set aside since the last call.
-  [[nodiscard]] std::vector<StoreReport> take_reports() noexcept { return core_.take_reports(); }
+  [[nodiscard]] APSCHED_INLINE std::vector<StoreReport> take_reports() noexcept;
 
   /// See DurableJobStore: the jobs set aside for naming `task`, unknown then, are tried again.
-  void task_registered(std::string_view task) { core_.task_registered(task); }
+  APSCHED_INLINE void task_registered(std::string_view task);
 
   /// See DurableJobStore: the fires that schedulers which stopped without finishing them had
   /// left in flight (recorded claimed or submitted), taken over by this store since the last
@@ -326,7 +317,7 @@ class PostgresJobStore {
   /// Two stores never take the same fire: deleting the owner's row locks it, and the second
   /// store finds it gone.
   /// @throws StoreError if the database fails; nothing is taken over then
-  [[nodiscard]] std::vector<AbandonedFire> take_abandoned() { return core_.take_abandoned(); }
+  [[nodiscard]] APSCHED_INLINE std::vector<AbandonedFire> take_abandoned();
 
   /// Optional hook of DurableJobStore: `wake` (callable from any thread) wakes the scheduler's
   /// loop. While it is set and PostgresStoreOptions::listen holds, a listener (a connection and
@@ -336,61 +327,49 @@ class PostgresJobStore {
   /// Thread safety: not to be called while a call of the previous `wake` waits for a lock the
   /// caller holds (the scheduler calls it from its constructor and destructor only).
   /// @throws std::system_error if the listener's thread cannot be started
-  void set_waker(std::function<void()> wake) { core_.set_waker(std::move(wake)); }
+  APSCHED_INLINE void set_waker(std::function<void()> wake);
 
   /// Optional hook for the scheduler: `now` reads the scheduler's clock (from the scheduler's
   /// thread). With PostgresStoreOptions::database_clock, the store measures the database
   /// clock's offset from it now and at each lease renewal (see clock_offset).
   /// If the database fails now, the offset is measured at the next renewal.
-  void set_clock(std::function<TimePoint()> now) { core_.set_clock(std::move(now)); }
+  APSCHED_INLINE void set_clock(std::function<TimePoint()> now);
 
   /// The database server's time minus the scheduler's clock, as last measured (zero before,
   /// and without PostgresStoreOptions::database_clock).
   /// Thread safety: thread-safe (any thread may read it while the scheduler measures it).
-  [[nodiscard]] Duration clock_offset() const noexcept { return core_.clock_offset(); }
+  [[nodiscard]] APSCHED_INLINE Duration clock_offset() const noexcept;
 
   /// See DurableJobStore: PostgresStoreOptions::poll_interval.
-  [[nodiscard]] Duration poll_interval() const noexcept { return core_.poll_interval(); }
+  [[nodiscard]] APSCHED_INLINE Duration poll_interval() const noexcept;
 
   /// See DurableJobStore: the registry job bodies are built from, and the store's index in its
   /// scheduler.
-  void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
-    core_.attach(std::move(tasks), index);
-  }
+  APSCHED_INLINE void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index);
 
   /// The recorded fires of job `job_id`, newest first, at most `limit`; pending outcomes are
   /// written first.
   /// @throws StoreError if the database fails or holds a fire state this version does not know
-  [[nodiscard]] std::vector<FireRecord> fire_history(std::string_view job_id,
-                                                     std::size_t limit = 100) const {
-    return core_.fire_history(job_id, limit);
-  }
+  [[nodiscard]] APSCHED_INLINE std::vector<FireRecord> fire_history(std::string_view job_id,
+                                                                    std::size_t limit = 100) const;
 
   /// Who this store object is in the fires it records and in apsched_owners
   /// (FireRecord::owner, StoreOwner::owner); `owner().text()` is the stored text.
-  [[nodiscard]] FireOwner owner() const { return core_.owner(); }
+  [[nodiscard]] APSCHED_INLINE FireOwner owner() const;
 
   /// The record of job `id` the store holds in memory, without reading the database (which may
   /// be unreachable), or nullptr. A job with a run outstanding or queued is always held, so the
   /// scheduler finds it here when a run ends.
-  [[nodiscard]] JobRecord* find_cached(std::string_view id) const { return core_.find_cached(id); }
+  [[nodiscard]] APSCHED_INLINE JobRecord* find_cached(std::string_view id) const;
 
   /// The job records the store holds in memory now (see PostgresStoreOptions::cache_size).
-  [[nodiscard]] std::size_t cached_count() const noexcept { return core_.cached_count(); }
+  [[nodiscard]] APSCHED_INLINE std::size_t cached_count() const noexcept;
 
  private:
-  static detail::postgres::Settings settings(const PostgresStoreOptions& options) {
-    return detail::postgres::Settings{
-        .poll_interval = options.poll_interval,
-        .cache_size = options.cache_size,
-        .history_per_job = options.history_per_job,
-        .codecs = options.codecs != nullptr ? *options.codecs : TriggerCodecs::builtin(),
-        .lease_duration = options.lease_duration,
-        .listen = options.listen,
-        .database_clock = options.database_clock};
-  }
+  // for_each's work, compiled once for every visitor.
+  APSCHED_INLINE void visit_jobs(detail::durable::RecordVisitor visit) const;
 
-  detail::postgres::StoreCore core_;
+  detail::durable::CorePtr<detail::postgres::StoreCore> core_;
 };
 
 static_assert(DurableJobStore<PostgresJobStore>);
@@ -403,3 +382,7 @@ static_assert(CachedRecordStore<PostgresJobStore>);
 static_assert(FireHistoryStore<PostgresJobStore>);
 
 }  // namespace apsched
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/postgres/job_store.hpp>
+#endif

@@ -3,19 +3,14 @@
 // its own, for monitoring and admin tools that do not run the jobs.
 #pragma once
 
-#include <apsched/detail/durable/stored_view.hpp>
-#include <apsched/detail/postgres/connection.hpp>
-#include <apsched/detail/postgres/view_queries.hpp>
-#include <apsched/error.hpp>
-#include <apsched/json/trigger_codec.hpp>
+#include <apsched/config.hpp>
+#include <apsched/detail/durable/core_ptr.hpp>
 #include <apsched/postgres/job_store.hpp>
 #include <apsched/store_view.hpp>
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace apsched {
@@ -52,128 +47,51 @@ class PostgresStoreView {
   /// server cannot be reached or the search_path holds no job store tables
   /// @throws SchemaVersionError when the tables are newer than this apsched reads, or older (a
   /// PostgresJobStore of this apsched migrates them when it connects)
-  explicit PostgresStoreView(std::string conninfo, PostgresViewOptions options = {})
-      : state_{std::make_unique<State>(State{
-            .db = detail::postgres::Connection::open(std::move(conninfo),
-                                                     detail::postgres::view_name),
-            .codecs = options.codecs != nullptr ? options.codecs : &TriggerCodecs::builtin()})} {
-    detail::postgres::prepare_view_session(state_->db);
-  }
+  APSCHED_INLINE explicit PostgresStoreView(std::string conninfo, PostgresViewOptions options = {});
 
   /// See StoreView: every stored job, ordered by id.
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::vector<StoredJob> jobs() const {
-    State& s = ready("list jobs");
-    const auto operation = s.db.operation("list jobs");
-    const detail::postgres::Result rows =
-        detail::postgres::view_jobs_statement({}, std::nullopt).run(s.db);
-    std::vector<StoredJob> jobs;
-    jobs.reserve(static_cast<std::size_t>(rows.rows()));
-    for (int i = 0; i < rows.rows(); ++i) {
-      jobs.push_back(
-          detail::durable::stored_job(detail::postgres::read_view_job(rows, i), *s.codecs));
-    }
-    return jobs;
-  }
+  [[nodiscard]] APSCHED_INLINE std::vector<StoredJob> jobs() const;
 
   /// See StoreView and JobQuery: one page of the jobs `query` selects. The text filter reads
   /// every job; the others go through the primary key.
   /// @throws StoreError if the database fails
-  [[nodiscard]] JobPage jobs(const JobQuery& query) const {
-    State& s = ready("list jobs");
-    const auto operation = s.db.operation("list jobs");
-    const detail::postgres::Result rows =
-        detail::postgres::view_jobs_statement(query, detail::durable::page_rows(query.limit))
-            .run(s.db);
-    std::vector<detail::durable::ViewJobRow> read;
-    read.reserve(static_cast<std::size_t>(rows.rows()));
-    for (int i = 0; i < rows.rows(); ++i) {
-      read.push_back(detail::postgres::read_view_job(rows, i));
-    }
-    return detail::durable::job_page(std::move(read), query.limit, *s.codecs);
-  }
+  [[nodiscard]] APSCHED_INLINE JobPage jobs(const JobQuery& query) const;
 
   /// See StoreView: the stored job `id`, or empty.
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::optional<StoredJob> job(std::string_view id) const {
-    State& s = ready("read job");
-    const auto operation = s.db.operation("read job");
-    const detail::postgres::Result rows =
-        s.db.query(fmt::format("{} AND id = $1", detail::postgres::view_jobs_select), id);
-    if (rows.rows() == 0) {
-      return std::nullopt;
-    }
-    return detail::durable::stored_job(detail::postgres::read_view_job(rows, 0), *s.codecs);
-  }
+  [[nodiscard]] APSCHED_INLINE std::optional<StoredJob> job(std::string_view id) const;
 
   /// See StoreView and FireQuery: one page of the fires `query` selects. The fires of one job
   /// are read through the primary key; a query across jobs reads the whole fires table per page.
   /// @throws StoreError if the database fails, or a fire holds a state this apsched does not
   /// know
-  [[nodiscard]] FirePage fires(const FireQuery& query) const {
-    State& s = ready("list fires");
-    const auto operation = s.db.operation("list fires");
-    const detail::postgres::Result rows = detail::postgres::view_fires_statement(query).run(s.db);
-    std::vector<detail::durable::FireRow> read;
-    read.reserve(static_cast<std::size_t>(rows.rows()));
-    for (int i = 0; i < rows.rows(); ++i) {
-      read.push_back(detail::postgres::read_view_fire(rows, i));
-    }
-    return detail::durable::fire_page(std::move(read), query.limit, s.db.error_label());
-  }
+  [[nodiscard]] APSCHED_INLINE FirePage fires(const FireQuery& query) const;
 
   /// See StoreView: every fire recorded claimed or submitted, newest first.
   /// @throws StoreError as fires
-  [[nodiscard]] std::vector<StoredFire> fires_in_flight() const {
-    State& s = ready("list fires in flight");
-    const auto operation = s.db.operation("list fires in flight");
-    const detail::postgres::Result rows = s.db.query(detail::postgres::view_in_flight_sql);
-    std::vector<StoredFire> fires;
-    fires.reserve(static_cast<std::size_t>(rows.rows()));
-    for (int i = 0; i < rows.rows(); ++i) {
-      fires.push_back(detail::durable::stored_fire(detail::postgres::read_view_fire(rows, i),
-                                                   s.db.error_label()));
-    }
-    return fires;
-  }
+  [[nodiscard]] APSCHED_INLINE std::vector<StoredFire> fires_in_flight() const;
 
   /// See StoreView: the schedulers registered on the database, their leases judged by the
   /// database clock (the clock PostgresJobStore writes them by).
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::vector<StoreOwner> owners() const {
-    State& s = ready("list owners");
-    const auto operation = s.db.operation("list owners");
-    const detail::postgres::Result rows = s.db.query(detail::postgres::view_owners_sql);
-    std::vector<StoreOwner> owners;
-    owners.reserve(static_cast<std::size_t>(rows.rows()));
-    for (int i = 0; i < rows.rows(); ++i) {
-      owners.push_back(detail::durable::stored_owner(detail::postgres::read_view_owner(rows, i)));
-    }
-    return owners;
-  }
+  [[nodiscard]] APSCHED_INLINE std::vector<StoreOwner> owners() const;
 
  private:
-  struct State {
-    detail::postgres::Connection db;
-    const TriggerCodecs* codecs;
-  };
+  // The connection and the codecs, defined with the members' definitions.
+  struct State;
 
   // The state, connected again (read-only) if the connection was lost.
-  State& ready(std::string_view operation) const {
-    State& s = *state_;
-    if (!s.db.connected()) {
-      const auto scope = s.db.operation(operation);
-      s.db.reconnect();
-      detail::postgres::prepare_view_session(s.db);
-    }
-    return s;
-  }
+  APSCHED_INLINE State& ready(std::string_view operation) const;
 
   // On the heap: the const members use the connection, and a view moves cheaply.
-  std::unique_ptr<State> state_;
+  detail::durable::CorePtr<State> state_;
 };
 
 static_assert(StoreView<PostgresStoreView>);
-static_assert(PostgresJobStore::schema_name == detail::postgres::view_schema_name);
 
 }  // namespace apsched
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/postgres/store_view.hpp>
+#endif

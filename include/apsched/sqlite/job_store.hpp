@@ -4,16 +4,14 @@
 #pragma once
 
 #include <apsched/clock.hpp>
-#include <apsched/detail/sqlite/busy.hpp>
-#include <apsched/detail/sqlite/database.hpp>
-#include <apsched/detail/sqlite/store_core.hpp>
-#include <apsched/detail/sqlite/store_state.hpp>
+#include <apsched/config.hpp>
+#include <apsched/detail/durable/core_ptr.hpp>
+#include <apsched/detail/durable/record_visitor.hpp>
+#include <apsched/detail/sqlite/policies.hpp>
 #include <apsched/durable_job_store.hpp>
-#include <apsched/error.hpp>
 #include <apsched/json/task_registry.hpp>
-#include <apsched/json/trigger_codec.hpp>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -24,10 +22,15 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace apsched {
+
+namespace detail::sqlite {
+class StoreCore;
+}  // namespace detail::sqlite
+
+class TriggerCodecs;
 
 /// How often SQLite waits for the disk; see SqliteStoreOptions::synchronous.
 using SqliteSynchronous = detail::sqlite::Synchronous;
@@ -51,7 +54,8 @@ struct SqliteStoreOptions {
   /// How long and how often an operation on a locked database is retried.
   SqliteBusyPolicy busy{};
   /// The trigger codecs to store and rebuild triggers with; null: TriggerCodecs::builtin().
-  /// Must outlive the store.
+  /// Must outlive the store. (This header declares TriggerCodecs only: include
+  /// <apsched/json/trigger_codec.hpp> to make one.)
   const TriggerCodecs* codecs = nullptr;
   /// The most job records kept in memory: beyond it, records of jobs that are neither running
   /// nor have queued runs are dropped (and loaded again when needed).
@@ -108,24 +112,18 @@ class SqliteJobStore {
   /// @throws SchemaVersionError when the file was written by a newer apsched:
   /// `SqliteJobStore "jobs.db": open: the file has schema version 5 of apsched_jobs, this
   /// apsched supports up to version 4`
-  explicit SqliteJobStore(const std::filesystem::path& file, SqliteStoreOptions options = {})
-      : core_{file, database_options(options), settings(options)} {}
+  APSCHED_INLINE explicit SqliteJobStore(const std::filesystem::path& file,
+                                         SqliteStoreOptions options = {});
 
-  SqliteJobStore(SqliteJobStore&&) noexcept = default;
+  APSCHED_INLINE SqliteJobStore(SqliteJobStore&& other) noexcept;
   /// Releases this store's lease (see ~SqliteJobStore) and takes `other`'s.
-  SqliteJobStore& operator=(SqliteJobStore&& other) noexcept {
-    if (this != &other) {
-      core_.release_lease();
-      core_ = std::move(other.core_);
-    }
-    return *this;
-  }
+  APSCHED_INLINE SqliteJobStore& operator=(SqliteJobStore&& other) noexcept;
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
   /// Closes the file. The store's lease is given up: its row goes when it left no fire
   /// recorded as claimed or submitted, else it lapses at once, so that the next scheduler to
   /// poll takes those fires over. Errors are ignored (the lease then lapses in time).
-  ~SqliteJobStore() { core_.release_lease(); }
+  APSCHED_INLINE ~SqliteJobStore();
 
   /// See JobStore. Stores the job, which must name a task (JobExtras::task), and deletes fire
   /// history left by an earlier job with the same id, in one transaction (inside an open batch
@@ -134,7 +132,7 @@ class SqliteJobStore {
   /// @throws InvalidArgumentError for a record without a task (a closure job cannot be stored)
   /// @throws SerializationError if its trigger has no codec
   /// @throws StoreError if the database fails
-  JobRecord* insert(JobRecord&& record) { return core_.insert(std::move(record)); }
+  APSCHED_INLINE JobRecord* insert(JobRecord&& record);
 
   /// See DurableJobStore (requirement 9). In one statement (inside an open batch or round: as
   /// part of it), stores the definition of `record` (task, arguments, trigger, options) under
@@ -145,51 +143,49 @@ class SqliteJobStore {
   /// @throws InvalidArgumentError for a record without a task
   /// @throws SerializationError if its trigger has no codec
   /// @throws StoreError if the database fails
-  JobRecord* replace(JobRecord&& record, bool keep_schedule) {
-    return core_.replace(std::move(record), keep_schedule);
-  }
+  APSCHED_INLINE JobRecord* replace(JobRecord&& record, bool keep_schedule);
 
   /// See JobStore. Returns the stored job, loading it when it is not in memory or another
   /// process changed it since; nullptr for a job that is not stored or cannot be used.
   /// @throws StoreError if the database fails
-  [[nodiscard]] JobRecord* find(std::string_view id) { return core_.find(id); }
+  [[nodiscard]] APSCHED_INLINE JobRecord* find(std::string_view id);
 
   /// See JobStore. Deletes the job, its fire history and the job kept under its id for a rerun
   /// (see commit_due), in one transaction.
   /// @throws StoreError if the database fails
-  bool erase(std::string_view id) { return core_.erase(id); }
+  APSCHED_INLINE bool erase(std::string_view id);
 
   /// See JobStore. Deletes every job, usable, retired (see commit_due) or not, and the fire
   /// history, in one transaction.
   /// @throws StoreError if the database fails
-  void clear() { core_.clear(); }
+  APSCHED_INLINE void clear();
 
   /// See JobStore. Writes the job's next fire and run time, paused flag, trigger and options
   /// (not its counters), so other processes reload it.
   /// @throws SerializationError if the trigger has no codec
   /// @throws StoreError if the database fails; the record is then reloaded before it is handed
   /// out again
-  void update(JobRecord& stored) { core_.update(stored); }
+  APSCHED_INLINE void update(JobRecord& stored);
 
   /// See JobStore. One indexed query; jobs set aside as unusable are left out.
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::optional<TimePoint> next_run_time() const { return core_.next_run_time(); }
+  [[nodiscard]] APSCHED_INLINE std::optional<TimePoint> next_run_time() const;
 
   /// See JobStore. One indexed query per call (more when it meets jobs it cannot use, which it
   /// sets aside and reports).
   /// @throws StoreError if the database fails
-  [[nodiscard]] JobRecord* first_due(TimePoint now) { return core_.first_due(now); }
+  [[nodiscard]] APSCHED_INLINE JobRecord* first_due(TimePoint now);
 
   /// See JobStore: the number of stored jobs, usable or not.
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::size_t size() const { return core_.size(); }
+  [[nodiscard]] APSCHED_INLINE std::size_t size() const;
 
   /// See JobStore. Visits every usable stored job (reading them all: for listings, not for
   /// finding due jobs); jobs it cannot use are set aside and reported instead.
   /// @throws StoreError if the database fails; whatever `visit` throws
   template <class F>
   void for_each(F&& visit) const {
-    core_.for_each(std::forward<F>(visit));
+    visit_jobs(detail::durable::RecordVisitor{visit});
   }
 
   /// See DurableJobStore: atomically (a transaction of its own, or as part of the open round or
@@ -206,9 +202,7 @@ class SqliteJobStore {
   /// @throws SerializationError if a time is out of range; nothing is written then
   /// @throws StoreError if the database fails; nothing is recorded then either (inside a round
   /// or batch, its commit rolls it back)
-  bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove) {
-    return core_.commit_due(job, fires, remove);
-  }
+  APSCHED_INLINE bool commit_due(JobRecord& job, std::span<const FireDecision> fires, bool remove);
 
   /// See DurableJobStore, requirement 10: in one transaction (of its own, or of the open batch),
   /// records each claim's fire submitted if it is still recorded claimed by this store and
@@ -217,9 +211,7 @@ class SqliteJobStore {
   /// @returns one verdict per claim, in order
   /// @throws SerializationError if a time is out of range; StoreError if the database fails
   /// (nothing is recorded then)
-  std::vector<ClaimVerdict> start_claimed(std::span<const ClaimedFire> claims) {
-    return core_.start_claimed(claims);
-  }
+  APSCHED_INLINE std::vector<ClaimVerdict> start_claimed(std::span<const ClaimedFire> claims);
 
   /// See DurableJobStore: records how a fire recorded as submitted ended (`succeeded`, `failed`
   /// with `error`, `dropped`) and, with `record`, adds the run to the job's stored counters (in
@@ -227,10 +219,9 @@ class SqliteJobStore {
   /// processes' copies stay valid. The history of a job no longer stored is kept
   /// (until a job with its id is added).
   /// @throws StoreError if the database fails
-  void record_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
-                      FireState fire_state, std::string_view error) {
-    core_.record_outcome(id, record, scheduled, fire_state, error);
-  }
+  APSCHED_INLINE void record_outcome(std::string_view id, const JobRecord* record,
+                                     TimePoint scheduled, FireState fire_state,
+                                     std::string_view error);
 
   /// As record_outcome, but kept in memory until the scheduler's next step writes it, with the
   /// other outcomes and fires of that step, in one transaction (see end_round and
@@ -240,15 +231,14 @@ class SqliteJobStore {
   /// export_jobs) write the pending outcomes first.
   /// @returns whether it is the only pending outcome (the scheduler then wakes its loop)
   /// @throws std::bad_alloc; SerializationError if `scheduled` is out of range
-  bool defer_outcome(std::string_view id, const JobRecord* record, TimePoint scheduled,
-                     FireState fire_state, std::string_view error) {
-    return core_.defer_outcome(id, record, scheduled, fire_state, error);
-  }
+  APSCHED_INLINE bool defer_outcome(std::string_view id, const JobRecord* record,
+                                    TimePoint scheduled, FireState fire_state,
+                                    std::string_view error);
 
   /// Writes the outcomes defer_outcome holds, in one transaction (inside an open batch or round:
   /// as part of it).
   /// @throws StoreError if the database fails; the outcomes are kept, to be written later
-  void flush_outcomes() const { core_.flush_outcomes(); }
+  APSCHED_INLINE void flush_outcomes() const;
 
   /// Opens a round: until end_round or abort_round, commit_due and every other write of the
   /// store go into one transaction, opened at the first write (so a round that writes nothing
@@ -257,22 +247,22 @@ class SqliteJobStore {
   /// makes the round fail at its end, rolled back whole). The scheduler brackets each
   /// pass over the store's due jobs with a round, and runs the fires only after end_round.
   /// @pre no batch or round is open
-  void begin_round() noexcept { core_.begin_round(); }
+  APSCHED_INLINE void begin_round() noexcept;
 
   /// Writes the pending outcomes into the round and commits it.
   /// @throws StoreError if a write or COMMIT fails: the round is rolled back as by abort_round
-  void end_round() { core_.end_round(); }
+  APSCHED_INLINE void end_round();
 
   /// Rolls the round back: nothing of it stays, and the records it changed are reloaded before
   /// they are handed out again. Pending outcomes are kept.
-  void abort_round() noexcept { core_.abort_round(); }
+  APSCHED_INLINE void abort_round() noexcept;
 
   /// See DurableJobStore: the reports about stored jobs set aside since the last call.
-  [[nodiscard]] std::vector<StoreReport> take_reports() noexcept { return core_.take_reports(); }
+  [[nodiscard]] APSCHED_INLINE std::vector<StoreReport> take_reports() noexcept;
 
   /// See DurableJobStore: the jobs set aside for naming `task`, unknown then, are tried again.
   /// @throws StoreError if the database fails
-  void task_registered(std::string_view task) { core_.task_registered(task); }
+  APSCHED_INLINE void task_registered(std::string_view task);
 
   /// See DurableJobStore: the fires that schedulers which stopped without finishing them had
   /// recorded as claimed or submitted, taken over by this store since the last call. At most
@@ -285,17 +275,15 @@ class SqliteJobStore {
   /// stores never take the same fire: the owner's row is deleted in the transaction that takes its
   /// fires.
   /// @throws StoreError if the database fails; nothing is taken over then
-  [[nodiscard]] std::vector<AbandonedFire> take_abandoned() { return core_.take_abandoned(); }
+  [[nodiscard]] APSCHED_INLINE std::vector<AbandonedFire> take_abandoned();
 
   /// See DurableJobStore: SqliteStoreOptions::poll_interval.
-  [[nodiscard]] Duration poll_interval() const noexcept { return core_.poll_interval(); }
+  [[nodiscard]] APSCHED_INLINE Duration poll_interval() const noexcept;
 
   /// See DurableJobStore: the registry job bodies are built from, and the store's index in its
   /// scheduler. Until it is called, every stored job names an unknown task.
   /// @throws StoreError if the database fails
-  void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index) {
-    core_.attach(std::move(tasks), index);
-  }
+  APSCHED_INLINE void attach(std::shared_ptr<const TaskRegistry> tasks, std::uint8_t index);
 
   /// See DurableJobStore: opens a batch, one transaction holding every write until
   /// commit_batch or rollback_batch. Each write stays atomic on its own, as for begin_round: a
@@ -303,23 +291,21 @@ class SqliteJobStore {
   /// was; one that the database fails partway makes commit_batch roll the batch back and throw.
   /// @pre no batch is open
   /// @throws StoreError if the write lock cannot be taken (BusyPolicy)
-  void begin_batch() { core_.begin_batch(); }
+  APSCHED_INLINE void begin_batch();
 
   /// See DurableJobStore: makes the writes of the batch durable at once.
   /// @pre a batch is open
   /// @throws StoreError if COMMIT fails; the batch is then rolled back, as by rollback_batch
-  void commit_batch() { core_.commit_batch(); }
+  APSCHED_INLINE void commit_batch();
 
   /// See DurableJobStore: undoes the writes of the batch. Records in memory are reloaded
   /// before they are handed out again (idle ones are dropped).
-  void rollback_batch() noexcept { core_.rollback_batch(); }
+  APSCHED_INLINE void rollback_batch() noexcept;
 
   /// The recorded fires of job `job_id`, newest (latest scheduled) first, at most `limit`.
   /// @throws StoreError if the database fails, or a row holds a state this apsched does not know
-  [[nodiscard]] std::vector<FireRecord> fire_history(std::string_view job_id,
-                                                     std::size_t limit = 100) const {
-    return core_.fire_history(job_id, limit);
-  }
+  [[nodiscard]] APSCHED_INLINE std::vector<FireRecord> fire_history(std::string_view job_id,
+                                                                    std::size_t limit = 100) const;
 
   /// Every stored job, usable or not, exactly as stored, ordered by id: `{"format":
   /// "apsched-sqlite-jobs", "version": 1, "jobs": [{"id", "task", "arguments", "trigger", "options"
@@ -328,7 +314,7 @@ class SqliteJobStore {
   /// "failure_count", "last_outcome" (string or null), "version"}]}`. Fire history is not
   /// exported.
   /// @throws StoreError if the database fails
-  [[nodiscard]] nlohmann::json export_jobs() const { return core_.export_jobs(); }
+  [[nodiscard]] APSCHED_INLINE nlohmann::json export_jobs() const;
 
   /// Stores the jobs of `document` (as export_jobs of a SqliteJobStore writes it) in one
   /// transaction, each with its state as exported. Their JSON columns are not decoded here: a job
@@ -340,45 +326,28 @@ class SqliteJobStore {
   /// @throws ConflictingIdError if a job with an imported id is stored and not
   /// `replace_existing`; nothing is imported then
   /// @throws StoreError if the database fails
-  void import_jobs(const nlohmann::json& document, bool replace_existing = false) {
-    core_.import_jobs(document, replace_existing);
-  }
+  APSCHED_INLINE void import_jobs(const nlohmann::json& document, bool replace_existing = false);
 
   /// The record of job `id` the store holds in memory, without reading the database (which may
   /// be unreachable), or nullptr. A job with a run outstanding or queued is always held, so the
   /// scheduler finds it here when a run ends.
-  [[nodiscard]] JobRecord* find_cached(std::string_view id) const { return core_.find_cached(id); }
+  [[nodiscard]] APSCHED_INLINE JobRecord* find_cached(std::string_view id) const;
 
   /// The job records the store holds in memory now (see SqliteStoreOptions::cache_size).
-  [[nodiscard]] std::size_t cached_count() const noexcept { return core_.cached_count(); }
+  [[nodiscard]] APSCHED_INLINE std::size_t cached_count() const noexcept;
 
   /// The path of the database file, as UTF-8.
-  [[nodiscard]] const std::string& path() const noexcept { return core_.path(); }
+  [[nodiscard]] APSCHED_INLINE const std::string& path() const noexcept;
 
   /// Who this store object is in the fires it records and in the file's table of owners
   /// (FireRecord::owner, StoreOwner::owner).
-  [[nodiscard]] FireOwner owner() const { return core_.owner(); }
+  [[nodiscard]] APSCHED_INLINE FireOwner owner() const;
 
  private:
-  static detail::sqlite::Options database_options(const SqliteStoreOptions& options) {
-    detail::sqlite::Options result;
-    result.synchronous = options.synchronous;
-    result.busy = options.busy;
-    result.store = "SqliteJobStore";
-    return result;
-  }
+  // for_each's work, compiled once for every visitor.
+  APSCHED_INLINE void visit_jobs(detail::durable::RecordVisitor visit) const;
 
-  static detail::sqlite::Settings settings(const SqliteStoreOptions& options) {
-    return detail::sqlite::Settings{
-        .poll_interval = options.poll_interval,
-        .history_per_job = options.history_per_job,
-        .codecs = options.codecs != nullptr ? *options.codecs : TriggerCodecs::builtin(),
-        .cache_size = options.cache_size,
-        .lease_duration = options.lease_duration,
-        .page_cache_kib = options.page_cache_kib};
-  }
-
-  detail::sqlite::StoreCore core_;
+  detail::durable::CorePtr<detail::sqlite::StoreCore> core_;
 };
 
 static_assert(DurableJobStore<SqliteJobStore>);
@@ -389,3 +358,7 @@ static_assert(CachedRecordStore<SqliteJobStore>);
 static_assert(FireHistoryStore<SqliteJobStore>);
 
 }  // namespace apsched
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/sqlite/job_store.hpp>
+#endif

@@ -3,21 +3,15 @@
 // tools that do not run the jobs.
 #pragma once
 
-#include <apsched/detail/durable/stored_view.hpp>
-#include <apsched/detail/sqlite/database.hpp>
-#include <apsched/detail/sqlite/view_queries.hpp>
-#include <apsched/error.hpp>
-#include <apsched/json/trigger_codec.hpp>
+#include <apsched/config.hpp>
+#include <apsched/detail/durable/core_ptr.hpp>
 #include <apsched/sqlite/job_store.hpp>
 #include <apsched/store_view.hpp>
 
-#include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace apsched {
@@ -58,113 +52,52 @@ class SqliteStoreView {
   /// holds no job store
   /// @throws SchemaVersionError when its schema is newer than this apsched reads, or older (a
   /// SqliteJobStore of this apsched migrates it when it opens the file)
-  explicit SqliteStoreView(const std::filesystem::path& file, SqliteViewOptions options = {})
-      : state_{std::make_unique<State>(State{
-            .db = detail::sqlite::open_view_database(file, options.busy),
-            .codecs = options.codecs != nullptr ? options.codecs : &TriggerCodecs::builtin()})} {}
+  APSCHED_INLINE explicit SqliteStoreView(const std::filesystem::path& file,
+                                          SqliteViewOptions options = {});
 
   /// See StoreView: every stored job, ordered by id.
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::vector<StoredJob> jobs() const {
-    State& s = *state_;
-    const auto operation = s.db.operation("list jobs");
-    auto select = s.db.prepare_cached(detail::sqlite::view_jobs_sql(""));
-    detail::sqlite::bind_view_jobs(*select, {}, -1);
-    std::vector<StoredJob> jobs;
-    while (select->step()) {
-      jobs.push_back(
-          detail::durable::stored_job(detail::sqlite::read_view_job(*select), *s.codecs));
-    }
-    return jobs;
-  }
+  [[nodiscard]] APSCHED_INLINE std::vector<StoredJob> jobs() const;
 
   /// See StoreView and JobQuery: one page of the jobs `query` selects. The text filter reads
   /// every job; the others go through the primary key.
   /// @throws StoreError if the database fails
-  [[nodiscard]] JobPage jobs(const JobQuery& query) const {
-    State& s = *state_;
-    const auto operation = s.db.operation("list jobs");
-    auto select =
-        s.db.prepare_cached(detail::sqlite::view_jobs_sql(detail::sqlite::view_jobs_where(query)));
-    detail::sqlite::bind_view_jobs(*select, query, detail::durable::page_rows(query.limit));
-    std::vector<detail::durable::ViewJobRow> rows;
-    while (select->step()) {
-      rows.push_back(detail::sqlite::read_view_job(*select));
-    }
-    return detail::durable::job_page(std::move(rows), query.limit, *s.codecs);
-  }
+  [[nodiscard]] APSCHED_INLINE JobPage jobs(const JobQuery& query) const;
 
   /// See StoreView: the stored job `id`, or empty.
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::optional<StoredJob> job(std::string_view id) const {
-    State& s = *state_;
-    const auto operation = s.db.operation("read job");
-    auto select = s.db.prepare_cached(detail::sqlite::view_jobs_sql(" AND id = ?1"));
-    detail::sqlite::bind_view_jobs(*select, {.after = std::string{id}}, 1);
-    if (!select->step()) {
-      return std::nullopt;
-    }
-    return detail::durable::stored_job(detail::sqlite::read_view_job(*select), *s.codecs);
-  }
+  [[nodiscard]] APSCHED_INLINE std::optional<StoredJob> job(std::string_view id) const;
 
   /// See StoreView and FireQuery: one page of the fires `query` selects. The fires of one job
   /// are read through the primary key; a query across jobs reads the whole fires table per page.
   /// @throws StoreError if the database fails, or a fire holds a state this apsched does not
   /// know
-  [[nodiscard]] FirePage fires(const FireQuery& query) const {
-    State& s = *state_;
-    const auto operation = s.db.operation("list fires");
-    auto select = s.db.prepare_cached(detail::sqlite::view_fires_sql(query));
-    detail::sqlite::bind_view_fires(*select, query);
-    std::vector<detail::durable::FireRow> rows;
-    while (select->step()) {
-      rows.push_back(detail::sqlite::read_view_fire(*select));
-    }
-    return detail::durable::fire_page(std::move(rows), query.limit, s.db.error_label());
-  }
+  [[nodiscard]] APSCHED_INLINE FirePage fires(const FireQuery& query) const;
 
   /// See StoreView: every fire recorded claimed or submitted, newest first.
   /// @throws StoreError as fires
-  [[nodiscard]] std::vector<StoredFire> fires_in_flight() const {
-    State& s = *state_;
-    const auto operation = s.db.operation("list fires in flight");
-    auto select = s.db.prepare_cached(detail::sqlite::view_in_flight_sql);
-    std::vector<StoredFire> fires;
-    while (select->step()) {
-      fires.push_back(detail::durable::stored_fire(detail::sqlite::read_view_fire(*select),
-                                                   s.db.error_label()));
-    }
-    return fires;
-  }
+  [[nodiscard]] APSCHED_INLINE std::vector<StoredFire> fires_in_flight() const;
 
   /// See StoreView: the schedulers registered on the file, their leases judged by this process's
   /// system clock (the clock SqliteJobStore writes them by).
   /// @throws StoreError if the database fails
-  [[nodiscard]] std::vector<StoreOwner> owners() const {
-    State& s = *state_;
-    const auto operation = s.db.operation("list owners");
-    auto select = s.db.prepare_cached(detail::sqlite::view_owners_sql);
-    select->bind(1, detail::durable::system_now());
-    std::vector<StoreOwner> owners;
-    while (select->step()) {
-      owners.push_back(detail::durable::stored_owner(detail::sqlite::read_view_owner(*select)));
-    }
-    return owners;
-  }
+  [[nodiscard]] APSCHED_INLINE std::vector<StoreOwner> owners() const;
 
   /// The path of the file, as UTF-8.
-  [[nodiscard]] const std::string& path() const noexcept { return state_->db.path(); }
+  [[nodiscard]] APSCHED_INLINE const std::string& path() const noexcept;
 
  private:
-  struct State {
-    detail::sqlite::Database db;
-    const TriggerCodecs* codecs;
-  };
+  // The connection and the codecs, defined with the members' definitions.
+  struct State;
 
   // On the heap: the const members use the connection, and a view moves cheaply.
-  std::unique_ptr<State> state_;
+  detail::durable::CorePtr<State> state_;
 };
 
 static_assert(StoreView<SqliteStoreView>);
 
 }  // namespace apsched
+
+#if !APSCHED_SEPARATE_COMPILATION
+#include <apsched/impl/sqlite/store_view.hpp>
+#endif

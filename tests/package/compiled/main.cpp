@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: MIT
 // The compiled-mode consumer: exits 0 only if its units compiled in the compiled mode, without
-// the schedulers' definitions, and the schedulers it links from apsched::compiled run jobs.
+// the schedulers' definitions, and the schedulers it links from apsched::compiled run jobs (and
+// the SQLite store's, from apsched::sqlite_compiled when the installed apsched has it).
 #include "jobs.hpp"
+#if APSCHED_PACKAGE_SQLITE
+#include "sqlite_jobs.hpp"
+#endif
 
 #include <apsched/apsched.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
+#include <random>
+#include <string>
 
 #if !APSCHED_SEPARATE_COMPILATION
 #error "apsched::compiled must put its consumers in the compiled mode"
@@ -46,5 +53,13 @@ int main() {
   std::printf("compiled mode: blocking %s, callback %s, background %s\n",
               blocking_ok ? "ok" : "WRONG", callback_ok ? "ok" : "WRONG",
               background_ok ? "ok" : "WRONG");
-  return blocking_ok && callback_ok && background_ok ? 0 : 1;
+  bool sqlite_ok = true;
+#if APSCHED_PACKAGE_SQLITE
+  // A durable scheduler and a view from apsched::sqlite_compiled, on a file of this run's own.
+  sqlite_ok =
+      run_sqlite_jobs(std::filesystem::temp_directory_path() /
+                      ("apsched-package-" + std::to_string(std::random_device{}()) + ".db"));
+  std::printf("compiled mode: sqlite %s\n", sqlite_ok ? "ok" : "WRONG");
+#endif
+  return blocking_ok && callback_ok && background_ok && sqlite_ok ? 0 : 1;
 }

@@ -5,6 +5,7 @@
 
 #include <apsched/detail/sqlite/busy.hpp>
 #include <apsched/detail/sqlite/error.hpp>
+#include <apsched/detail/sqlite/policies.hpp>
 #include <apsched/detail/sqlite/statement.hpp>
 
 #include <fmt/core.h>
@@ -31,13 +32,6 @@ namespace apsched::detail::sqlite {
 enum class Journal : std::uint8_t {
   wal,       ///< write-ahead log: readers never block the writer nor it them (the default)
   rollback,  ///< SQLite's classic rollback journal (journal_mode=DELETE)
-};
-
-/// How often SQLite waits for the disk (PRAGMA synchronous).
-enum class Synchronous : std::uint8_t {
-  normal,  ///< in WAL mode, a power loss may lose the last commits but never corrupts (default)
-  full,    ///< every commit is on disk when it returns
-  extra,   ///< full, and the directory is synced too after a rollback journal is deleted
 };
 
 /// How Database::open opens and configures a database.
