@@ -211,6 +211,36 @@ TEST_CASE("cron trigger expands the macros", "[trigger][cron]") {
   CHECK(fires(cron("@daily"), from, 1) == Strings{"2024-05-16 00:00:00"});
   CHECK(fires(cron("@MIDNIGHT"), from, 1) == Strings{"2024-05-16 00:00:00"});
   CHECK(fires(cron("@hourly"), from, 1) == Strings{"2024-05-15 11:00:00"});
+  CHECK(fires(cron("@minutely"), from + 1s, 2) ==
+        Strings{"2024-05-15 10:31:00", "2024-05-15 10:32:00"});
+  CHECK(fires(cron("@Secondly"), from + 1500ms, 2) ==
+        Strings{"2024-05-15 10:30:02", "2024-05-15 10:30:03"});
+  CHECK(cron("@minutely").expression() == "@minutely");
+  // The macros keep cron's weekdays whatever the numbering asked for.
+  CronOptions quartz;
+  quartz.weekday_numbering = apsched::WeekdayNumbering::quartz;
+  CHECK(fires(cron("@weekly", quartz), from, 1) == Strings{"2024-05-19 00:00:00"});
+}
+
+TEST_CASE("cron trigger reads n#-k as the k-th weekday n from the month's end", "[trigger][cron]") {
+  // January 2024: Fridays 5, 12, 19, 26; Sundays 7, 14, 21, 28; March 2024 has five Fridays.
+  CHECK(fires(cron("0 0 * 1 FRI#-1"), utc("2024-01-01"), 1) == Strings{"2024-01-26 00:00:00"});
+  CHECK(fires(cron("0 0 * 1 5#-1"), utc("2024-01-01"), 1) ==
+        fires(cron("0 0 * 1 5L"), utc("2024-01-01"), 1));
+  CHECK(fires(cron("0 0 * 1 fri#-2"), utc("2024-01-01"), 1) == Strings{"2024-01-19 00:00:00"});
+  CHECK(fires(cron("0 0 * 1 0#-4"), utc("2024-01-01"), 1) == Strings{"2024-01-07 00:00:00"});
+  // A fifth-last Friday exists only in months with five Fridays; it is then the first.
+  CHECK(fires(cron("0 0 * * 5#-5"), utc("2024-01-01"), 2) ==
+        Strings{"2024-03-01 00:00:00", "2024-05-03 00:00:00"});
+  // In lists, with the either-day rule, and with Quartz numbers (6 = Friday).
+  CHECK(fires(cron("0 0 * 1 MON#1,FRI#-1"), utc("2024-01-01 01:00"), 2) ==
+        Strings{"2024-01-26 00:00:00", "2025-01-06 00:00:00"});
+  CHECK(fires(cron("0 0 15 1 FRI#-1"), utc("2024-01-01"), 2) ==
+        Strings{"2024-01-15 00:00:00", "2024-01-26 00:00:00"});
+  CronOptions quartz;
+  quartz.weekday_numbering = apsched::WeekdayNumbering::quartz;
+  CHECK(fires(cron("0 0 0 ? 1 6#-1", quartz), utc("2024-01-01"), 1) ==
+        Strings{"2024-01-26 00:00:00"});
 }
 
 TEST_CASE("cron trigger handles leap years and the end of TimePoint", "[trigger][cron]") {
@@ -297,6 +327,17 @@ TEST_CASE("cron trigger rejects bad crontab strings naming expression, field, to
   CHECK_THROWS_WITH(cron("@reboot"), contains("unknown macro @reboot"));
   CHECK_THROWS_WITH(cron("? * * * *"), contains("? is allowed only in day-of-month"));
   CHECK_THROWS_WITH(cron("0 0 0 ? * MON#6"), contains(R"(occurrence "6" is out of range 1-5)"));
+  CHECK_THROWS_WITH(cron("0 0 * * FRI#-6"),
+                    R"(from_crontab: "0 0 * * FRI#-6": day-of-week "FRI#-6": occurrence "-6" is )"
+                    "out of range 1-5 (or -1 to -5, counted from the month's end: -1 is the last)");
+  CHECK_THROWS_WITH(cron("0 0 * * FRI#-0"), contains(R"(occurrence "-0" is out of range)"));
+  CHECK_THROWS_WITH(cron("0 0 * * FRI#0"), contains(R"(occurrence "0" is out of range)"));
+  CHECK_THROWS_WITH(cron("0 0 * * FRI#--1"), contains(R"(occurrence "--1" is out of range)"));
+  CHECK_THROWS_WITH(cron("0 0 * * FRI#"), contains(R"(occurrence "" is out of range)"));
+  CHECK_THROWS_WITH(cron("@every_minute"),
+                    R"(from_crontab: "@every_minute": unknown macro @every_minute; expected )"
+                    "@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, "
+                    "@minutely or @secondly");
   CHECK_THROWS_WITH(cron("0 0 0 L-31 * ?"),
                     contains(R"("L-31": offset "31" is not a number of days 0-30; expected L-n)"));
   CHECK_THROWS_WITH(cron("0 0 0 L-31W * ?"),

@@ -21,10 +21,19 @@ namespace apsched::test {
 
 /// One rule of a day field, as the reference understands it.
 struct DayRule {
-  enum class Kind { day, last, nearest, last_weekday, weekday, last_of_weekday, nth_weekday };
+  enum class Kind {
+    day,
+    last,
+    nearest,
+    last_weekday,
+    weekday,
+    last_of_weekday,
+    nth_weekday,
+    nth_last_weekday
+  };
   Kind kind;
   int a = 0;  // day, offset, or weekday (0 = Sunday)
-  int b = 0;  // occurrence for nth_weekday
+  int b = 0;  // occurrence for nth_weekday and nth_last_weekday (1 = the last)
 };
 
 /// A random cron expression and the meaning the generator gave it.
@@ -76,6 +85,9 @@ struct ReferenceCron {
           break;
         case DayRule::Kind::nth_weekday:
           if (weekday == rule.a && (day - 1) / 7 + 1 == rule.b) return true;
+          break;
+        case DayRule::Kind::nth_last_weekday:
+          if (weekday == rule.a && (length - day) / 7 + 1 == rule.b) return true;
           break;
       }
     }
@@ -143,6 +155,12 @@ class CronGenerator {
   }
 
   int pick(int n) { return std::uniform_int_distribution<int>{0, n - 1}(random_); }
+
+  /// A random whole minute (UTC) in the `years` years from the start of `first_year`.
+  TimePoint instant(int first_year, int years) {
+    const date::sys_days base{date::year{first_year} / 1 / 1};
+    return TimePoint{base} + std::chrono::minutes{pick(years * 366 * 24 * 60)};
+  }
 
  private:
   // A list of *, a, a-b, */n, a-b/n, a/n (ranges may wrap) over [min, max]; marks `allowed`.
@@ -250,11 +268,16 @@ class CronGenerator {
     star = false;
     const int w = pick(7);
     const std::string weekday = pick(2) == 0 ? std::string{names[w]} : std::to_string(w);
-    if (pick(2) == 0) {
+    const int kind = pick(3);
+    if (kind == 0) {
       cron.day_of_week.push_back({DayRule::Kind::last_of_weekday, w});
       return weekday + "L";
     }
     const int nth = 1 + pick(5);
+    if (kind == 1) {
+      cron.day_of_week.push_back({DayRule::Kind::nth_last_weekday, w, nth});
+      return fmt::format("{}#-{}", weekday, nth);
+    }
     cron.day_of_week.push_back({DayRule::Kind::nth_weekday, w, nth});
     return fmt::format("{}#{}", weekday, nth);
   }
@@ -291,6 +314,27 @@ inline std::vector<TimePoint> reference_fires(const ReferenceCron& cron,
       }
     }
     if (fire) {
+      result.emplace_back(t);
+    }
+  }
+  return result;
+}
+
+/// The hour (0-23) the wall clock of `zone` shows at `t`.
+inline int local_hour(const date::time_zone& zone, TimePoint t) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
+  const std::int64_t local =
+      seconds.time_since_epoch().count() + zone.get_info(seconds).offset.count();
+  return static_cast<int>((local % 86400 + 86400) % 86400 / 3600);
+}
+
+/// The UTC instants at which `zone` changes offset in [from, to).
+inline std::vector<TimePoint> transitions(const date::time_zone& zone, TimePoint from,
+                                          TimePoint to) {
+  std::vector<TimePoint> result;
+  for (auto t = std::chrono::time_point_cast<std::chrono::seconds>(from); t < to;) {
+    t = zone.get_info(t).end;
+    if (t < to) {
       result.emplace_back(t);
     }
   }

@@ -6,7 +6,7 @@
 #include <apsched/cron/cron_trigger.hpp>
 #include <apsched/detail/cron/calendar.hpp>
 #include <apsched/detail/cron/search.hpp>
-#include <apsched/detail/cron/zone.hpp>
+#include <apsched/detail/cron/zone_cache.hpp>
 #include <apsched/detail/enum_format.hpp>
 #include <apsched/detail/format_time.hpp>
 #include <apsched/error.hpp>
@@ -61,7 +61,8 @@ struct CalendarIntervalOptions {
   std::optional<std::chrono::year_month_day> start_date{};
   /// The last date a fire may fall on (inclusive, in `timezone`). Empty: no end.
   std::optional<std::chrono::year_month_day> end_date{};
-  /// The IANA zone of the dates and the time of day; empty: the local zone.
+  /// The IANA zone of the dates and the time of day; empty: the local zone (as
+  /// CronOptions::timezone: TZ, read at each construction, else the system setting, read once).
   std::string timezone{};
   /// Each run starts up to this much later than its fire time (applied by the scheduler).
   Duration jitter{};
@@ -117,7 +118,7 @@ class CalendarIntervalTrigger {
     }
     auto state = std::make_shared<State>();
     state->zone =
-        detail::cron::load_zone(options.timezone, call, "CalendarIntervalOptions::timezone");
+        &detail::cron::load_zone(options.timezone, call, "CalendarIntervalOptions::timezone");
     if (!options.start_date) {
       const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
       const std::int64_t local =
@@ -244,7 +245,8 @@ class CalendarIntervalTrigger {
   static constexpr std::int64_t max_day = 106'751;
 
   struct State {
-    std::shared_ptr<const detail::cron::ZoneTable> zone;
+    // From the zone cache, which keeps every table until the process ends.
+    const detail::cron::ZoneTable* zone = nullptr;
     std::int64_t start_month = 0;  // year * 12 + month - 1
     unsigned start_day = 1;
     std::int64_t month_step = 0;

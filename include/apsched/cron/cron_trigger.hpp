@@ -4,15 +4,16 @@
 
 #include <apsched/clock.hpp>
 #include <apsched/cron/policies.hpp>
-#include <apsched/detail/cron/parser.hpp>
+#include <apsched/detail/cron/parse.hpp>
 #include <apsched/detail/cron/search.hpp>
-#include <apsched/detail/cron/zone.hpp>
+#include <apsched/detail/cron/zone_cache.hpp>
 #include <apsched/detail/format_time.hpp>
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
@@ -26,7 +27,10 @@ namespace apsched {
 /// Thread safety: not thread-safe (a plain value).
 struct CronOptions {
   /// The IANA zone the fields are read in (`"Europe/Berlin"`, `"UTC"`). Empty: the local zone,
-  /// from the TZ environment variable or the system setting, resolved at construction.
+  /// resolved at construction: the TZ environment variable when it is set and not empty (an IANA
+  /// name, a leading `:` ignored), read again by every construction, so a change of TZ applies to
+  /// the triggers made after it; else the system setting (`/etc/localtime`), read once per
+  /// process.
   std::string timezone{};
   /// No fire time is before this instant (inclusive). Empty: no start.
   std::optional<TimePoint> start_date{};
@@ -75,7 +79,9 @@ struct CronFields {
 ///   second 0;
 /// - 6: `second minute hour day-of-month month day-of-week` (Quartz, Spring order);
 /// - 7: as 6 plus `year` (1970-2262) last;
-/// - macros `@yearly @annually @monthly @weekly @daily @midnight @hourly` (any case).
+/// - macros `@yearly @annually @monthly @weekly @daily @midnight @hourly` (any case), and
+///   `@minutely` (`* * * * *`, second 0 of every minute) and `@secondly` (`* * * * * *`, every
+///   second: 6-field crontab strings always have a seconds field here).
 ///
 /// Each field is a comma-separated list of `*`, `a`, `a-b`, `*/n`, `a-b/n` and `a/n` (= `a-max/n`).
 /// A range whose first value is larger wraps around (`22-2` = 22,23,0,1,2; `FRI-MON`), as in
@@ -86,18 +92,20 @@ struct CronFields {
 /// are accepted in any case. Quartz extensions: `?` (day fields only) means the same as `*`;
 /// day-of-month `L` (last day), `L-n` (n days before it), `nW` (the weekday nearest day n,
 /// never leaving the month), `LW` (the last weekday), `L-nW` (the weekday nearest n days before
-/// the last); day-of-week `nL` / `FRIL` (last Friday of the month), `n#k` / `FRI#2` (k-th), and
-/// `L` alone (every Saturday, as in Quartz). Numeric weekdays are cron's (0 or 7 = Sunday)
-/// unless CronOptions::weekday_numbering is WeekdayNumbering::quartz (1 = Sunday).
+/// the last); day-of-week `nL` / `FRIL` (last Friday of the month), `n#k` / `FRI#2` (the k-th,
+/// 1-5), `n#-k` / `FRI#-1` (the k-th from the month's end, -1 to -5: `FRI#-1` = `FRIL`, `FRI#-2`
+/// the one before it), and `L` alone (every Saturday, as in Quartz). Numeric weekdays are cron's (0
+/// or 7 = Sunday) unless CronOptions::weekday_numbering is WeekdayNumbering::quartz (1 = Sunday).
 ///
 /// When both day fields are restricted a day matches if **either** matches (cron(5)); a day
 /// field whose text starts with `*` or `?` counts as unrestricted, exactly as cronie reads it, so
 /// `0 0 */2 * MON` fires on odd days that are Mondays. This holds in the 6- and 7-field forms
 /// too (Quartz rejects two restricted day fields; apsched gives them cron's meaning).
 ///
-/// **Time zones**: fields are wall-clock time in CronOptions::timezone. Daylight-saving gaps and
-/// folds follow GapPolicy and FoldPolicy, or cron(8)'s split rule (DstPolicy::cron). Zones come
-/// from the system tz database, read once per zone and process into a table of offsets up to
+/// **Time zones**: fields are wall-clock time in CronOptions::timezone (empty: the local zone, from
+/// TZ, read at each construction, or the system setting, read once per process). Daylight-saving
+/// gaps and folds follow GapPolicy and FoldPolicy, or cron(8)'s split rule (DstPolicy::cron). Zones
+/// come from the system tz database, read once per zone and process into a table of offsets up to
 /// 2262; past the last transition a TZif file lists (2037 for most zones), which date/tz's
 /// system-database mode stops at, apsched follows the zone's POSIX rule from the end of that
 /// file, as zic intends.
@@ -112,11 +120,14 @@ struct CronFields {
 /// - a gap shifts fixed times (cron(8)) instead of skipping them (APScheduler 4), and a fold
 ///   fires restricted hours once (cron(8), systemd) instead of twice (APScheduler); both can
 ///   be switched, separately or together to cron(8)'s split rule (DstPolicy::cron);
-/// - `@reboot` is rejected: a scheduler has no boot to fire at.
+/// - `@reboot` is rejected: a scheduler has no boot to fire at;
+/// - `n#-k` counts from the month's end (k = 1-5), an extension neither cron(5) nor Quartz has;
+///   `@minutely` and `@secondly` exist in some cron libraries, not in cron(5).
 ///
-/// Fire times are whole seconds. Every search is bounded: an expression that can never fire
-/// (`0 0 30 2 *`) is rejected at construction, and searches end at year 2262 (the end of
-/// TimePoint).
+/// Besides the next fire time, previous_fire_time gives the latest one at or before an instant,
+/// under the same fields, zone and daylight-saving rules. Fire times are whole seconds. Every
+/// search is bounded: an expression that can never fire (`0 0 30 2 *`) is rejected at
+/// construction, and searches end at year 2262 (the end of TimePoint).
 ///
 /// @code
 /// auto weekdays = apsched::CronTrigger::from_crontab("0 0 12 * * MON-FRI",
@@ -179,6 +190,36 @@ class CronTrigger {
     return result;
   }
 
+  /// The latest fire time at or before `t`: the largest instant at or before `t` that
+  /// next_fire_time gives when chained from far enough back, so under every daylight-saving
+  /// policy (a gap's shifted fire, a fold's second pass) exactly the instants the forward search
+  /// produces. Empty when there is none: before start_date or the first year a year field allows.
+  /// Instants after end_date are never returned (`t` past it answers the last one up to it).
+  /// Costs about as much as next_fire_time; may be called concurrently (a const member).
+  ///
+  /// @code
+  /// auto friday = apsched::CronTrigger::from_crontab("0 18 * * FRI#-1", {.timezone = "UTC"});
+  /// // 18:00 UTC on the last Friday of this month, or of the last month if that is still ahead:
+  /// auto last = friday.previous_fire_time(std::chrono::system_clock::now());
+  /// @endcode
+  [[nodiscard]] std::optional<TimePoint> previous_fire_time(TimePoint t) const noexcept {
+    const State& state = *state_;
+    const TimePoint at_most = std::min(t, state.end);
+    if (at_most < state.start) {
+      return std::nullopt;
+    }
+    const std::optional<std::int64_t> fire = detail::cron::previous_fire_second(
+        state.spec, *state.zone, state.rules, detail::cron::floor_seconds(at_most));
+    if (!fire) {
+      return std::nullopt;
+    }
+    const std::optional<TimePoint> result = detail::cron::second_to_time_point(*fire);
+    if (!result || *result < state.start) {
+      return std::nullopt;
+    }
+    return result;
+  }
+
   /// The expression as given (crontab text, or the fields as `name="value"` pairs).
   [[nodiscard]] const std::string& expression() const noexcept { return state_->expression; }
   /// The IANA name of the zone the fields are read in (the local zone's name if none was given).
@@ -225,8 +266,21 @@ class CronTrigger {
 
  private:
   struct State {
+    State(const detail::cron::CronSpec& compiled, const detail::cron::ZoneTable& table,
+          detail::cron::DstRules dst_rules, CronOptions&& given, std::string&& text,
+          std::optional<CronFields>&& given_fields)
+        : spec{compiled},
+          zone{&table},
+          rules{dst_rules},
+          start{given.start_date.value_or(TimePoint::min())},
+          end{given.end_date.value_or(TimePoint::max())},
+          options{std::move(given)},
+          expression{std::move(text)},
+          fields{std::move(given_fields)} {}
+
     detail::cron::CronSpec spec;
-    std::shared_ptr<const detail::cron::ZoneTable> zone;
+    // From the zone cache, which keeps every table until the process ends.
+    const detail::cron::ZoneTable* zone;
     detail::cron::DstRules rules;
     TimePoint start;
     TimePoint end;
@@ -256,24 +310,20 @@ class CronTrigger {
           call, options.gap_policy == GapPolicy::shift ? "shift" : "skip",
           options.fold_policy == FoldPolicy::once ? "once" : "both")};
     }
-    auto state = std::make_shared<State>();
-    state->spec = spec;
-    state->zone = detail::cron::load_zone(options.timezone, call, "CronOptions::timezone");
+    const detail::cron::ZoneTable& zone =
+        detail::cron::load_zone(options.timezone, call, "CronOptions::timezone");
+    detail::cron::DstRules rules;
     if (cron_dst) {
       // cron(8) runs a fixed-time job's skipped times after a gap and not again in a fold, and a
       // wildcard job only at the times the wall clock shows.
-      state->rules.shift_gaps = !spec.minute_or_hour_wildcard;
-      state->rules.fold_once = !spec.minute_or_hour_wildcard;
+      rules.shift_gaps = !spec.minute_or_hour_wildcard;
+      rules.fold_once = !spec.minute_or_hour_wildcard;
     } else {
-      state->rules.shift_gaps = options.gap_policy == GapPolicy::shift;
-      state->rules.fold_once = options.fold_policy == FoldPolicy::once && spec.hour_restricted();
+      rules.shift_gaps = options.gap_policy == GapPolicy::shift;
+      rules.fold_once = options.fold_policy == FoldPolicy::once && spec.hour_restricted();
     }
-    state->start = options.start_date.value_or(TimePoint::min());
-    state->end = options.end_date.value_or(TimePoint::max());
-    state->options = std::move(options);
-    state->expression = std::move(expression);
-    state->fields = std::move(fields);
-    state_ = std::move(state);
+    state_ = std::make_shared<const State>(spec, zone, rules, std::move(options),
+                                           std::move(expression), std::move(fields));
   }
 
   static detail::cron::CronSpec parse(const CronFields& fields, const CronOptions& options) {

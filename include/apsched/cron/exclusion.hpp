@@ -5,7 +5,7 @@
 #include <apsched/clock.hpp>
 #include <apsched/detail/cron/calendar.hpp>
 #include <apsched/detail/cron/search.hpp>
-#include <apsched/detail/cron/zone.hpp>
+#include <apsched/detail/cron/zone_cache.hpp>
 #include <apsched/detail/format_time.hpp>
 #include <apsched/error.hpp>
 #include <apsched/trigger.hpp>
@@ -42,7 +42,8 @@ struct TimeRange {
 
 /// What an ExclusionTrigger leaves out, like Quartz's calendars: HolidayCalendar (`dates`),
 /// AnnualCalendar (`annual_dates`), WeeklyCalendar (`weekdays`), DailyCalendar (`daily`), plus
-/// absolute `ranges`. Dates and daily windows are wall-clock in `timezone` (empty: local zone).
+/// absolute `ranges`. Dates and daily windows are wall-clock in `timezone` (empty: the local
+/// zone, found as for CronOptions::timezone).
 ///
 /// Thread safety: not thread-safe (a plain value).
 struct Exclusions {
@@ -153,7 +154,8 @@ class ExclusionTrigger {
  private:
   struct State {
     Exclusions exclusions;
-    std::shared_ptr<const detail::cron::ZoneTable> zone;
+    // From the zone cache, which keeps every table until the process ends.
+    const detail::cron::ZoneTable* zone = nullptr;
     std::vector<std::int64_t> days;  // sorted local day numbers
     std::uint8_t weekday_bits = 0;
     std::vector<std::pair<std::int64_t, std::int64_t>> windows;  // seconds of day, [from, to)
@@ -162,7 +164,7 @@ class ExclusionTrigger {
   static std::shared_ptr<const State> compile(Exclusions exclusions) {
     constexpr const char* call = "ExclusionTrigger";
     auto state = std::make_shared<State>();
-    state->zone = detail::cron::load_zone(exclusions.timezone, call, "Exclusions::timezone");
+    state->zone = &detail::cron::load_zone(exclusions.timezone, call, "Exclusions::timezone");
     for (const std::chrono::year_month_day date : exclusions.dates) {
       if (!date.ok()) {
         throw InvalidTriggerError{fmt::format("{}: excluded date {:04}-{:02}-{:02} is not valid",

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Parsing of crontab strings and of APScheduler-style cron fields into a CronSpec.
+// The reader of one cron field (crontab or APScheduler syntax) into a CronSpec.
 #pragma once
 
 #include <apsched/detail/cron/calendar.hpp>
+#include <apsched/detail/cron/field_scan.hpp>
 #include <apsched/detail/cron/spec.hpp>
 #include <apsched/error.hpp>
 
@@ -26,16 +27,23 @@ enum class Dialect { crontab, fields };
 /// A set of field values, bit `value - base` (base = first_year for years, else 0).
 using ValueBits = std::array<std::uint64_t, 5>;
 
-/// Reads one expression. Errors name `context` (the call and the whole expression), the field,
-/// the offending token and what was expected.
+/// Reads one expression. Errors name the context (the call and the whole expression, `call:
+/// "text"` for a crontab line, `call: summary` for fields), the field, the offending token and
+/// what was expected. The context is formatted only when an error is thrown: `call` and
+/// `subject` must outlive the parser.
 class Parser {
  public:
-  Parser(std::string context, Dialect dialect, bool quartz_weekdays) noexcept
-      : context_{std::move(context)}, dialect_{dialect}, quartz_weekdays_{quartz_weekdays} {}
+  Parser(std::string_view call, std::string_view subject, Dialect dialect,
+         bool quartz_weekdays) noexcept
+      : call_{call}, subject_{subject}, dialect_{dialect}, quartz_weekdays_{quartz_weekdays} {}
+
+  /// Reads numeric weekdays as Quartz's (1 = Sunday) or cron's.
+  void set_quartz_weekdays(bool quartz_weekdays) noexcept { quartz_weekdays_ = quartz_weekdays; }
 
   /// Parses `text` as field `kind` (`label` names it in messages) into `spec`.
   void parse_field(CronSpec& spec, FieldKind kind, std::string_view label, std::string_view text) {
     kind_ = kind;
+    range_ = range_of(kind);
     label_ = label;
     if (text.empty()) {
       fail("is empty; expected a value, a range, a list or *");
@@ -44,9 +52,25 @@ class Parser {
     DaySet* days = kind == FieldKind::day_of_month  ? &spec.day_of_month
                    : kind == FieldKind::day_of_week ? &spec.day_of_week
                                                     : nullptr;
+    if (kind != FieldKind::year) {
+      // Most fields are plain lists, read in one pass; the general path below reads the rest
+      // and reports every error.
+      PlainField plain{range_.min, range_.max};
+      if (kind == FieldKind::month) {
+        plain.months = &month_names;
+      } else if (kind == FieldKind::day_of_week) {
+        plain.weekdays = &weekday_names;
+        plain.first_name = quartz_weekdays_ ? 1 : 0;
+      }
+      if (const std::optional<std::uint64_t> bits = scan_plain_field(text, plain)) {
+        values[0] = *bits;
+        store(spec, values, days);
+        return;
+      }
+    }
     std::size_t begin = 0;
     while (begin <= text.size()) {
-      std::size_t end = text.find(',', begin);
+      std::size_t end = find_char(text, ',', begin);
       if (end == std::string_view::npos) {
         end = text.size();
       }
@@ -63,6 +87,9 @@ class Parser {
 
   /// Fails unless some date in the years allowed matches the day, week and month fields.
   void require_feasible(const CronSpec& spec) const {
+    if (trivially_feasible(spec)) {
+      return;
+    }
     const std::int64_t from = spec.years_restricted ? first_year : 2000;
     const std::int64_t to = spec.years_restricted ? last_year : 2399;  // one Gregorian cycle
     for (std::int64_t year = from; year <= to; ++year) {
@@ -77,18 +104,38 @@ class Parser {
     }
     throw InvalidTriggerError{fmt::format(
         "{}: the {} fields match no date{} (such as February 30); the trigger could never fire",
-        context_,
+        context(),
         dialect_ == Dialect::crontab ? "day-of-month, month and day-of-week"
                                      : "year, month, day, week and day_of_week",
         spec.years_restricted ? " in the years allowed" : " in any year")};
   }
 
-  /// Throws InvalidTriggerError with `detail` about the current field.
-  [[noreturn]] void fail(std::string_view detail) const {
-    throw InvalidTriggerError{fmt::format("{}: {} {}", context_, label_, detail)};
+  /// Whether `spec` obviously matches some date: in every year, some month (each field allows
+  /// one) has every weekday and days 1-28.
+  [[nodiscard]] static bool trivially_feasible(const CronSpec& spec) noexcept {
+    if (spec.years_restricted || spec.weeks_restricted || !spec.day_of_month.only_plain ||
+        !spec.day_of_week.only_plain) {
+      return false;
+    }
+    constexpr std::uint64_t days_1_to_28 = 0x1FFF'FFFEULL;
+    const bool dom = (spec.day_of_month.days & days_1_to_28) != 0;
+    const bool dow = spec.day_of_week.weekdays != 0;
+    if (spec.days_either) {
+      return dom || dow;
+    }
+    return (dom && spec.day_of_week.every_day) || (dow && spec.day_of_month.every_day);
   }
 
-  [[nodiscard]] const std::string& context() const noexcept { return context_; }
+  /// Throws InvalidTriggerError with `detail` about the current field.
+  [[noreturn]] void fail(std::string_view detail) const {
+    throw InvalidTriggerError{fmt::format("{}: {} {}", context(), label_, detail)};
+  }
+
+  /// The context errors start with.
+  [[nodiscard]] std::string context() const {
+    return dialect_ == Dialect::crontab ? fmt::format("{}: \"{}\"", call_, subject_)
+                                        : fmt::format("{}: {}", call_, subject_);
+  }
 
   static std::string_view trim(std::string_view text) noexcept {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
@@ -106,8 +153,10 @@ class Parser {
     int max;
   };
 
-  [[nodiscard]] Range range() const noexcept {
-    switch (kind_) {
+  [[nodiscard]] Range range() const noexcept { return range_; }
+
+  [[nodiscard]] Range range_of(FieldKind kind) const noexcept {
+    switch (kind) {
       case FieldKind::second:
       case FieldKind::minute:
         return {0, 59};
@@ -139,53 +188,20 @@ class Parser {
     }
   }
 
-  static bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) {
-      return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-      if (c != b[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  static std::optional<int> number(std::string_view text) noexcept {
-    if (text.empty() || text.size() > 6) {
-      return std::nullopt;
-    }
-    int value = 0;
-    for (const char c : text) {
-      if (c < '0' || c > '9') {
-        return std::nullopt;
-      }
-      value = value * 10 + (c - '0');
-    }
-    return value;
-  }
+  static std::optional<int> number(std::string_view text) noexcept { return parse_number(text); }
 
   // A number or a name, checked against the field's range.
   int value(std::string_view token) const {
-    static constexpr std::string_view month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                                       "jul", "aug", "sep", "oct", "nov", "dec"};
-    static constexpr std::string_view weekday_names[] = {"sun", "mon", "tue", "wed",
-                                                         "thu", "fri", "sat"};
-    if (kind_ == FieldKind::month) {
-      for (int i = 0; i < 12; ++i) {
-        if (equals_ignoring_case(token, month_names[i])) {
-          return i + 1;
-        }
+    const std::optional<int> parsed = number(token);
+    if (!parsed && kind_ == FieldKind::month) {
+      if (const std::optional<int> month = find_name(token, month_names)) {
+        return *month + 1;
       }
-    } else if (kind_ == FieldKind::day_of_week) {
-      for (int i = 0; i < 7; ++i) {
-        if (equals_ignoring_case(token, weekday_names[i])) {
-          return quartz_weekdays_ ? i + 1 : i;
-        }
+    } else if (!parsed && kind_ == FieldKind::day_of_week) {
+      if (const std::optional<int> weekday = find_name(token, weekday_names)) {
+        return quartz_weekdays_ ? *weekday + 1 : *weekday;
       }
     }
-    const std::optional<int> parsed = number(token);
     if (!parsed) {
       const char* what = kind_ == FieldKind::month         ? "a number or month name"
                          : kind_ == FieldKind::day_of_week ? "a number or weekday name"
@@ -204,6 +220,11 @@ class Parser {
     return quartz_weekdays_ ? static_cast<unsigned>(day - 1) : static_cast<unsigned>(day % 7);
   }
 
+  // Bits `from` to `to` (0 <= from <= to <= 62).
+  static std::uint64_t bits_between(int from, int to) noexcept {
+    return ((std::uint64_t{2} << to) - 1) & ~((std::uint64_t{1} << from) - 1);
+  }
+
   static void set(ValueBits& bits, int index) noexcept {
     const auto i = static_cast<unsigned>(index);
     bits[i / 64] |= std::uint64_t{1} << (i % 64);
@@ -217,7 +238,7 @@ class Parser {
     std::optional<int> step;
     const Range r = range();
     const int span = r.max - r.min + 1;
-    if (const std::size_t slash = item.find('/'); slash != std::string_view::npos) {
+    if (const std::size_t slash = find_char(item, '/'); slash != std::string_view::npos) {
       base = item.substr(0, slash);
       const std::string_view step_text = item.substr(slash + 1);
       step = number(step_text);
@@ -236,7 +257,7 @@ class Parser {
       if (base == "?" && (dialect_ != Dialect::crontab || days == nullptr)) {
         fail(fmt::format("\"{}\": ? is allowed only in day-of-month and day-of-week", item));
       }
-    } else if (const std::size_t dash = base.find('-'); dash != std::string_view::npos) {
+    } else if (const std::size_t dash = find_char(base, '-'); dash != std::string_view::npos) {
       first = value(base.substr(0, dash));
       last = value(base.substr(dash + 1));
       if (first > last && kind_ == FieldKind::year) {
@@ -258,6 +279,14 @@ class Parser {
                       *step, item, first, last, first,
                       length == 0 ? std::string{"no step on a single value"}
                                   : fmt::format("a step of 1-{}", length)));
+    }
+    if (stride == 1 && kind_ != FieldKind::year) {
+      // Every value of the range at once: the common case, and the fields' values fit in a word.
+      values[0] |= bits_between(first, first <= last ? last : r.max);
+      if (first > last) {
+        values[0] |= bits_between(r.min, last);
+      }
+      return;
     }
     for (int offset = 0; offset <= length; offset += stride) {
       int v = first + offset;
@@ -315,22 +344,31 @@ class Parser {
       return true;
     }
     if (item.size() > 1 && upper_l) {
-      days.last_weekdays = static_cast<std::uint8_t>(
-          days.last_weekdays | 1U << weekday_bit(value(item.substr(0, item.size() - 1))));
+      add_weekday(days.nth_last_weekdays, 1, value(item.substr(0, item.size() - 1)));
       return true;
     }
-    if (const std::size_t hash = item.find('#'); hash != std::string_view::npos) {
-      const unsigned bit = weekday_bit(value(item.substr(0, hash)));
-      const std::optional<int> nth = number(item.substr(hash + 1));
+    if (const std::size_t hash = find_char(item, '#'); hash != std::string_view::npos) {
+      const int weekday = value(item.substr(0, hash));
+      // n#k is the k-th weekday n of the month; n#-k the k-th from its end (n#-1 = nL).
+      const std::string_view occurrence = item.substr(hash + 1);
+      const bool from_end = !occurrence.empty() && occurrence.front() == '-';
+      const std::optional<int> nth = number(occurrence.substr(from_end ? 1 : 0));
       if (!nth || *nth < 1 || *nth > 5) {
-        fail(fmt::format("\"{}\": occurrence \"{}\" is out of range 1-5", item,
-                         item.substr(hash + 1)));
+        fail(
+            fmt::format("\"{}\": occurrence \"{}\" is out of range 1-5 (or -1 to -5, counted "
+                        "from the month's end: -1 is the last)",
+                        item, occurrence));
       }
-      auto& slot = days.nth_weekdays[static_cast<std::size_t>(*nth - 1)];
-      slot = static_cast<std::uint8_t>(slot | 1U << bit);
+      add_weekday(from_end ? days.nth_last_weekdays : days.nth_weekdays, *nth, weekday);
       return true;
     }
     return false;
+  }
+
+  // Marks the `nth` (1-5) occurrence of `weekday` (a value of the day-of-week field) in `slots`.
+  void add_weekday(std::array<std::uint8_t, 5>& slots, int nth, int weekday) const noexcept {
+    auto& slot = slots[static_cast<std::size_t>(nth - 1)];
+    slot = static_cast<std::uint8_t>(slot | 1U << weekday_bit(weekday));
   }
 
   bool parse_apscheduler_day(std::string_view item, DaySet& days) {
@@ -359,14 +397,12 @@ class Parser {
     }
     const FieldKind saved = kind_;
     kind_ = FieldKind::day_of_week;
-    const unsigned bit = weekday_bit(value(weekday));
+    range_ = range_of(kind_);
+    const int weekday_value = value(weekday);
     kind_ = saved;
-    if (nth == 0) {
-      days.last_weekdays = static_cast<std::uint8_t>(days.last_weekdays | 1U << bit);
-    } else {
-      auto& slot = days.nth_weekdays[static_cast<std::size_t>(nth - 1)];
-      slot = static_cast<std::uint8_t>(slot | 1U << bit);
-    }
+    range_ = range_of(kind_);
+    add_weekday(nth == 0 ? days.nth_last_weekdays : days.nth_weekdays, nth == 0 ? 1 : nth,
+                weekday_value);
     return true;
   }
 
@@ -400,176 +436,22 @@ class Parser {
       case FieldKind::day_of_month:
         days->days |= values[0];
         break;
-      case FieldKind::day_of_week:
-        for (int v = 0; v <= 7; ++v) {
-          if ((values[0] >> v & 1U) != 0) {
-            days->weekdays = static_cast<std::uint8_t>(days->weekdays | 1U << weekday_bit(v));
-          }
-        }
+      case FieldKind::day_of_week: {
+        // Values to weekday bits (0 = Sunday): Quartz's 1-7 shift down by one; cron's 7 is 0.
+        const std::uint64_t bits = quartz_weekdays_ ? values[0] >> 1 : values[0] | values[0] >> 7;
+        days->weekdays = static_cast<std::uint8_t>(days->weekdays | (bits & 0x7FU));
         break;
+      }
     }
   }
 
-  std::string context_;
+  std::string_view call_;
+  std::string_view subject_;
   Dialect dialect_;
   bool quartz_weekdays_;
   FieldKind kind_ = FieldKind::second;
+  Range range_{0, 59};  // of kind_
   std::string_view label_;
 };
-
-/// Whether a crontab day field counts as unrestricted for cron(5)'s either-day rule: cronie
-/// looks only at the first character.
-[[nodiscard]] inline bool unrestricted_day_field(std::string_view text) noexcept {
-  return !text.empty() && (text.front() == '*' || text.front() == '?');
-}
-
-/// Whether a minute or hour field makes its job a wildcard job for cron(8)'s daylight-saving
-/// rule: cronie looks only at the first character, so `*/5` counts and `0-59` does not.
-[[nodiscard]] inline bool wildcard_time_field(std::string_view text) noexcept {
-  return !text.empty() && text.front() == '*';
-}
-
-/// Parses a crontab line: 5 fields (cron(5)), 6 (seconds first) or 7 (seconds first, year
-/// last), or a macro.
-[[nodiscard]] inline CronSpec parse_crontab(std::string_view expression, bool quartz_weekdays,
-                                            std::string_view call = "from_crontab") {
-  Parser parser{fmt::format("{}: \"{}\"", call, expression), Dialect::crontab, quartz_weekdays};
-  std::string_view text = Parser::trim(expression);
-  if (!text.empty() && text.front() == '@') {
-    struct Macro {
-      std::string_view name;
-      std::string_view fields;
-    };
-    static constexpr Macro macros[] = {{"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"},
-                                       {"@monthly", "0 0 1 * *"}, {"@weekly", "0 0 * * 0"},
-                                       {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
-                                       {"@hourly", "0 * * * *"}};
-    std::string lower{text};
-    for (char& c : lower) {
-      c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    for (const Macro& macro : macros) {
-      if (lower == macro.name) {
-        text = macro.fields;
-        quartz_weekdays = false;
-      }
-    }
-    if (!text.empty() && text.front() == '@') {
-      throw InvalidTriggerError{fmt::format(
-          "{}: unknown macro {}; expected @yearly, @annually, @monthly, @weekly, @daily, "
-          "@midnight or @hourly",
-          parser.context(), text)};
-    }
-    parser = Parser{parser.context(), Dialect::crontab, quartz_weekdays};
-  }
-  std::array<std::string_view, 7> fields{};
-  std::size_t count = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
-      ++i;
-    }
-    const std::size_t begin = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t') {
-      ++i;
-    }
-    if (i > begin) {
-      if (count < fields.size()) {
-        fields[count] = text.substr(begin, i - begin);
-      }
-      ++count;
-    }
-  }
-  if (count < 5 || count > 7) {
-    throw InvalidTriggerError{fmt::format(
-        "{}: expected 5 fields (minute hour day-of-month month day-of-week), 6 (seconds first) "
-        "or 7 (seconds first, year last), or a macro such as @daily; got {} field{}",
-        parser.context(), count, count == 1 ? "" : "s")};
-  }
-  CronSpec spec;
-  const std::size_t shift = count == 5 ? 0 : 1;
-  if (count == 5) {
-    spec.seconds = 1;
-  } else {
-    parser.parse_field(spec, FieldKind::second, "second", fields[0]);
-  }
-  parser.parse_field(spec, FieldKind::minute, "minute", fields[shift]);
-  parser.parse_field(spec, FieldKind::hour, "hour", fields[shift + 1]);
-  parser.parse_field(spec, FieldKind::day_of_month, "day-of-month", fields[shift + 2]);
-  parser.parse_field(spec, FieldKind::month, "month", fields[shift + 3]);
-  parser.parse_field(spec, FieldKind::day_of_week, "day-of-week", fields[shift + 4]);
-  if (count == 7) {
-    parser.parse_field(spec, FieldKind::year, "year", fields[6]);
-  }
-  spec.weeks = ~std::uint64_t{0};
-  spec.days_either =
-      !unrestricted_day_field(fields[shift + 2]) && !unrestricted_day_field(fields[shift + 4]);
-  spec.minute_or_hour_wildcard =
-      wildcard_time_field(fields[shift]) || wildcard_time_field(fields[shift + 1]);
-  spec.day_of_month.finish();
-  spec.day_of_week.finish();
-  parser.require_feasible(spec);
-  return spec;
-}
-
-/// APScheduler's field names, most significant first, and the value a field takes when it is
-/// less significant than every field given.
-struct FieldDefault {
-  std::string_view name;
-  FieldKind kind;
-  std::string_view fallback;
-};
-inline constexpr std::array<FieldDefault, 8> apscheduler_fields{{
-    {"year", FieldKind::year, "*"},
-    {"month", FieldKind::month, "1"},
-    {"day", FieldKind::day_of_month, "1"},
-    {"week", FieldKind::week, "*"},
-    {"day_of_week", FieldKind::day_of_week, "*"},
-    {"hour", FieldKind::hour, "0"},
-    {"minute", FieldKind::minute, "0"},
-    {"second", FieldKind::second, "0"},
-}};
-
-/// Parses APScheduler-style fields (in the order of apscheduler_fields; empty = not given). All
-/// fields must match (AND); fields more significant than the least significant one given
-/// default to `*`, less significant ones to their minimum (week and day_of_week to `*`).
-[[nodiscard]] inline CronSpec parse_fields(const std::array<std::string_view, 8>& values,
-                                           bool quartz_weekdays) {
-  std::size_t last_given = values.size();
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (!values[i].empty()) {
-      last_given = i;
-    }
-  }
-  std::string summary;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (!values[i].empty()) {
-      summary += fmt::format("{}{}=\"{}\"", summary.empty() ? "" : " ", apscheduler_fields[i].name,
-                             values[i]);
-    }
-  }
-  CronSpec spec;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const FieldDefault& field = apscheduler_fields[i];
-    std::string_view text = values[i];
-    if (text.empty()) {
-      text = last_given != values.size() && i > last_given ? field.fallback : "*";
-    }
-    Parser parser{fmt::format("CronTrigger: {}", summary.empty() ? "(no fields)" : summary),
-                  Dialect::fields, quartz_weekdays};
-    parser.parse_field(spec, field.kind, field.name, text);
-    // A field not given counts as the text it defaults to, so `hour="2"` is a fixed time.
-    if (field.kind == FieldKind::minute || field.kind == FieldKind::hour) {
-      spec.minute_or_hour_wildcard =
-          spec.minute_or_hour_wildcard || wildcard_time_field(Parser::trim(text));
-    }
-  }
-  spec.days_either = false;
-  spec.day_of_month.finish();
-  spec.day_of_week.finish();
-  Parser{fmt::format("CronTrigger: {}", summary), Dialect::fields, quartz_weekdays}
-      .require_feasible(spec);
-  return spec;
-}
 
 }  // namespace apsched::detail::cron

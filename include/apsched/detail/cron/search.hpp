@@ -76,6 +76,64 @@ struct DstRules {
   return std::nullopt;
 }
 
+/// The last UTC second at or before `to` at which `spec` fires in `zone`, or empty: the largest
+/// second at or before `to` among those next_fire_second returns, whatever second it starts from.
+///
+/// The mirror of next_fire_second, walking the segments backwards: in a segment the fires are
+/// the local matches from its first local second (or, after a fold with `fold_once`, from the
+/// end of the repeated local times) to its end, and its first second when a gap before it
+/// swallowed a match (`shift_gaps`).
+[[nodiscard]] inline std::optional<std::int64_t> previous_fire_second(const CronSpec& spec,
+                                                                      const ZoneTable& zone,
+                                                                      DstRules rules,
+                                                                      std::int64_t to) noexcept {
+  if (zone.fixed()) {
+    const std::int64_t offset = zone.offsets[0];
+    const std::optional<std::int64_t> local = spec.previous_local(to + offset);
+    return local ? std::optional{*local - offset} : std::nullopt;
+  }
+  // previous_local(known_to), which also answers any earlier query down to the match it found.
+  std::optional<std::int64_t> known;
+  std::int64_t known_to = 0;
+  bool searched = false;
+  for (std::size_t k = zone.segment_of(to) + 1; k-- > 0;) {
+    const std::int64_t begin = zone.starts[k];
+    const std::int64_t offset = zone.offsets[k];
+    std::int64_t local_floor = begin + offset;
+    bool shifted = false;
+    if (k > 0) {
+      const std::int64_t previous_offset = zone.offsets[k - 1];
+      if (offset > previous_offset && rules.shift_gaps) {
+        const std::optional<std::int64_t> skipped = spec.next_local(begin + previous_offset);
+        shifted = skipped && *skipped < begin + offset;
+      }
+      if (offset < previous_offset && rules.fold_once) {
+        local_floor = std::max(local_floor, begin + previous_offset);
+      }
+    }
+    const std::int64_t query = std::min(to, zone.segment_end(k) - 1) + offset;
+    if (query >= local_floor) {
+      if (!(searched && query <= known_to && (!known || *known <= query))) {
+        known = spec.previous_local(query);
+        known_to = query;
+        searched = true;
+      }
+      if (known && *known >= local_floor) {
+        return *known - offset;
+      }
+    }
+    if (shifted) {
+      return begin;
+    }
+  }
+  return std::nullopt;
+}
+
+/// `t` rounded down to a whole second, as seconds since the epoch.
+[[nodiscard]] inline std::int64_t floor_seconds(TimePoint t) noexcept {
+  return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
 /// `t` rounded up to a whole second, as seconds since the epoch.
 [[nodiscard]] inline std::int64_t ceil_seconds(TimePoint t) noexcept {
   const auto seconds = std::chrono::ceil<std::chrono::seconds>(t.time_since_epoch());

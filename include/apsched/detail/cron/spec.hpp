@@ -5,6 +5,7 @@
 #include <apsched/detail/cron/calendar.hpp>
 #include <apsched/detail/format_time.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -15,6 +16,8 @@ namespace apsched::detail::cron {
 /// The first year a year field may name, and the last one a TimePoint can reach.
 inline constexpr int first_year = 1970;
 inline constexpr int last_year = 2262;
+/// A year before the first TimePoint (1677), where backward searches stop.
+inline constexpr int earliest_year = 1676;
 
 /// The index of the lowest set bit of `mask` at or above `from`, or 64 when there is none.
 [[nodiscard]] constexpr unsigned next_bit(std::uint64_t mask, unsigned from) noexcept {
@@ -22,6 +25,15 @@ inline constexpr int last_year = 2262;
     return 64;
   }
   return static_cast<unsigned>(std::countr_zero(mask >> from << from));
+}
+
+/// The index of the highest set bit of `mask` at or below `to` (0-63), or -1 when there is none.
+[[nodiscard]] constexpr int previous_bit(std::uint64_t mask, int to) noexcept {
+  if (to < 0) {
+    return -1;
+  }
+  const std::uint64_t kept = to >= 63 ? mask : mask & ((std::uint64_t{2} << to) - 1);
+  return kept == 0 ? -1 : 63 - std::countl_zero(kept);
 }
 
 /// A set of days of a month, described by day numbers and by weekday rules; both day fields of a
@@ -32,32 +44,31 @@ struct DaySet {
   std::uint64_t nearest_weekdays = 0;          // bit d: the weekday nearest day d (dW)
   std::uint64_t last_nearest_weekdays = 0;     // bit n: the weekday nearest L-n (L-nW; LW is n = 0)
   std::uint8_t weekdays = 0;                   // bit w: every weekday w (0 = Sunday)
-  std::uint8_t last_weekdays = 0;              // bit w: the last weekday w of the month (wL)
   std::array<std::uint8_t, 5> nth_weekdays{};  // [k-1] bit w: the k-th weekday w (w#k)
-  bool every_day = false;                      // matches every day: no need to compute
-  bool only_plain = false;                     // just `days` and `weekdays`
-  bool any_weekday_rule = false;               // some last_weekdays or nth_weekdays
+  // [k-1] bit w: the k-th weekday w counted from the month's end (w#-k; wL is k = 1).
+  std::array<std::uint8_t, 5> nth_last_weekdays{};
+  bool every_day = false;                           // matches every day: no need to compute
+  bool only_plain = false;                          // just `days` and `weekdays`
+  bool any_weekday_rule = false;                    // some nth_weekdays or nth_last_weekdays
   std::array<std::uint64_t, 7> weekday_patterns{};  // [first weekday]: days matching `weekdays`
 
   /// Precomputes the helpers; call after the rule members are set.
   constexpr void finish() noexcept {
-    for (unsigned first = 0; first < 7; ++first) {
-      std::uint64_t pattern = 0;
-      for (unsigned day = 1; day <= 31; ++day) {
-        if ((weekdays >> ((first + day - 1) % 7) & 1U) != 0) {
-          pattern |= std::uint64_t{1} << day;
-        }
-      }
-      weekday_patterns[first] = pattern;
-    }
+    // Days 1-7 of a month starting on weekday `first` are weekdays first, first + 1, ...: the
+    // week's bits rotated, then repeated every 7 days (five copies cover day 31).
+    constexpr std::uint64_t every_seventh = 1 | 1ULL << 7 | 1ULL << 14 | 1ULL << 21 | 1ULL << 28;
     constexpr std::uint64_t all_days = 0xFFFF'FFFEULL;
-    bool any_nth = false;
-    for (const std::uint8_t nth : nth_weekdays) {
-      any_nth = any_nth || nth != 0;
+    const std::uint64_t week_bits = weekdays;
+    for (unsigned first = 0; first < 7 && week_bits != 0; ++first) {
+      const std::uint64_t week = (week_bits >> first | week_bits << (7 - first)) & 0x7FU;
+      weekday_patterns[first] = (week * every_seventh) << 1 & all_days;
     }
-    any_weekday_rule = any_nth || last_weekdays != 0;
+    any_weekday_rule = false;
+    for (std::size_t k = 0; k < nth_weekdays.size(); ++k) {
+      any_weekday_rule = any_weekday_rule || nth_weekdays[k] != 0 || nth_last_weekdays[k] != 0;
+    }
     only_plain = last_day_offsets == 0 && nearest_weekdays == 0 && last_nearest_weekdays == 0 &&
-                 last_weekdays == 0 && !any_nth;
+                 !any_weekday_rule;
     every_day = only_plain && ((days & all_days) == all_days || weekdays == 0x7F);
   }
 
@@ -101,14 +112,14 @@ struct DaySet {
     }
     const unsigned last_weekday = weekday_of(length);
     for (unsigned w = 0; w < 7; ++w) {
-      if ((last_weekdays >> w & 1U) != 0) {
-        result |= std::uint64_t{1} << (length - (last_weekday + 7 - w) % 7);
-      }
       const unsigned first_day = 1 + (w + 7 - first) % 7;
+      const unsigned last_day = length - (last_weekday + 7 - w) % 7;
       for (unsigned k = 0; k < 5; ++k) {
-        const unsigned day = first_day + 7 * k;
-        if ((nth_weekdays[k] >> w & 1U) != 0 && day <= length) {
-          result |= std::uint64_t{1} << day;
+        if ((nth_weekdays[k] >> w & 1U) != 0 && first_day + 7 * k <= length) {
+          result |= std::uint64_t{1} << (first_day + 7 * k);
+        }
+        if ((nth_last_weekdays[k] >> w & 1U) != 0 && last_day > 7 * k) {
+          result |= std::uint64_t{1} << (last_day - 7 * k);
         }
       }
     }
@@ -176,6 +187,20 @@ struct CronSpec {
         return year + std::countr_zero(word);
       }
       year += 63 - static_cast<std::int64_t>(index % 64);
+    }
+    return std::nullopt;
+  }
+
+  /// The last allowed year at or before `year`, or empty.
+  [[nodiscard]] constexpr std::optional<std::int64_t> previous_year(
+      std::int64_t year) const noexcept {
+    if (!years_restricted) {
+      return year;
+    }
+    for (year = std::min<std::int64_t>(year, last_year); year >= first_year; --year) {
+      if (year_allowed(year)) {
+        return year;
+      }
     }
     return std::nullopt;
   }
@@ -282,6 +307,96 @@ struct CronSpec {
       ++month;
       day = 1;
       hour = minute = second = 0;
+    }
+    return std::nullopt;
+  }
+
+  /// The last local time at or before `to` that matches, or empty when none does after the
+  /// start of year earliest_year.
+  [[nodiscard]] constexpr std::optional<std::int64_t> previous_local(
+      std::int64_t to) const noexcept {
+    const std::int64_t day_count = floor_div(to, seconds_per_day);
+    const auto second_of_day = static_cast<int>(to - day_count * seconds_per_day);
+    const CivilDate date = civil_from_days(day_count);
+    std::int64_t year = date.year;
+    auto month = static_cast<int>(date.month);
+    auto day = static_cast<int>(date.day);
+    int hour = second_of_day / 3600;
+    int minute = second_of_day / 60 % 60;
+    int second = second_of_day % 60;
+    // The mirror of next_local: each pass moves back by at least one month, down to a year
+    // before any TimePoint.
+    while (year >= earliest_year) {
+      if (!year_allowed(year)) {
+        const std::optional<std::int64_t> previous = previous_year(year);
+        if (!previous) {
+          return std::nullopt;
+        }
+        year = *previous;
+        month = 12;
+        day = 31;
+        hour = 23;
+        minute = second = 59;
+      }
+      const int previous_month = previous_bit(months, month);
+      if (previous_month < 1) {
+        --year;
+        month = 12;
+        day = 31;
+        hour = 23;
+        minute = second = 59;
+        continue;
+      }
+      if (previous_month != month) {
+        month = previous_month;
+        day = 31;
+        hour = 23;
+        minute = second = 59;
+      }
+      const std::uint64_t days = day_mask(year, static_cast<unsigned>(month));
+      for (int previous_day = previous_bit(days, day); previous_day >= 1;
+           previous_day = previous_bit(days, day)) {
+        if (previous_day != day) {
+          day = previous_day;
+          hour = 23;
+          minute = second = 59;
+        }
+        for (int previous_hour = previous_bit(hours, hour); previous_hour >= 0;
+             previous_hour = previous_bit(hours, hour)) {
+          if (previous_hour != hour) {
+            hour = previous_hour;
+            minute = second = 59;
+          }
+          for (int previous_minute = previous_bit(minutes, minute); previous_minute >= 0;
+               previous_minute = previous_bit(minutes, minute)) {
+            if (previous_minute != minute) {
+              minute = previous_minute;
+              second = 59;
+            }
+            const int previous_second = previous_bit(seconds, second);
+            if (previous_second >= 0) {
+              return days_from_civil(year, static_cast<unsigned>(month),
+                                     static_cast<unsigned>(day)) *
+                         seconds_per_day +
+                     hour * 3600 + minute * 60 + previous_second;
+            }
+            --minute;
+            second = 59;
+          }
+          --hour;
+          minute = second = 59;
+        }
+        --day;
+        hour = 23;
+        minute = second = 59;
+      }
+      if (--month < 1) {
+        --year;
+        month = 12;
+      }
+      day = 31;
+      hour = 23;
+      minute = second = 59;
     }
     return std::nullopt;
   }

@@ -1,21 +1,14 @@
 // SPDX-License-Identifier: MIT
-// IANA time zones as precomputed tables of UTC offsets, read once per zone from the tz database
-// (std::chrono's when the standard library has one, else Howard Hinnant's date/tz).
+// IANA time zones as precomputed tables of UTC offsets, built from the tz database (std::chrono's
+// when the standard library has one, else Howard Hinnant's date/tz); zone_cache.hpp caches them.
 #pragma once
 
 #include <apsched/clock.hpp>
-#include <apsched/error.hpp>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <exception>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,19 +93,19 @@ struct ZoneTable {
 };
 
 template <class Zone>
-[[nodiscard]] std::shared_ptr<ZoneTable> build_zone_table(const Zone& zone) {
-  auto table = std::make_shared<ZoneTable>();
-  table->name = std::string{zone.name()};
+[[nodiscard]] ZoneTable build_zone_table(const Zone& zone) {
+  ZoneTable table;
+  table.name = std::string{zone.name()};
   std::chrono::sys_seconds t{std::chrono::seconds{min_seconds}};
   // A zone has a few hundred transitions at most; the bound only guards against a broken
   // database.
   for (int i = 0; i < 100'000; ++i) {
     const auto info = zone.get_info(t);
     const auto offset = static_cast<std::int32_t>(info.offset.count());
-    if (table->offsets.empty() || offset != table->offsets.back()) {
-      table->starts.push_back(table->offsets.empty() ? -end_of_time
-                                                     : info.begin.time_since_epoch().count());
-      table->offsets.push_back(offset);
+    if (table.offsets.empty() || offset != table.offsets.back()) {
+      table.starts.push_back(table.offsets.empty() ? -end_of_time
+                                                   : info.begin.time_since_epoch().count());
+      table.offsets.push_back(offset);
     }
     if (info.end.time_since_epoch().count() > max_seconds) {
       break;
@@ -146,64 +139,5 @@ inline void extend_with_posix_rule(ZoneTable& table) {
   }
 }
 #endif
-
-/// The table of zone `name` (an IANA name; empty: the local zone, from TZ or the system
-/// setting), built once per process and shared.
-/// @throws UnknownTimeZoneError naming `call` and saying how to set a zone (`option` names the
-///         option, e.g. "CronOptions::timezone").
-[[nodiscard]] inline std::shared_ptr<const ZoneTable> load_zone(std::string_view name,
-                                                                std::string_view call,
-                                                                std::string_view option) {
-  // Guards `tables` and every call into the tz database, whose lazy initialisation we do not
-  // want to depend on being thread-safe.
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<const ZoneTable>, std::less<>> tables;
-  const std::lock_guard lock{mutex};
-  std::string zone_name{name};
-  if (zone_name.empty()) {
-    // Not thread-safe against a concurrent setenv, like every reader of TZ.
-    const char* tz = std::getenv("TZ");  // NOLINT(concurrency-mt-unsafe)
-    if (tz != nullptr && *tz != '\0') {
-      zone_name = tz[0] == ':' ? tz + 1 : tz;
-    }
-  }
-  if (const auto it = tables.find(zone_name); it != tables.end() && !zone_name.empty()) {
-    return it->second;
-  }
-  std::shared_ptr<const ZoneTable> table;
-  try {
-#ifdef APSCHED_CRON_STD_TZDB
-    const std::chrono::time_zone* zone =
-        zone_name.empty() ? std::chrono::current_zone() : std::chrono::locate_zone(zone_name);
-#else
-    const date::time_zone* zone =
-        zone_name.empty() ? date::current_zone() : date::locate_zone(zone_name);
-#endif
-    if (zone_name.empty()) {
-      zone_name = std::string{zone->name()};
-      if (const auto it = tables.find(zone_name); it != tables.end()) {
-        return it->second;
-      }
-    }
-    auto built = build_zone_table(*zone);
-#ifndef APSCHED_CRON_STD_TZDB
-    extend_with_posix_rule(*built);
-#endif
-    table = std::move(built);
-  } catch (const std::exception& error) {
-    if (zone_name.empty()) {
-      throw UnknownTimeZoneError{fmt::format(
-          "{}: the local time zone could not be determined ({}); set {} or the TZ environment "
-          "variable to an IANA name such as \"Europe/Berlin\"",
-          call, error.what(), option)};
-    }
-    throw UnknownTimeZoneError{fmt::format(
-        "{}: unknown time zone \"{}\"{}; expected an IANA name such as \"Europe/Berlin\" or "
-        "\"UTC\" in {}",
-        call, zone_name, name.empty() ? " (from the TZ environment variable)" : "", option)};
-  }
-  tables.emplace(zone_name, table);
-  return table;
-}
 
 }  // namespace apsched::detail::cron
